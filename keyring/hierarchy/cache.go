@@ -1,0 +1,107 @@
+package hierarchy
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Cache keeps plaintext branch keys in memory for a TTL, bounded in size,
+// and lets one caller fetch a missing key while others wait for it, so a
+// key store (and the KMS behind it) sees at most one call per key per TTL.
+type Cache struct {
+	ttl     time.Duration
+	maxSize int
+	now     func() time.Time
+
+	mu      sync.Mutex
+	entries map[string]cacheEntry
+	pending map[string]*fetch
+}
+
+type cacheEntry struct {
+	key     BranchKey
+	expires time.Time
+}
+
+type fetch struct {
+	done chan struct{}
+	key  BranchKey
+	err  error
+}
+
+// DefaultTTL is the branch key cache lifetime the design names.
+const DefaultTTL = 5 * time.Minute
+
+// NewCache returns a cache holding at most maxSize keys for ttl each.
+// now may be nil (time.Now).
+func NewCache(ttl time.Duration, maxSize int, now func() time.Time) *Cache {
+	if now == nil {
+		now = time.Now
+	}
+	return &Cache{ttl: ttl, maxSize: max(maxSize, 1), now: now,
+		entries: map[string]cacheEntry{}, pending: map[string]*fetch{}}
+}
+
+// Get returns the cached key for id, or calls load once (however many
+// callers ask at the same time) and caches its result.
+func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) (BranchKey, error)) (BranchKey, error) {
+	c.mu.Lock()
+	if e, ok := c.entries[id]; ok && c.now().Before(e.expires) {
+		c.mu.Unlock()
+		return e.key, nil
+	}
+	if f, ok := c.pending[id]; ok {
+		c.mu.Unlock()
+		return f.wait(ctx)
+	}
+	f := &fetch{done: make(chan struct{})}
+	c.pending[id] = f
+	c.mu.Unlock()
+
+	f.key, f.err = load(ctx)
+	c.mu.Lock()
+	delete(c.pending, id)
+	if f.err == nil {
+		c.put(id, f.key)
+	}
+	c.mu.Unlock()
+	close(f.done)
+	return f.key, f.err
+}
+
+func (f *fetch) wait(ctx context.Context) (BranchKey, error) {
+	select {
+	case <-f.done:
+		return f.key, f.err
+	case <-ctx.Done():
+		return BranchKey{}, ctx.Err()
+	}
+}
+
+// put stores a key, first dropping expired entries and then, if still
+// full, the entry closest to expiry. Called with c.mu held.
+func (c *Cache) put(id string, k BranchKey) {
+	now := c.now()
+	if len(c.entries) >= c.maxSize {
+		oldest := ""
+		for eid, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, eid)
+			} else if oldest == "" || e.expires.Before(c.entries[oldest].expires) {
+				oldest = eid
+			}
+		}
+		if len(c.entries) >= c.maxSize {
+			delete(c.entries, oldest)
+		}
+	}
+	c.entries[id] = cacheEntry{key: k, expires: now.Add(c.ttl)}
+}
+
+// Len reports how many keys are cached, expired ones included.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}

@@ -1,0 +1,191 @@
+// Package hierarchy implements the MPL AWS KMS hierarchical keyring: each
+// item's data key is wrapped locally under a key derived from a branch key,
+// so the root key (KMS or a local file) is touched only when a branch key is
+// not in the cache.
+//
+// Wire format of the keyring's part of an EDK ciphertext (after the wrapped
+// data key of intermediate key wrapping): salt (16) | IV (12) | branch key
+// version UUID (16) | encrypted intermediate key (32) | GCM tag (16).
+package hierarchy
+
+import (
+	"bytes"
+	"context"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
+)
+
+// ProviderID is the EDK key provider id of the hierarchical keyring.
+const ProviderID = "aws-kms-hierarchy"
+
+const (
+	saltLen    = 16
+	ivLen      = 12
+	versionLen = 16
+	keyLen     = 32
+	tagLen     = 16
+	// ciphertextLen is the keyring's part of an EDK ciphertext.
+	ciphertextLen = saltLen + ivLen + versionLen + keyLen + tagLen
+)
+
+// Keyring is a hierarchical keyring for one branch key id.
+type Keyring struct {
+	branchKeyID string
+	source      Source
+	cache       *Cache
+}
+
+// New returns a keyring wrapping data keys under branchKeyID's active
+// version from source, through cache (which may be shared by keyrings).
+func New(branchKeyID string, source Source, cache *Cache) (*Keyring, error) {
+	if branchKeyID == "" || source == nil || cache == nil {
+		return nil, errors.New("hierarchy: branch key id, source and cache are required")
+	}
+	return &Keyring{branchKeyID: branchKeyID, source: source, cache: cache}, nil
+}
+
+// OnEncrypt implements materials.Keyring.
+func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error {
+	bk, err := k.cache.Get(ctx, "active/"+k.branchKeyID, func(ctx context.Context) (BranchKey, error) {
+		return k.source.ActiveKey(ctx, k.branchKeyID)
+	})
+	if err != nil {
+		return fmt.Errorf("hierarchy: active branch key: %w", err)
+	}
+	if m.DataKey == nil {
+		m.DataKey = make(secret.Bytes, m.Suite.KeyLen)
+		rand.Read(m.DataKey)
+	}
+	intermediate := make(secret.Bytes, m.Suite.KeyLen)
+	rand.Read(intermediate)
+	defer intermediate.Zero()
+	wrappedDK, sig, err := materials.IntermediateWrap(m.Suite, m.DataKey, intermediate, m.Context)
+	if err != nil {
+		return err
+	}
+	ct, err := wrap(bk, intermediate, m.Context)
+	if err != nil {
+		return err
+	}
+	m.EDKs = append(m.EDKs, materials.EDK{ProviderID: ProviderID, ProviderInfo: []byte(k.branchKeyID),
+		Ciphertext: append(wrappedDK, ct...)})
+	m.SigningKeys = append(m.SigningKeys, sig)
+	return nil
+}
+
+// OnDecrypt implements materials.Keyring.
+func (k *Keyring) OnDecrypt(ctx context.Context, m *materials.Decryption, edks []materials.EDK) error {
+	var errs []error
+	for i, e := range edks {
+		if e.ProviderID != ProviderID || string(e.ProviderInfo) != k.branchKeyID {
+			continue
+		}
+		err := k.decryptOne(ctx, m, e)
+		if err == nil {
+			m.EDKIndex = i
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return fmt.Errorf("%w: %w", materials.ErrNoDecryptableKey, errors.Join(errs...))
+}
+
+func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e materials.EDK) error {
+	prefix := m.Suite.WrappedDataKeyLen()
+	if len(e.Ciphertext) != prefix+ciphertextLen {
+		return errors.New("hierarchy: EDK ciphertext has the wrong length")
+	}
+	ct := e.Ciphertext[prefix:]
+	version := VersionString(ct[saltLen+ivLen : saltLen+ivLen+versionLen])
+	bk, err := k.cache.Get(ctx, "version/"+k.branchKeyID+"/"+version, func(ctx context.Context) (BranchKey, error) {
+		return k.source.KeyVersion(ctx, k.branchKeyID, version)
+	})
+	if err != nil {
+		return fmt.Errorf("hierarchy: branch key version: %w", err)
+	}
+	intermediate, err := unwrap(bk, ct, m.Context)
+	if err != nil {
+		return err
+	}
+	defer intermediate.Zero()
+	dk, sig, err := materials.IntermediateUnwrap(m.Suite, e.Ciphertext[:prefix], intermediate, m.Context)
+	if err != nil {
+		return err
+	}
+	m.DataKey, m.SigningKey = dk, sig
+	return nil
+}
+
+// wrap encrypts the intermediate key under a key derived from the branch key
+// with a fresh salt.
+func wrap(bk BranchKey, intermediate []byte, ec materials.Context) ([]byte, error) {
+	ver, err := VersionBytes(bk.Version)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, saltLen+ivLen, ciphertextLen)
+	rand.Read(out)
+	salt, iv := out[:saltLen], out[saltLen:]
+	aead, aad, err := wrappingKey(bk, salt, ver[:], ec)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, ver[:]...)
+	return aead.Seal(out, iv, intermediate, aad), nil
+}
+
+func unwrap(bk BranchKey, ct []byte, ec materials.Context) (secret.Bytes, error) {
+	salt, iv := ct[:saltLen], ct[saltLen:saltLen+ivLen]
+	ver := ct[saltLen+ivLen : saltLen+ivLen+versionLen]
+	aead, aad, err := wrappingKey(bk, salt, ver, ec)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := aead.Open(nil, iv, ct[saltLen+ivLen+versionLen:], aad)
+	if err != nil {
+		return nil, errors.New("hierarchy: EDK authentication failed")
+	}
+	return pt, nil
+}
+
+func wrappingKey(bk BranchKey, salt, ver []byte, ec materials.Context) (cipher.AEAD, []byte, error) {
+	if len(bk.Key) != keyLen {
+		return nil, nil, fmt.Errorf("hierarchy: branch key is %d bytes, want %d", len(bk.Key), keyLen)
+	}
+	derived := deriveKey(bk.Key, salt)
+	defer clear(derived)
+	aead, err := materials.NewGCM(derived)
+	if err != nil {
+		return nil, nil, err
+	}
+	ecBytes, err := ec.Serialize()
+	if err != nil {
+		return nil, nil, err
+	}
+	aad := bytes.Join([][]byte{[]byte(ProviderID), []byte(bk.ID), ver, ecBytes}, nil)
+	return aead, aad, nil
+}
+
+// deriveKey is the NIST SP 800-108 counter-mode KDF with HMAC-SHA256 that
+// the MPL specifies: one block, counter 1, label "aws-kms-hierarchy", a zero
+// byte, the salt as context, and the output length in bits.
+func deriveKey(branchKey, salt []byte) []byte {
+	mac := hmac.New(sha256.New, branchKey)
+	var n [4]byte
+	binary.BigEndian.PutUint32(n[:], 1)
+	mac.Write(n[:])
+	mac.Write([]byte(ProviderID))
+	mac.Write([]byte{0})
+	mac.Write(salt)
+	binary.BigEndian.PutUint32(n[:], keyLen*8)
+	mac.Write(n[:])
+	return mac.Sum(nil)
+}

@@ -1,0 +1,75 @@
+package hierarchy
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/sealstore/sealstore/secret"
+)
+
+// ErrNotFound is returned by a Source that has no such branch key or version.
+var ErrNotFound = errors.New("hierarchy: branch key not found")
+
+// BranchKey is one version of a branch key, in plaintext.
+type BranchKey struct {
+	ID string
+	// Version is the version's UUID in its canonical 36-character form.
+	Version string
+	Key     secret.Bytes
+}
+
+// Source gives branch keys: a key store behind a root key, or a static
+// source in tests. Implementations must be safe for concurrent use.
+type Source interface {
+	// ActiveKey returns the active version of a branch key.
+	ActiveKey(ctx context.Context, id string) (BranchKey, error)
+	// KeyVersion returns one version of a branch key, or ErrNotFound.
+	KeyVersion(ctx context.Context, id, version string) (BranchKey, error)
+}
+
+// Static is a Source holding fixed branch keys, for tests and for the
+// conformance vectors' static-branch-key entries.
+type Static struct {
+	Keys []BranchKey // the first version of an id is its active one
+}
+
+// ActiveKey implements Source.
+func (s Static) ActiveKey(_ context.Context, id string) (BranchKey, error) {
+	for _, k := range s.Keys {
+		if k.ID == id {
+			return k, nil
+		}
+	}
+	return BranchKey{}, ErrNotFound
+}
+
+// KeyVersion implements Source.
+func (s Static) KeyVersion(_ context.Context, id, version string) (BranchKey, error) {
+	for _, k := range s.Keys {
+		if k.ID == id && k.Version == version {
+			return k, nil
+		}
+	}
+	return BranchKey{}, ErrNotFound
+}
+
+// VersionBytes parses a canonical UUID string into its 16 bytes.
+func VersionBytes(v string) ([16]byte, error) {
+	var out [16]byte
+	if len(v) != 36 || v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-' {
+		return out, fmt.Errorf("hierarchy: branch key version %q is not a UUID", v)
+	}
+	h := v[0:8] + v[9:13] + v[14:18] + v[19:23] + v[24:]
+	if _, err := hex.Decode(out[:], []byte(h)); err != nil {
+		return out, fmt.Errorf("hierarchy: branch key version %q is not a UUID", v)
+	}
+	return out, nil
+}
+
+// VersionString formats 16 bytes as a canonical lowercase UUID string.
+func VersionString(b []byte) string {
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,208 @@
+// Package rawaes implements the MPL raw AES keyring: data keys are wrapped
+// locally with AES-GCM under a caller-supplied 128, 192 or 256-bit key.
+//
+// Under the DB-ESDK algorithm suites every EDK uses intermediate key
+// wrapping (algorithm-suites.md): the keyring draws a fresh random
+// intermediate key, materials.IntermediateWrap encrypts the data key under a
+// key derived from it, and the keyring encrypts the intermediate key under
+// its wrapping key with a random 12-byte IV and the serialized encryption
+// context as AAD. The EDK is byte-compatible with the MPL:
+//
+//	provider id   = key namespace
+//	provider info = key name | tag length in bits (u32 BE, 128) | IV length (u32 BE, 12) | IV
+//	ciphertext    = wrapped data key (suite key length + 16) | encrypted intermediate key | GCM tag
+//
+// The keyring promises: it never returns an EDK it could not decrypt with the
+// same key and context; OnEncrypt leaves the materials untouched when it
+// fails; OnDecrypt only tries EDKs whose namespace, name, tag length and IV
+// length match, sets the materials only on success and otherwise returns an
+// error wrapping materials.ErrNoDecryptableKey; no error or formatted value
+// contains key bytes. Random IVs bound one wrapping key to 2^32 EDKs.
+package rawaes
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
+)
+
+// reservedPrefix marks provider ids that belong to the AWS KMS keyrings
+// ("aws-kms", "aws-kms-hierarchy", "aws-kms-rsa", ...).
+const reservedPrefix = "aws-kms"
+
+// ErrDataKeyPresent is returned by OnDecrypt when the decryption materials
+// already hold a data key.
+var ErrDataKeyPresent = errors.New("rawaes: decryption materials already hold a data key")
+
+// Keyring is a raw AES keyring for one wrapping key. It is safe for
+// concurrent use.
+type Keyring struct {
+	namespace string
+	name      string
+	key       secret.Bytes
+}
+
+// New returns a keyring that wraps data keys under wrappingKey (16, 24 or 32
+// bytes, copied) and labels its EDKs with namespace and name. The namespace
+// must not start with "aws-kms", which the AWS KMS keyrings own.
+func New(namespace, name string, wrappingKey []byte) (*Keyring, error) {
+	if err := checkNamespace(namespace); err != nil {
+		return nil, err
+	}
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	switch len(wrappingKey) {
+	case 16, 24, 32:
+	default:
+		return nil, fmt.Errorf("rawaes: wrapping key is %d bytes, want 16, 24 or 32", len(wrappingKey))
+	}
+	return &Keyring{namespace: namespace, name: name, key: secret.Bytes(append([]byte(nil), wrappingKey...))}, nil
+}
+
+func checkNamespace(ns string) error {
+	switch {
+	case ns == "":
+		return errors.New("rawaes: key namespace is empty")
+	case !utf8.ValidString(ns):
+		return errors.New("rawaes: key namespace is not valid UTF-8")
+	case len(ns) > 0xFFFF:
+		return errors.New("rawaes: key namespace is longer than 65535 bytes")
+	case strings.HasPrefix(ns, reservedPrefix):
+		return fmt.Errorf("rawaes: key namespace %q is reserved for the AWS KMS keyrings", ns)
+	}
+	return nil
+}
+
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("rawaes: key name is empty")
+	case !utf8.ValidString(name):
+		return errors.New("rawaes: key name is not valid UTF-8")
+	case len(name)+infoSuffixLen > 0xFFFF:
+		return errors.New("rawaes: key name is too long for an EDK provider info")
+	}
+	return nil
+}
+
+// String names the keyring without revealing its key.
+func (k *Keyring) String() string { return "rawaes(" + k.namespace + "/" + k.name + ")" }
+
+// OnEncrypt implements materials.Keyring: it generates m.DataKey if it is
+// nil and appends one EDK and its signing key.
+func (k *Keyring) OnEncrypt(_ context.Context, m *materials.Encryption) error {
+	if err := checkSuite(m.Suite); err != nil {
+		return err
+	}
+	aad, err := contextAAD(m.Context)
+	if err != nil {
+		return err
+	}
+	dataKey, generated := m.DataKey, false
+	if dataKey == nil {
+		dataKey, generated = randomKey(m.Suite.KeyLen), true
+	}
+	edk, sig, err := k.wrap(m.Suite, dataKey, m.Context, aad)
+	if err != nil {
+		if generated {
+			dataKey.Zero()
+		}
+		return err
+	}
+	if generated {
+		m.DataKey = dataKey
+	}
+	m.EDKs = append(m.EDKs, edk)
+	m.SigningKeys = append(m.SigningKeys, sig)
+	return nil
+}
+
+// wrap builds one EDK for dataKey through a fresh intermediate key.
+func (k *Keyring) wrap(s materials.Suite, dataKey secret.Bytes, ec materials.Context, aad []byte) (materials.EDK, secret.Bytes, error) {
+	intermediate := randomKey(s.KeyLen)
+	defer intermediate.Zero()
+	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, ec)
+	if err != nil {
+		return materials.EDK{}, nil, fmt.Errorf("rawaes: %w", err)
+	}
+	iv, wrappedIK, err := k.seal(intermediate, aad)
+	if err != nil {
+		return materials.EDK{}, nil, err
+	}
+	return materials.EDK{
+		ProviderID:   k.namespace,
+		ProviderInfo: k.providerInfo(iv),
+		Ciphertext:   append(wrappedDK, wrappedIK...),
+	}, sig, nil
+}
+
+// OnDecrypt implements materials.Keyring. It tries, in order, every EDK
+// whose provider id and info match this keyring.
+func (k *Keyring) OnDecrypt(_ context.Context, m *materials.Decryption, edks []materials.EDK) error {
+	if m.DataKey != nil {
+		return ErrDataKeyPresent
+	}
+	if err := checkSuite(m.Suite); err != nil {
+		return err
+	}
+	aad, err := contextAAD(m.Context)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i, e := range edks {
+		iv, ok := k.matchEDK(e)
+		if !ok {
+			continue
+		}
+		dk, sig, err := k.unwrap(m.Suite, e.Ciphertext, iv, m.Context, aad)
+		if err == nil {
+			m.DataKey, m.SigningKey, m.EDKIndex = dk, sig, i
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("EDK %d: %w", i, err))
+	}
+	if len(errs) == 0 {
+		return fmt.Errorf("rawaes: %w: no EDK for %s/%s", materials.ErrNoDecryptableKey, k.namespace, k.name)
+	}
+	return fmt.Errorf("rawaes: %w: %w", materials.ErrNoDecryptableKey, errors.Join(errs...))
+}
+
+// unwrap decrypts one EDK ciphertext: the intermediate key under the
+// wrapping key, then the data key under the intermediate key.
+func (k *Keyring) unwrap(s materials.Suite, ct, iv []byte, ec materials.Context, aad []byte) (secret.Bytes, secret.Bytes, error) {
+	prefix := s.WrappedDataKeyLen()
+	if len(ct) != prefix+s.KeyLen+tagLen {
+		return nil, nil, errors.New("rawaes: EDK ciphertext has the wrong length")
+	}
+	intermediate, err := k.open(iv, ct[prefix:], aad)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer intermediate.Zero()
+	dk, sig, err := materials.IntermediateUnwrap(s, ct[:prefix], intermediate, ec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("rawaes: %w", err)
+	}
+	return dk, sig, nil
+}
+
+func checkSuite(s materials.Suite) error {
+	if s.KeyLen <= 0 || s.KDFHash == nil {
+		return errors.New("rawaes: materials carry no algorithm suite")
+	}
+	return nil
+}
+
+func randomKey(n int) secret.Bytes {
+	b := make(secret.Bytes, n)
+	rand.Read(b)
+	return b
+}

@@ -1,0 +1,80 @@
+package materials
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Context is an encryption context: non-secret strings bound to a
+// ciphertext as associated data.
+type Context map[string]string
+
+// Serialize returns the MPL serialization: a 2-byte count, then entries
+// sorted by key bytes, each a 2-byte key length, key, 2-byte value length and
+// value. An empty context serializes to the 2-byte count 0, as DB-ESDK
+// headers carry it.
+func (c Context) Serialize() ([]byte, error) {
+	if len(c) > 0xFFFF {
+		return nil, errors.New("materials: encryption context has too many entries")
+	}
+	keys := slices.Sorted(maps.Keys(c))
+	b := binary.BigEndian.AppendUint16(nil, uint16(len(keys)))
+	for _, k := range keys {
+		v := c[k]
+		if len(k) > 0xFFFF || len(v) > 0xFFFF {
+			return nil, fmt.Errorf("materials: encryption context entry %q is too long", k)
+		}
+		b = binary.BigEndian.AppendUint16(b, uint16(len(k)))
+		b = append(b, k...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(v)))
+		b = append(b, v...)
+	}
+	return b, nil
+}
+
+// ParseContext reads a serialized context from the front of b and returns
+// the rest. Entries must be sorted and unique.
+func ParseContext(b []byte) (Context, []byte, error) {
+	if len(b) < 2 {
+		return nil, nil, errors.New("materials: truncated encryption context")
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	b = b[2:]
+	c := make(Context, n)
+	prev := ""
+	for i := range n {
+		var k, v []byte
+		var ok bool
+		if k, b, ok = cut16(b); !ok {
+			return nil, nil, errors.New("materials: truncated encryption context key")
+		}
+		if v, b, ok = cut16(b); !ok {
+			return nil, nil, errors.New("materials: truncated encryption context value")
+		}
+		if i > 0 && strings.Compare(string(k), prev) <= 0 {
+			return nil, nil, errors.New("materials: encryption context not sorted or has duplicates")
+		}
+		prev = string(k)
+		c[prev] = string(v)
+	}
+	return c, b, nil
+}
+
+// cut16 splits a 2-byte length-prefixed field off the front of b.
+func cut16(b []byte) (field, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return nil, nil, false
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if len(b)-2 < n {
+		return nil, nil, false
+	}
+	return b[2 : 2+n], b[2+n:], true
+}
+
+// Clone returns a copy of c.
+func (c Context) Clone() Context { return maps.Clone(c) }

@@ -1,0 +1,61 @@
+// Package materials holds the cryptographic materials that pass between the
+// item encryptor and keyrings, following the AWS Cryptographic Material
+// Providers Library (MPL) specification: algorithm suites, encryption
+// context, encrypted data keys (EDKs), the Keyring contract, and the
+// intermediate key wrapping that the DB-ESDK suites use.
+package materials
+
+import (
+	"context"
+	"errors"
+
+	"github.com/sealstore/sealstore/secret"
+)
+
+// ErrNoDecryptableKey is returned by a keyring's OnDecrypt when none of the
+// EDKs could be decrypted with the keys it holds.
+var ErrNoDecryptableKey = errors.New("materials: no encrypted data key could be decrypted")
+
+// EDK is an encrypted data key as stored in the item header.
+type EDK struct {
+	ProviderID   string
+	ProviderInfo []byte
+	Ciphertext   []byte
+}
+
+// Encryption is the state a keyring completes when encrypting one item.
+type Encryption struct {
+	Suite   Suite
+	Context Context
+	// RequiredKeys are the encryption context keys not stored in the header
+	// (the decryptor rebuilds them from the item).
+	RequiredKeys []string
+	// DataKey is the plaintext data key; the first keyring generates it.
+	DataKey secret.Bytes
+	// EDKs and SigningKeys are parallel: one symmetric signing key (from
+	// intermediate key wrapping) per EDK.
+	EDKs        []EDK
+	SigningKeys []secret.Bytes
+}
+
+// Decryption is the state a keyring completes when decrypting one item.
+type Decryption struct {
+	Suite   Suite
+	Context Context
+	// DataKey and SigningKey are set by the keyring that decrypted an EDK;
+	// EDKIndex is that EDK's position in the header (its recipient tag).
+	DataKey    secret.Bytes
+	SigningKey secret.Bytes
+	EDKIndex   int
+}
+
+// Keyring wraps and unwraps data keys. Implementations must be safe for
+// concurrent use.
+type Keyring interface {
+	// OnEncrypt generates m.DataKey if it is nil, and appends one EDK and
+	// one signing key per wrapping key it holds.
+	OnEncrypt(ctx context.Context, m *Encryption) error
+	// OnDecrypt sets m.DataKey, m.SigningKey and m.EDKIndex from the first
+	// EDK it can decrypt, or returns an error wrapping ErrNoDecryptableKey.
+	OnDecrypt(ctx context.Context, m *Decryption, edks []EDK) error
+}
