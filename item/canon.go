@@ -1,0 +1,71 @@
+package item
+
+import (
+	"bytes"
+	"crypto/sha512"
+	"encoding/binary"
+	"hash"
+	"slices"
+)
+
+// field is one signed attribute on its way in or out of the format.
+type field struct {
+	name   string
+	path   []byte // canonical path
+	legend byte   // 'e', 's' or 'c'
+	// typeID and data are the terminal as stored: for an encrypted field
+	// 0xFFFF and (original type id || ciphertext || tag).
+	typeID uint16
+	data   []byte
+}
+
+// canonicalPath is the DB-ESDK canonical path of a top-level attribute: the
+// table name, the depth (1), then '$', the name's length and the name, all
+// numbers 8-byte big endian.
+func canonicalPath(table, name string) []byte {
+	b := make([]byte, 0, len(table)+8+1+8+len(name))
+	b = append(b, table...)
+	b = binary.BigEndian.AppendUint64(b, 1)
+	b = append(b, '$')
+	b = binary.BigEndian.AppendUint64(b, uint64(len(name)))
+	return append(b, name...)
+}
+
+// sortFields orders fields by canonical path, the order of the legend, the
+// field ordinals and the canonical hash.
+func sortFields(fs []field) {
+	slices.SortFunc(fs, func(a, b field) int { return bytes.Compare(a.path, b.path) })
+}
+
+// canonicalHash is SHA-384 over the header, the length-prefixed serialized
+// encryption context and every signed field in canonical order.
+func canonicalHash(header, ec []byte, fs []field) []byte {
+	h := sha512.New384()
+	h.Write(header)
+	writeU64(h, uint64(len(ec)))
+	h.Write(ec)
+	for _, f := range fs {
+		h.Write(f.path)
+		if f.legend == legendEncrypt {
+			writeU64(h, uint64(len(f.data)-2))
+			h.Write([]byte("ENCRYPTED"))
+			h.Write(f.data)
+			continue
+		}
+		writeU64(h, uint64(len(f.data)))
+		h.Write([]byte("PLAINTEXT"))
+		var t [2]byte
+		binary.BigEndian.PutUint16(t[:], f.typeID)
+		h.Write(t[:])
+		h.Write(f.data)
+	}
+	return h.Sum(nil)
+}
+
+func writeU64(h hash.Hash, n uint64) {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], n)
+	h.Write(b[:])
+}
+
+func sortStrings(s []string) { slices.Sort(s) }

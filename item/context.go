@@ -1,0 +1,111 @@
+package item
+
+import (
+	"encoding/base64"
+	"fmt"
+	"slices"
+
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/materials"
+)
+
+// Encryption context keys the DB-ESDK reserves.
+const (
+	ecTableName     = "aws-crypto-table-name"
+	ecPartitionName = "aws-crypto-partition-name"
+	ecSortName      = "aws-crypto-sort-name"
+	ecAttrPrefix    = "aws-crypto-attr."
+	ecLegend        = "aws-crypto-legend"
+	ecPublicKey     = "aws-crypto-public-key"
+)
+
+// baseContext is the encryption context an item binds without storing it:
+// the decryptor rebuilds it from the configuration and the item. Version 1
+// binds the key attributes' typed values; version 2 binds every
+// SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT attribute and a legend of their
+// types. ctxAttrs must be sorted by name.
+func (c *Config) baseContext(version byte, it attr.Item, ctxAttrs []string) (materials.Context, error) {
+	ec := materials.Context{ecTableName: c.TableName, ecPartitionName: c.PartitionKey}
+	_, hasSort := it[c.SortKey]
+	hasSort = hasSort && c.SortKey != ""
+	if hasSort {
+		ec[ecSortName] = c.SortKey
+	}
+	if version == 1 {
+		keys := []string{c.PartitionKey}
+		if hasSort {
+			keys = append(keys, c.SortKey)
+		}
+		return ec, addAttrs(ec, it, keys, contextValueV1)
+	}
+	if err := addAttrs(ec, it, ctxAttrs, contextValueV2); err != nil {
+		return nil, err
+	}
+	legend := make([]byte, 0, len(ctxAttrs))
+	for _, name := range ctxAttrs {
+		legend = append(legend, legendType(it[name]))
+	}
+	ec[ecLegend] = string(legend)
+	return ec, nil
+}
+
+func addAttrs(ec materials.Context, it attr.Item, names []string, enc func(attr.Value) (string, error)) error {
+	for _, name := range names {
+		v, ok := it[name]
+		if !ok {
+			return fmt.Errorf("item: attribute %q is missing", name)
+		}
+		s, err := enc(v)
+		if err != nil {
+			return fmt.Errorf("item: attribute %q: %w", name, err)
+		}
+		ec[ecAttrPrefix+name] = s
+	}
+	return nil
+}
+
+func contextValueV1(v attr.Value) (string, error) {
+	b, err := attr.MarshalTyped(v)
+	return base64.StdEncoding.EncodeToString(b), err
+}
+
+func contextValueV2(v attr.Value) (string, error) {
+	switch v := v.(type) {
+	case attr.S:
+		return string(v), nil
+	case attr.N:
+		return attr.NormalizeNumber(string(v))
+	case attr.Null:
+		return "null", nil
+	case attr.Bool:
+		if v {
+			return "true", nil
+		}
+		return "false", nil
+	}
+	return contextValueV1(v)
+}
+
+func legendType(v attr.Value) byte {
+	switch v.(type) {
+	case attr.S:
+		return 'S'
+	case attr.N:
+		return 'N'
+	case attr.Null, attr.Bool:
+		return 'L'
+	}
+	return 'B'
+}
+
+// requiredKeys lists the context keys that are not stored in the header.
+func requiredKeys(ec materials.Context) []string {
+	var keys []string
+	for k := range ec {
+		if k != ecPublicKey {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,165 @@
+package item
+
+import (
+	"context"
+	"crypto/hmac"
+	"fmt"
+
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/materials"
+)
+
+// Decrypt authenticates and decrypts a stored item. The returned item has no
+// aws_dbe_head or aws_dbe_foot. Any failure of the stored bytes returns an
+// error matching ErrDecrypt; nothing is returned in part.
+func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, error) {
+	h, foot, err := e.parseEnvelope(stored)
+	if err != nil {
+		return nil, err
+	}
+	fs, err := e.storedFields(stored, h)
+	if err != nil {
+		return nil, err
+	}
+	ec, err := e.fullContext(stored, h, fs)
+	if err != nil {
+		return nil, err
+	}
+	m := &materials.Decryption{Suite: h.Suite, Context: ec}
+	if err := e.cfg.Keyring.OnDecrypt(ctx, m, h.EDKs); err != nil {
+		return nil, failDecrypt("unwrap", err)
+	}
+	defer m.DataKey.Zero()
+	if err := e.authenticate(h, foot, stored[HeaderAttr].(attr.B), m, fs); err != nil {
+		return nil, err
+	}
+	return e.open(stored, h, m, fs)
+}
+
+func (e *Encryptor) parseEnvelope(stored attr.Item) (*Header, footer, error) {
+	headV, ok1 := stored[HeaderAttr].(attr.B)
+	footV, ok2 := stored[FooterAttr].(attr.B)
+	if !ok1 || !ok2 {
+		return nil, footer{}, failDecrypt("not_encrypted", fmt.Errorf("item has no binary %s and %s", HeaderAttr, FooterAttr))
+	}
+	h, err := ParseHeader(headV)
+	if err != nil {
+		return nil, footer{}, failDecrypt("header", err)
+	}
+	f, err := parseFooter(footV, len(h.EDKs), h.Suite.Signed)
+	if err != nil {
+		return nil, footer{}, failDecrypt("footer", err)
+	}
+	return h, f, nil
+}
+
+// storedFields pairs the attributes that decryption authenticates, in
+// canonical order, with the header legend.
+func (e *Encryptor) storedFields(stored attr.Item, h *Header) ([]field, error) {
+	var fs []field
+	for name, v := range stored {
+		if name == HeaderAttr || name == FooterAttr || !e.cfg.signedOnDecrypt(name) {
+			continue
+		}
+		data, err := attr.Marshal(v)
+		if err != nil {
+			return nil, failDecrypt("attribute", err)
+		}
+		fs = append(fs, field{name: name, path: canonicalPath(e.cfg.TableName, name), typeID: v.TypeID(), data: data})
+	}
+	if len(fs) != len(h.Legend) {
+		return nil, failDecrypt("legend", fmt.Errorf("%d signed attributes, legend has %d", len(fs), len(h.Legend)))
+	}
+	sortFields(fs)
+	for i := range fs {
+		fs[i].legend = h.Legend[i]
+		if fs[i].legend == legendEncrypt && (fs[i].typeID != attr.TypeB || len(fs[i].data) < 2) {
+			return nil, failDecrypt("attribute", fmt.Errorf("encrypted attribute %q is not binary", fs[i].name))
+		}
+	}
+	return fs, nil
+}
+
+// fullContext rebuilds the required encryption context from the item and
+// merges the stored part, refusing any disagreement.
+func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materials.Context, error) {
+	var ctxAttrs []string
+	for _, f := range fs {
+		if f.legend == legendContext {
+			ctxAttrs = append(ctxAttrs, f.name)
+		}
+	}
+	sortStrings(ctxAttrs)
+	ec, err := e.cfg.baseContext(h.Version, stored, ctxAttrs)
+	if err != nil {
+		return nil, failDecrypt("context", err)
+	}
+	for k, v := range h.Context {
+		if old, ok := ec[k]; ok && old != v {
+			return nil, failDecrypt("context", fmt.Errorf("stored context disagrees on %q", k))
+		}
+		ec[k] = v
+	}
+	if _, ok := ec[ecPublicKey]; ok != h.Suite.Signed {
+		return nil, failDecrypt("context", fmt.Errorf("public key presence does not match suite"))
+	}
+	return ec, nil
+}
+
+func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materials.Decryption, fs []field) error {
+	partial := head[:len(head)-commitmentLen]
+	want, err := commitment(h.Suite, m.DataKey, h.MessageID[:], partial)
+	if err != nil || !hmac.Equal(want[:], h.Commitment[:]) {
+		return failDecrypt("commitment", err)
+	}
+	ec, err := m.Context.Serialize()
+	if err != nil {
+		return failDecrypt("context", err)
+	}
+	hash := canonicalHash(head, ec, fs)
+	if m.EDKIndex < 0 || m.EDKIndex >= len(foot.tags) || !hmac.Equal(recipientTag(m.SigningKey, hash), foot.tags[m.EDKIndex]) {
+		return failDecrypt("recipient_tag", nil)
+	}
+	if h.Suite.Signed && !verify(m.Context[ecPublicKey], hash, foot.signature) {
+		return failDecrypt("signature", nil)
+	}
+	return nil
+}
+
+func (e *Encryptor) open(stored attr.Item, h *Header, m *materials.Decryption, fs []field) (attr.Item, error) {
+	fk, err := newFieldKeys(h.Suite, m.DataKey, h.MessageID[:])
+	if err != nil {
+		return nil, failDecrypt("field_key", err)
+	}
+	out := make(attr.Item, len(stored))
+	for name, v := range stored {
+		if name != HeaderAttr && name != FooterAttr {
+			out[name] = v
+		}
+	}
+	ordinal := 0
+	for _, f := range fs {
+		if f.legend != legendEncrypt {
+			continue
+		}
+		v, err := openField(fk, ordinal, f)
+		if err != nil {
+			return nil, err
+		}
+		out[f.name] = v
+		ordinal++
+	}
+	return out, nil
+}
+
+func openField(fk fieldKeys, ordinal int, f field) (attr.Value, error) {
+	typeID, plain, err := fk.open(ordinal, f.path, f.data)
+	if err != nil {
+		return nil, failDecrypt("field", err)
+	}
+	v, err := attr.Unmarshal(typeID, plain)
+	if err != nil {
+		return nil, failDecrypt("field_value", err)
+	}
+	return v, nil
+}

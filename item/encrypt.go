@@ -1,0 +1,240 @@
+// Package item encrypts and decrypts one DynamoDB item in the structured
+// format of the AWS Database Encryption SDK for DynamoDB (DB-ESDK): signed
+// and encrypted attributes, aws_dbe_head and aws_dbe_foot, suites 0x6700 and
+// 0x6701, format versions 1 and 2. It does no I/O beyond the keyring it is
+// given.
+//
+// Decrypt verifies the header commitment, the recipient tag and (0x6701) the
+// ECDSA signature before it decrypts anything, and every failure of the
+// stored bytes is the single opaque ErrDecrypt.
+package item
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/materials"
+)
+
+// Encryptor encrypts and decrypts items of one table configuration. It is
+// safe for concurrent use.
+type Encryptor struct {
+	cfg   Config
+	suite materials.Suite
+}
+
+// New validates cfg and returns an Encryptor.
+func New(cfg Config) (*Encryptor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s, _ := materials.SuiteByID(cfg.suiteID())
+	return &Encryptor{cfg: cfg, suite: s}, nil
+}
+
+// Config returns the encryptor's configuration.
+func (e *Encryptor) Config() Config { return e.cfg }
+
+// Encrypt returns the encrypted form of it. The input is not modified.
+func (e *Encryptor) Encrypt(ctx context.Context, it attr.Item) (attr.Item, error) {
+	fs, version, ctxAttrs, err := e.plainFields(it)
+	if err != nil {
+		return nil, err
+	}
+	ec, err := e.cfg.baseContext(version, it, ctxAttrs)
+	if err != nil {
+		return nil, err
+	}
+	m := &materials.Encryption{Suite: e.suite, Context: ec, RequiredKeys: requiredKeys(ec)}
+	signer, err := e.addSigningKey(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.cfg.Keyring.OnEncrypt(ctx, m); err != nil {
+		return nil, fmt.Errorf("item: keyring: %w", err)
+	}
+	defer m.DataKey.Zero()
+	if len(m.EDKs) == 0 || len(m.EDKs) != len(m.SigningKeys) || len(m.DataKey) != e.suite.KeyLen {
+		return nil, fmt.Errorf("item: keyring returned incomplete materials")
+	}
+	return e.seal(it, fs, version, m, signer)
+}
+
+// plainFields resolves the action of every attribute and returns the signed
+// ones in canonical order, the format version, and the sorted names of the
+// attributes bound into the encryption context.
+func (e *Encryptor) plainFields(it attr.Item) ([]field, byte, []string, error) {
+	if err := e.checkKeys(it); err != nil {
+		return nil, 0, nil, err
+	}
+	var fs []field
+	var ctxAttrs []string
+	for name, v := range it {
+		a, err := e.actionFor(name)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		if a == DoNothing {
+			continue
+		}
+		f, err := plainField(e.cfg.TableName, name, a, v)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		if a == SignAndIncludeInEncryptionContext {
+			ctxAttrs = append(ctxAttrs, name)
+		}
+		fs = append(fs, f)
+	}
+	sortFields(fs)
+	sortStrings(ctxAttrs)
+	version := byte(1)
+	if len(ctxAttrs) > 0 {
+		version = 2
+	}
+	return fs, version, ctxAttrs, nil
+}
+
+func plainField(table, name string, a Action, v attr.Value) (field, error) {
+	if v == nil {
+		return field{}, fmt.Errorf("item: attribute %q has no value", name)
+	}
+	data, err := attr.Marshal(v)
+	if err != nil {
+		return field{}, fmt.Errorf("item: attribute %q: %w", name, err)
+	}
+	legend := map[Action]byte{EncryptAndSign: legendEncrypt, SignOnly: legendSign,
+		SignAndIncludeInEncryptionContext: legendContext}[a]
+	return field{name: name, path: canonicalPath(table, name), legend: legend, typeID: v.TypeID(), data: data}, nil
+}
+
+func (e *Encryptor) checkKeys(it attr.Item) error {
+	if _, ok := it[e.cfg.PartitionKey]; !ok {
+		return fmt.Errorf("item: partition key %q is missing", e.cfg.PartitionKey)
+	}
+	if _, ok := it[e.cfg.SortKey]; e.cfg.SortKey != "" && !ok {
+		return fmt.Errorf("item: sort key %q is missing", e.cfg.SortKey)
+	}
+	for name, a := range e.cfg.Actions {
+		if _, ok := it[name]; a == SignAndIncludeInEncryptionContext && !ok {
+			return fmt.Errorf("item: attribute %q is SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT but missing", name)
+		}
+	}
+	return nil
+}
+
+func (e *Encryptor) actionFor(name string) (Action, error) {
+	if strings.HasPrefix(name, ReservedPrefix) {
+		if strings.HasPrefix(name, BeaconPrefix) {
+			return DoNothing, nil
+		}
+		return 0, fmt.Errorf("item: attribute name %q uses the reserved prefix %q", name, ReservedPrefix)
+	}
+	if a, ok := e.cfg.Actions[name]; ok {
+		return a, nil
+	}
+	if e.cfg.allowedUnsigned(name) {
+		return DoNothing, nil
+	}
+	return 0, fmt.Errorf("item: attribute %q has no configured action and is not an allowed unsigned attribute", name)
+}
+
+func (e *Encryptor) seal(it attr.Item, fs []field, version byte, m *materials.Encryption, signer *signingKey) (attr.Item, error) {
+	h := &Header{Version: version, Suite: e.suite, Context: storedContext(m.Context), EDKs: m.EDKs}
+	rand.Read(h.MessageID[:])
+	fk, err := newFieldKeys(e.suite, m.DataKey, h.MessageID[:])
+	if err != nil {
+		return nil, err
+	}
+	if err := encryptFields(fk, fs); err != nil {
+		return nil, err
+	}
+	for _, f := range fs {
+		h.Legend = append(h.Legend, f.legend)
+	}
+	head, err := e.finishHeader(h, m.DataKey)
+	if err != nil {
+		return nil, err
+	}
+	foot, err := e.footer(head, m, fs, signer)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(it, fs, head, foot), nil
+}
+
+func encryptFields(fk fieldKeys, fs []field) error {
+	ordinal := 0
+	for i := range fs {
+		f := &fs[i]
+		if f.legend != legendEncrypt {
+			continue
+		}
+		data, err := fk.seal(ordinal, f.path, f.typeID, f.data)
+		if err != nil {
+			return err
+		}
+		f.typeID, f.data = attr.TypeB, data
+		ordinal++
+	}
+	return nil
+}
+
+func (e *Encryptor) finishHeader(h *Header, dataKey []byte) ([]byte, error) {
+	partial, err := h.Partial()
+	if err != nil {
+		return nil, err
+	}
+	if h.Commitment, err = commitment(e.suite, dataKey, h.MessageID[:], partial); err != nil {
+		return nil, err
+	}
+	return append(partial, h.Commitment[:]...), nil
+}
+
+func (e *Encryptor) footer(head []byte, m *materials.Encryption, fs []field, signer *signingKey) ([]byte, error) {
+	ec, err := m.Context.Serialize()
+	if err != nil {
+		return nil, err
+	}
+	hash := canonicalHash(head, ec, fs)
+	var f footer
+	for _, k := range m.SigningKeys {
+		f.tags = append(f.tags, recipientTag(k, hash))
+	}
+	if signer != nil {
+		if f.signature, err = sign(signer.key, hash); err != nil {
+			return nil, err
+		}
+	}
+	return f.bytes(), nil
+}
+
+// assemble builds the stored item: unsigned attributes as given, signed
+// ones as their terminals, plus header and footer.
+func assemble(it attr.Item, fs []field, head, foot []byte) attr.Item {
+	out := make(attr.Item, len(it)+2)
+	for name, v := range it {
+		out[name] = v
+	}
+	for _, f := range fs {
+		if f.legend == legendEncrypt {
+			out[f.name] = attr.B(f.data)
+		}
+	}
+	out[HeaderAttr] = attr.B(head)
+	out[FooterAttr] = attr.B(foot)
+	return out
+}
+
+// storedContext is the part of the context written in the header: what the
+// decryptor cannot rebuild from the item (the signing public key).
+func storedContext(ec materials.Context) materials.Context {
+	stored := materials.Context{}
+	if pk, ok := ec[ecPublicKey]; ok {
+		stored[ecPublicKey] = pk
+	}
+	return stored
+}
