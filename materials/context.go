@@ -36,6 +36,16 @@ func (c Context) Serialize() ([]byte, error) {
 	return b, nil
 }
 
+// AAD returns the context as keyrings bind it: the serialization, except
+// that an empty context is empty bytes (MPL structures.md), not the 2-byte
+// count that a DB-ESDK header carries.
+func (c Context) AAD() ([]byte, error) {
+	if len(c) == 0 {
+		return nil, nil
+	}
+	return c.Serialize()
+}
+
 // ParseContext reads a serialized context from the front of b and returns
 // the rest. Entries must be sorted and unique.
 func ParseContext(b []byte) (Context, []byte, error) {

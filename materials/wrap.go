@@ -71,7 +71,7 @@ func intermediateKeys(s Suite, intermediate []byte, ec Context) (cipher.AEAD, se
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	aad, err := ec.Serialize()
+	aad, err := ec.AAD()
 	return aead, sig, aad, err
 }
 

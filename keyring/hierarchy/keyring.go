@@ -166,7 +166,7 @@ func wrappingKey(bk BranchKey, salt, ver []byte, ec materials.Context) (cipher.A
 	if err != nil {
 		return nil, nil, err
 	}
-	ecBytes, err := ec.Serialize()
+	ecBytes, err := ec.AAD()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -12,8 +12,10 @@
 //	provider info = key name | tag length in bits (u32 BE, 128) | IV length (u32 BE, 12) | IV
 //	ciphertext    = wrapped data key (suite key length + 16) | encrypted intermediate key | GCM tag
 //
-// The keyring promises: it never returns an EDK it could not decrypt with the
-// same key and context; OnEncrypt leaves the materials untouched when it
+// The AAD is the MPL's canonical context serialization, which is empty for an
+// empty context.
+//
+// The keyring promises: OnEncrypt leaves the materials untouched when it
 // fails; OnDecrypt only tries EDKs whose namespace, name, tag length and IV
 // length match, sets the materials only on success and otherwise returns an
 // error wrapping materials.ErrNoDecryptableKey; no error or formatted value
@@ -39,6 +41,8 @@ const reservedPrefix = "aws-kms"
 // ErrDataKeyPresent is returned by OnDecrypt when the decryption materials
 // already hold a data key.
 var ErrDataKeyPresent = errors.New("rawaes: decryption materials already hold a data key")
+
+var _ materials.Keyring = (*Keyring)(nil)
 
 // Keyring is a raw AES keyring for one wrapping key. It is safe for
 // concurrent use.

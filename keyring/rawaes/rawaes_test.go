@@ -405,3 +405,19 @@ func TestOnEncryptFailureLeavesMaterials(t *testing.T) {
 		})
 	}
 }
+
+// FuzzOnDecrypt feeds arbitrary EDKs to OnDecrypt: it must never panic and
+// never succeed on a forgery.
+func FuzzOnDecrypt(f *testing.F) {
+	s := testSuite(f, materials.SuiteSymSig)
+	k := newKeyring(f, testNS, testName, randomBytes(32))
+	e := encrypt(f, k, s, testContext()).EDKs[0]
+	f.Add(e.ProviderInfo, e.Ciphertext)
+	f.Add([]byte(testName), []byte{})
+	f.Fuzz(func(t *testing.T, info, ct []byte) {
+		d, err := decrypt(k, s, testContext(), []materials.EDK{{ProviderID: testNS, ProviderInfo: info, Ciphertext: ct}})
+		if err == nil && !(bytes.Equal(info, e.ProviderInfo) && bytes.Equal(ct, e.Ciphertext)) {
+			t.Fatalf("forged EDK decrypted to a %d-byte key", len(d.DataKey))
+		}
+	})
+}
