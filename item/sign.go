@@ -54,7 +54,10 @@ func verify(pubB64 string, hash, sig []byte) bool {
 	if x == nil {
 		return false
 	}
-	uncompressed := elliptic.Marshal(elliptic.P384(), x, y)
+	uncompressed := make([]byte, 1+2*48)
+	uncompressed[0] = 4
+	x.FillBytes(uncompressed[1:49])
+	y.FillBytes(uncompressed[49:])
 	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P384(), uncompressed)
 	if err != nil {
 		return false
