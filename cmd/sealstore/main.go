@@ -1,0 +1,49 @@
+// Command sealstore is the sealstore service and its tools.
+//
+//	sealstore conformance run [--keys KEYS.json] MANIFEST.json...
+//	sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "conformance":
+		return conformanceCmd(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sealstore: unknown command %q\n%s", args[0], usage)
+	return exitUsage
+}
+
+const usage = `usage:
+  sealstore conformance run [--keys KEYS.json] MANIFEST.json...
+      decrypt DB-ESDK decrypt manifests (or iotest.json DecryptTests);
+      prints one line per failure and "N passed, N failed, N skipped";
+      exit 1 on any failure, 2 on unusable input
+  sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
+      encrypt records with the hierarchical keyring on static-branch-key-1
+      and print a decrypt manifest that other implementations can check
+`
