@@ -33,7 +33,7 @@ func ExampleNormalizeNumber() {
 	// 0.0015 <nil>
 	// 100000 <nil>
 	// 0 <nil>
-	//  attr: number "1e999" is out of DynamoDB's range
+	//  attr: number (5 bytes) is out of DynamoDB's range
 }
 
 func ExampleParseItemJSON() {

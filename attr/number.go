@@ -38,14 +38,15 @@ type decimal struct {
 // fraction (at least one digit in all), and an optional exponent (e or E,
 // an optional sign, at least one digit). It must have at most 38
 // significant digits and, unless zero, a magnitude from 1E-130 to
-// 9.9999999999999999999999999999999999999E+125. Errors quote the input.
+// 9.9999999999999999999999999999999999999E+125. Errors never quote the
+// input: a number may be a secret (a card number, a salary).
 func NormalizeNumber(s string) (string, error) {
 	d, problem := parseDecimal(s)
 	if problem == "" {
 		problem = d.check()
 	}
 	if problem != "" {
-		return "", fmt.Errorf("attr: number %s %s", quoteShort(s), problem)
+		return "", fmt.Errorf("attr: number (%d bytes) %s", len(s), problem)
 	}
 	return d.String(), nil
 }

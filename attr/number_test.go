@@ -126,8 +126,13 @@ func TestNormalizeNumberRejects(t *testing.T) {
 func TestNormalizeNumberErrorText(t *testing.T) {
 	t.Parallel()
 	_, err := attr.NormalizeNumber("1e999")
-	if want := `attr: number "1e999" is out of DynamoDB's range`; err == nil || err.Error() != want {
+	if want := `attr: number (5 bytes) is out of DynamoDB's range`; err == nil || err.Error() != want {
 		t.Errorf("error = %v, want %s", err, want)
+	}
+	// A number may be a secret: errors never quote it.
+	_, err = attr.NormalizeNumber("4111111111111111x")
+	if err == nil || strings.Contains(err.Error(), "4111") {
+		t.Errorf("error %v quotes the number", err)
 	}
 	long := strings.Repeat("7", 100000)
 	_, err = attr.NormalizeNumber(long)

@@ -158,8 +158,8 @@ func openField(fk fieldKeys, ordinal int, f field) (attr.Value, error) {
 		return nil, failDecrypt("field", err)
 	}
 	v, err := attr.Unmarshal(typeID, plain)
-	if err != nil {
-		return nil, failDecrypt("field_value", err)
+	if err != nil { // the attr error could quote decrypted bytes: drop it
+		return nil, failDecrypt("field_value", fmt.Errorf("attribute %q: decrypted value of type 0x%04x is malformed", f.name, typeID))
 	}
 	return v, nil
 }

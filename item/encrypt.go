@@ -77,6 +77,9 @@ func (e *Encryptor) plainFields(it attr.Item) ([]field, byte, []string, error) {
 		if err != nil {
 			return nil, 0, nil, err
 		}
+		if v == nil {
+			return nil, 0, nil, fmt.Errorf("item: attribute %q has no value", name)
+		}
 		if a == DoNothing {
 			continue
 		}
