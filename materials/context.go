@@ -54,6 +54,9 @@ func ParseContext(b []byte) (Context, []byte, error) {
 	}
 	n := int(binary.BigEndian.Uint16(b))
 	b = b[2:]
+	if n*4 > len(b) { // every entry takes at least 4 bytes
+		return nil, nil, errors.New("materials: truncated encryption context")
+	}
 	c := make(Context, n)
 	prev := ""
 	for i := range n {

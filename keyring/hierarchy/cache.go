@@ -2,6 +2,7 @@ package hierarchy
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -44,31 +45,47 @@ func NewCache(ttl time.Duration, maxSize int, now func() time.Time) *Cache {
 }
 
 // Get returns the cached key for id, or calls load once (however many
-// callers ask at the same time) and caches its result.
+// callers ask at the same time) and caches its result. The load runs
+// without the first caller's cancellation, so one caller giving up does
+// not fail the others waiting for the same key.
 func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) (BranchKey, error)) (BranchKey, error) {
 	c.mu.Lock()
 	if e, ok := c.entries[id]; ok && c.now().Before(e.expires) {
 		c.mu.Unlock()
 		return e.key, nil
 	}
-	if f, ok := c.pending[id]; ok {
-		c.mu.Unlock()
-		return f.wait(ctx)
-	}
-	f := &fetch{done: make(chan struct{})}
-	c.pending[id] = f
-	c.mu.Unlock()
-
-	f.key, f.err = load(ctx)
-	c.mu.Lock()
-	delete(c.pending, id)
-	if f.err == nil {
-		c.put(id, f.key)
+	f, loading := c.pending[id]
+	if !loading {
+		f = &fetch{done: make(chan struct{})}
+		c.pending[id] = f
 	}
 	c.mu.Unlock()
-	close(f.done)
-	return f.key, f.err
+	if !loading {
+		go c.fill(context.WithoutCancel(ctx), id, f, load)
+	}
+	return f.wait(ctx)
 }
+
+// fill runs one load and publishes its result. A panicking load becomes
+// an error for every waiter instead of crashing the process or leaving the
+// key pending for good.
+func (c *Cache) fill(ctx context.Context, id string, f *fetch, load func(context.Context) (BranchKey, error)) {
+	defer func() {
+		if recover() != nil {
+			f.key, f.err = BranchKey{}, errLoadPanicked
+		}
+		c.mu.Lock()
+		delete(c.pending, id)
+		if f.err == nil {
+			c.put(id, f.key)
+		}
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	f.key, f.err = load(ctx)
+}
+
+var errLoadPanicked = errors.New("hierarchy: branch key source panicked")
 
 func (f *fetch) wait(ctx context.Context) (BranchKey, error) {
 	select {

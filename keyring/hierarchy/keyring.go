@@ -71,7 +71,7 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 	if err != nil {
 		return err
 	}
-	ct, err := wrap(bk, intermediate, m.Context)
+	ct, err := wrap(k.branchKeyID, bk, intermediate, m.Context)
 	if err != nil {
 		return err
 	}
@@ -83,6 +83,9 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 
 // OnDecrypt implements materials.Keyring.
 func (k *Keyring) OnDecrypt(ctx context.Context, m *materials.Decryption, edks []materials.EDK) error {
+	if m.DataKey != nil {
+		return errors.New("hierarchy: decryption materials already hold a data key")
+	}
 	var errs []error
 	for i, e := range edks {
 		if e.ProviderID != ProviderID || string(e.ProviderInfo) != k.branchKeyID {
@@ -94,6 +97,9 @@ func (k *Keyring) OnDecrypt(ctx context.Context, m *materials.Decryption, edks [
 			return nil
 		}
 		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		return materials.ErrNoDecryptableKey
 	}
 	return fmt.Errorf("%w: %w", materials.ErrNoDecryptableKey, errors.Join(errs...))
 }
@@ -111,7 +117,7 @@ func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e mat
 	if err != nil {
 		return fmt.Errorf("hierarchy: branch key version: %w", err)
 	}
-	intermediate, err := unwrap(bk, ct, m.Context)
+	intermediate, err := unwrap(k.branchKeyID, bk, ct, m.Context)
 	if err != nil {
 		return err
 	}
@@ -126,7 +132,7 @@ func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e mat
 
 // wrap encrypts the intermediate key under a key derived from the branch key
 // with a fresh salt.
-func wrap(bk BranchKey, intermediate []byte, ec materials.Context) ([]byte, error) {
+func wrap(id string, bk BranchKey, intermediate []byte, ec materials.Context) ([]byte, error) {
 	ver, err := VersionBytes(bk.Version)
 	if err != nil {
 		return nil, err
@@ -134,7 +140,7 @@ func wrap(bk BranchKey, intermediate []byte, ec materials.Context) ([]byte, erro
 	out := make([]byte, saltLen+ivLen, ciphertextLen)
 	rand.Read(out)
 	salt, iv := out[:saltLen], out[saltLen:]
-	aead, aad, err := wrappingKey(bk, salt, ver[:], ec)
+	aead, aad, err := wrappingKey(id, bk, salt, ver[:], ec)
 	if err != nil {
 		return nil, err
 	}
@@ -142,10 +148,10 @@ func wrap(bk BranchKey, intermediate []byte, ec materials.Context) ([]byte, erro
 	return aead.Seal(out, iv, intermediate, aad), nil
 }
 
-func unwrap(bk BranchKey, ct []byte, ec materials.Context) (secret.Bytes, error) {
+func unwrap(id string, bk BranchKey, ct []byte, ec materials.Context) (secret.Bytes, error) {
 	salt, iv := ct[:saltLen], ct[saltLen:saltLen+ivLen]
 	ver := ct[saltLen+ivLen : saltLen+ivLen+versionLen]
-	aead, aad, err := wrappingKey(bk, salt, ver, ec)
+	aead, aad, err := wrappingKey(id, bk, salt, ver, ec)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +162,7 @@ func unwrap(bk BranchKey, ct []byte, ec materials.Context) (secret.Bytes, error)
 	return pt, nil
 }
 
-func wrappingKey(bk BranchKey, salt, ver []byte, ec materials.Context) (cipher.AEAD, []byte, error) {
+func wrappingKey(id string, bk BranchKey, salt, ver []byte, ec materials.Context) (cipher.AEAD, []byte, error) {
 	if len(bk.Key) != keyLen {
 		return nil, nil, fmt.Errorf("hierarchy: branch key is %d bytes, want %d", len(bk.Key), keyLen)
 	}
@@ -170,7 +176,7 @@ func wrappingKey(bk BranchKey, salt, ver []byte, ec materials.Context) (cipher.A
 	if err != nil {
 		return nil, nil, err
 	}
-	aad := bytes.Join([][]byte{[]byte(ProviderID), []byte(bk.ID), ver, ecBytes}, nil)
+	aad := bytes.Join([][]byte{[]byte(ProviderID), []byte(id), ver, ecBytes}, nil)
 	return aead, aad, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sealstore/sealstore/secret"
 )
@@ -55,21 +56,27 @@ func (s Static) KeyVersion(_ context.Context, id, version string) (BranchKey, er
 	return BranchKey{}, ErrNotFound
 }
 
-// VersionBytes parses a canonical UUID string into its 16 bytes.
+// VersionBytes parses a canonical UUID string (lower-case hex, as
+// VersionString writes it) into its 16 bytes. Upper case is refused: a
+// version written that way could never be looked up again on decrypt.
 func VersionBytes(v string) ([16]byte, error) {
 	var out [16]byte
 	if len(v) != 36 || v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-' {
 		return out, fmt.Errorf("hierarchy: branch key version %q is not a UUID", v)
 	}
 	h := v[0:8] + v[9:13] + v[14:18] + v[19:23] + v[24:]
-	if _, err := hex.Decode(out[:], []byte(h)); err != nil {
+	if _, err := hex.Decode(out[:], []byte(h)); err != nil || h != strings.ToLower(h) {
 		return out, fmt.Errorf("hierarchy: branch key version %q is not a UUID", v)
 	}
 	return out, nil
 }
 
-// VersionString formats 16 bytes as a canonical lowercase UUID string.
+// VersionString formats 16 bytes as a canonical lowercase UUID string; it
+// returns "" for any other length.
 func VersionString(b []byte) string {
+	if len(b) != 16 {
+		return ""
+	}
 	h := hex.EncodeToString(b)
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
