@@ -94,11 +94,13 @@ func suiteName(s materials.SuiteID) string {
 // BenchmarkFloor performs only the primitive operations the format
 // requires to encrypt the benchmark item under suite 0x6700 with a warm
 // hierarchical keyring: the randomness, the branch key derivation (one
-// HMAC-SHA256), two AES-GCM key wraps, four HKDF-SHA512 (intermediate
-// MAC and ENC keys, field root key, commit key), per encrypted field an
-// AES-CTR key derivation and an AES-GCM seal, the HMAC-SHA512 commitment,
-// the SHA-384 canonical hash and the HMAC-SHA384 recipient tag. Decryption
-// needs the same operations, so this is the floor for both.
+// HMAC-SHA256), two AES-GCM key wraps, four HKDF-SHA512 outputs
+// (intermediate MAC and ENC keys, field root key, commit key: two
+// extracts, since each pair shares its key, and four expands), per
+// encrypted field an AES-CTR key derivation and an AES-GCM seal, the
+// HMAC-SHA512 commitment, the SHA-384 canonical hash and the HMAC-SHA384
+// recipient tag. Decryption needs the same operations, so this is the
+// floor for both.
 func BenchmarkFloor(b *testing.B) {
 	it, _ := benchItem()
 	var fields [][]byte
@@ -125,11 +127,13 @@ func floorOnce(branch []byte, fields [][]byte, canonical []byte) {
 	mac := hmac.New(sha256.New, branch)
 	mac.Write(random[64:92])
 	gcmSeal(mac.Sum(nil), inter)
-	sig, _ := hkdf.Key(sha512.New, inter, nil, keywrapMACInfo, 32)
-	enc, _ := hkdf.Key(sha512.New, inter, nil, keywrapEncInfo, 32)
+	iprk, _ := hkdf.Extract(sha512.New, inter, nil)
+	sig, _ := hkdf.Expand(sha512.New, iprk, keywrapMACInfo, 32)
+	enc, _ := hkdf.Expand(sha512.New, iprk, keywrapEncInfo, 32)
 	gcmSeal(enc, dk)
-	root, _ := hkdf.Key(sha512.New, dk, nil, deriveKeyInfo+string(msg), 32)
-	ck, _ := hkdf.Key(sha512.New, dk, nil, commitKeyInfo+string(msg), 32)
+	prk, _ := hkdf.Extract(sha512.New, dk, nil)
+	root, _ := hkdf.Expand(sha512.New, prk, deriveKeyInfo+string(msg), 32)
+	ck, _ := hkdf.Expand(sha512.New, prk, commitKeyInfo+string(msg), 32)
 	block, _ := aes.NewCipher(root)
 	for i, f := range fields {
 		var fk [48]byte

@@ -30,10 +30,15 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 		return nil, failDecrypt("unwrap", err)
 	}
 	defer m.DataKey.Zero()
-	if err := e.authenticate(h, foot, stored[HeaderAttr].(attr.B), m, fs); err != nil {
+	prk, err := dataKeyPRK(h.Suite, m.DataKey)
+	if err != nil {
+		return nil, failDecrypt("field_key", err)
+	}
+	defer clear(prk)
+	if err := e.authenticate(h, foot, stored[HeaderAttr].(attr.B), m, prk, fs); err != nil {
 		return nil, err
 	}
-	return e.open(stored, h, m, fs)
+	return e.open(stored, h, prk, fs)
 }
 
 func (e *Encryptor) parseEnvelope(stored attr.Item) (*Header, footer, error) {
@@ -106,9 +111,9 @@ func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materi
 	return ec, nil
 }
 
-func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materials.Decryption, fs []field) error {
+func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materials.Decryption, prk []byte, fs []field) error {
 	partial := head[:len(head)-commitmentLen]
-	want, err := commitment(h.Suite, m.DataKey, h.MessageID[:], partial)
+	want, err := commitment(h.Suite, prk, h.MessageID[:], partial)
 	if err != nil || !hmac.Equal(want[:], h.Commitment[:]) {
 		return failDecrypt("commitment", err)
 	}
@@ -126,8 +131,8 @@ func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materia
 	return nil
 }
 
-func (e *Encryptor) open(stored attr.Item, h *Header, m *materials.Decryption, fs []field) (attr.Item, error) {
-	fk, err := newFieldKeys(h.Suite, m.DataKey, h.MessageID[:])
+func (e *Encryptor) open(stored attr.Item, h *Header, prk []byte, fs []field) (attr.Item, error) {
+	fk, err := newFieldKeys(h.Suite, prk, h.MessageID[:])
 	if err != nil {
 		return nil, failDecrypt("field_key", err)
 	}

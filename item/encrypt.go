@@ -109,8 +109,13 @@ func plainField(table, name string, a Action, v attr.Value) (field, error) {
 	if err != nil {
 		return field{}, fmt.Errorf("item: attribute %q: %w", name, err)
 	}
-	legend := map[Action]byte{EncryptAndSign: legendEncrypt, SignOnly: legendSign,
-		SignAndIncludeInEncryptionContext: legendContext}[a]
+	legend := byte(legendSign)
+	switch a {
+	case EncryptAndSign:
+		legend = legendEncrypt
+	case SignAndIncludeInEncryptionContext:
+		legend = legendContext
+	}
 	return field{name: name, path: canonicalPath(table, name), legend: legend, typeID: v.TypeID(), data: data}, nil
 }
 
@@ -148,7 +153,12 @@ func (e *Encryptor) actionFor(name string) (Action, error) {
 func (e *Encryptor) seal(it attr.Item, fs []field, version byte, m *materials.Encryption, signer *signingKey) (attr.Item, error) {
 	h := &Header{Version: version, Suite: e.suite, Context: storedContext(m.Context), EDKs: m.EDKs}
 	rand.Read(h.MessageID[:])
-	fk, err := newFieldKeys(e.suite, m.DataKey, h.MessageID[:])
+	prk, err := dataKeyPRK(e.suite, m.DataKey)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(prk)
+	fk, err := newFieldKeys(e.suite, prk, h.MessageID[:])
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +168,7 @@ func (e *Encryptor) seal(it attr.Item, fs []field, version byte, m *materials.En
 	for _, f := range fs {
 		h.Legend = append(h.Legend, f.legend)
 	}
-	head, err := e.finishHeader(h, m.DataKey)
+	head, err := e.finishHeader(h, prk)
 	if err != nil {
 		return nil, err
 	}
@@ -186,12 +196,12 @@ func encryptFields(fk fieldKeys, fs []field) error {
 	return nil
 }
 
-func (e *Encryptor) finishHeader(h *Header, dataKey []byte) ([]byte, error) {
+func (e *Encryptor) finishHeader(h *Header, prk []byte) ([]byte, error) {
 	partial, err := h.Partial()
 	if err != nil {
 		return nil, err
 	}
-	if h.Commitment, err = commitment(e.suite, dataKey, h.MessageID[:], partial); err != nil {
+	if h.Commitment, err = commitment(e.suite, prk, h.MessageID[:], partial); err != nil {
 		return nil, err
 	}
 	return append(partial, h.Commitment[:]...), nil

@@ -25,8 +25,15 @@ type fieldKeys struct {
 	root cipher.Block
 }
 
-func newFieldKeys(s materials.Suite, dataKey []byte, msgID []byte) (fieldKeys, error) {
-	root, err := hkdf.Key(s.KDFHash, dataKey, nil, deriveKeyInfo+string(msgID), s.KeyLen)
+// dataKeyPRK is the HKDF-Extract of the data key (no salt). The field root
+// key and the commit key are both HKDF(data key, no salt, info): they share
+// this one extract and differ only in their expand.
+func dataKeyPRK(s materials.Suite, dataKey []byte) ([]byte, error) {
+	return hkdf.Extract(s.KDFHash, dataKey, nil)
+}
+
+func newFieldKeys(s materials.Suite, prk []byte, msgID []byte) (fieldKeys, error) {
+	root, err := hkdf.Expand(s.KDFHash, prk, deriveKeyInfo+string(msgID), s.KeyLen)
 	if err != nil {
 		return fieldKeys{}, err
 	}
@@ -76,9 +83,9 @@ func (k fieldKeys) open(ordinal int, path []byte, data []byte) (uint16, []byte, 
 // by the commit key, truncated to 32 bytes. The DB-ESDK implementations use
 // the suite's commit KDF hash (SHA-512) for this HMAC; header.md says
 // SHA-384, and the cross-language vectors only verify with SHA-512.
-func commitment(s materials.Suite, dataKey, msgID, partial []byte) ([commitmentLen]byte, error) {
+func commitment(s materials.Suite, prk, msgID, partial []byte) ([commitmentLen]byte, error) {
 	var out [commitmentLen]byte
-	ck, err := hkdf.Key(s.KDFHash, dataKey, nil, commitKeyInfo+string(msgID), s.KeyLen)
+	ck, err := hkdf.Expand(s.KDFHash, prk, commitKeyInfo+string(msgID), s.KeyLen)
 	if err != nil {
 		return out, err
 	}

@@ -284,7 +284,11 @@ func forge(t *testing.T, e *Encryptor, it attr.Item, editFields func([]field), e
 	}
 	h := &Header{Version: version, Suite: e.suite, Context: storedContext(m.Context), EDKs: m.EDKs}
 	rand.Read(h.MessageID[:])
-	fk, err := newFieldKeys(e.suite, m.DataKey, h.MessageID[:])
+	prk, err := dataKeyPRK(e.suite, m.DataKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fk, err := newFieldKeys(e.suite, prk, h.MessageID[:])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +298,7 @@ func forge(t *testing.T, e *Encryptor, it attr.Item, editFields func([]field), e
 	for _, f := range fs {
 		h.Legend = append(h.Legend, f.legend)
 	}
-	head, err := e.finishHeader(h, m.DataKey)
+	head, err := e.finishHeader(h, prk)
 	if err != nil {
 		t.Fatal(err)
 	}

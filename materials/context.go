@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 )
@@ -21,17 +20,22 @@ func (c Context) Serialize() ([]byte, error) {
 	if len(c) > 0xFFFF {
 		return nil, errors.New("materials: encryption context has too many entries")
 	}
-	keys := slices.Sorted(maps.Keys(c))
-	b := binary.BigEndian.AppendUint16(nil, uint16(len(keys)))
-	for _, k := range keys {
-		v := c[k]
+	keys := make([]string, 0, len(c))
+	size := 2
+	for k, v := range c {
 		if len(k) > 0xFFFF || len(v) > 0xFFFF {
 			return nil, fmt.Errorf("materials: encryption context entry %q is too long", k)
 		}
+		keys = append(keys, k)
+		size += 4 + len(k) + len(v)
+	}
+	slices.Sort(keys)
+	b := binary.BigEndian.AppendUint16(make([]byte, 0, size), uint16(len(keys)))
+	for _, k := range keys {
 		b = binary.BigEndian.AppendUint16(b, uint16(len(k)))
 		b = append(b, k...)
-		b = binary.BigEndian.AppendUint16(b, uint16(len(v)))
-		b = append(b, v...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(c[k])))
+		b = append(b, c[k]...)
 	}
 	return b, nil
 }
@@ -90,4 +94,10 @@ func cut16(b []byte) (field, rest []byte, ok bool) {
 }
 
 // Clone returns a copy of c.
-func (c Context) Clone() Context { return maps.Clone(c) }
+func (c Context) Clone() Context {
+	out := make(Context, len(c))
+	for k, v := range c {
+		out[k] = v
+	}
+	return out
+}

@@ -304,14 +304,14 @@ func TestIntermediateWrapRoundTrip(t *testing.T) {
 		for _, ec := range []materials.Context{nil, testContext()} {
 			s := suite(t, id)
 			dk, ik := randomBytes(32), randomBytes(32)
-			wrapped, sig, err := materials.IntermediateWrap(s, dk, ik, ec)
+			wrapped, sig, err := materials.IntermediateWrap(s, dk, ik, mustAAD(ec))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if len(wrapped) != 48 || len(sig) != 32 {
 				t.Fatalf("wrapped %d bytes, signing key %d bytes; want 48 and 32", len(wrapped), len(sig))
 			}
-			gotDK, gotSig, err := materials.IntermediateUnwrap(s, wrapped, ik, ec.Clone())
+			gotDK, gotSig, err := materials.IntermediateUnwrap(s, wrapped, ik, mustAAD(ec.Clone()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -330,7 +330,7 @@ func TestIntermediateKeysKnownAnswer(t *testing.T) {
 	for _, ec := range []materials.Context{nil, testContext()} {
 		s := suite(t, materials.SuiteECDSA)
 		dk, ik := randomBytes(32), randomBytes(32)
-		wrapped, sig, err := materials.IntermediateWrap(s, dk, ik, ec)
+		wrapped, sig, err := materials.IntermediateWrap(s, dk, ik, mustAAD(ec))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,13 +369,13 @@ func TestIntermediateUnwrapFailsClosed(t *testing.T) {
 	s := suite(t, materials.SuiteSymSig)
 	ec := testContext()
 	dk, ik := randomBytes(32), randomBytes(32)
-	wrapped, _, err := materials.IntermediateWrap(s, dk, ik, ec)
+	wrapped, _, err := materials.IntermediateWrap(s, dk, ik, mustAAD(ec))
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustFail := func(name string, w, ik []byte, ec materials.Context) {
 		t.Helper()
-		got, sig, err := materials.IntermediateUnwrap(s, w, ik, ec)
+		got, sig, err := materials.IntermediateUnwrap(s, w, ik, mustAAD(ec))
 		if err == nil || got != nil || sig != nil {
 			t.Errorf("%s: unwrap succeeded or returned keys with error %v", name, err)
 		}
@@ -403,14 +403,14 @@ func TestIntermediateUnwrapFailsClosed(t *testing.T) {
 	mustFail("extended", append(bytes.Clone(wrapped), 0), ik, ec)
 	for _, n := range []int{0, 16, 31, 33, 64} {
 		mustFail("intermediate length", wrapped, randomBytes(n), ec)
-		if _, _, err := materials.IntermediateWrap(s, dk, randomBytes(n), ec); err == nil {
+		if _, _, err := materials.IntermediateWrap(s, dk, randomBytes(n), mustAAD(ec)); err == nil {
 			t.Errorf("IntermediateWrap accepted a %d-byte intermediate key", n)
 		}
-		if _, _, err := materials.IntermediateWrap(s, randomBytes(n), ik, ec); err == nil {
+		if _, _, err := materials.IntermediateWrap(s, randomBytes(n), ik, mustAAD(ec)); err == nil {
 			t.Errorf("IntermediateWrap accepted a %d-byte data key", n)
 		}
 	}
-	if _, _, err := materials.IntermediateUnwrap(s, wrapped, ik, ec); err != nil {
+	if _, _, err := materials.IntermediateUnwrap(s, wrapped, ik, mustAAD(ec)); err != nil {
 		t.Fatalf("the untouched wrapped key no longer unwraps: %v", err)
 	}
 }
@@ -435,4 +435,14 @@ func TestNewGCM(t *testing.T) {
 	if _, err := materials.NewGCM(randomBytes(31)); err == nil {
 		t.Fatal("NewGCM accepted a 31-byte key")
 	}
+}
+
+// mustAAD returns the context's AAD bytes, as keyrings pass them to
+// materials.IntermediateWrap and IntermediateUnwrap.
+func mustAAD(ec materials.Context) []byte {
+	aad, err := ec.AAD()
+	if err != nil {
+		panic(err)
+	}
+	return aad
 }

@@ -22,11 +22,11 @@ const (
 func (s Suite) WrappedDataKeyLen() int { return s.KeyLen + gcmTagLen }
 
 // IntermediateWrap encrypts dataKey under a key derived from intermediate
-// (AES-256-GCM, zero IV, the serialized context as AAD) and derives the
+// (AES-256-GCM, zero IV, aad = the context's AAD()) and derives the
 // symmetric signing key for this EDK's recipient tag. The keyring then wraps
 // intermediate itself and appends it after the returned bytes.
-func IntermediateWrap(s Suite, dataKey, intermediate []byte, ec Context) ([]byte, secret.Bytes, error) {
-	aead, sig, aad, err := intermediateKeys(s, intermediate, ec)
+func IntermediateWrap(s Suite, dataKey, intermediate, aad []byte) ([]byte, secret.Bytes, error) {
+	aead, sig, err := intermediateKeys(s, intermediate)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -39,11 +39,11 @@ func IntermediateWrap(s Suite, dataKey, intermediate []byte, ec Context) ([]byte
 
 // IntermediateUnwrap reverses IntermediateWrap: wrapped is the first
 // WrappedDataKeyLen bytes of the EDK ciphertext.
-func IntermediateUnwrap(s Suite, wrapped, intermediate []byte, ec Context) (secret.Bytes, secret.Bytes, error) {
+func IntermediateUnwrap(s Suite, wrapped, intermediate, aad []byte) (secret.Bytes, secret.Bytes, error) {
 	if len(wrapped) != s.WrappedDataKeyLen() {
 		return nil, nil, errors.New("materials: wrapped data key has the wrong length")
 	}
-	aead, sig, aad, err := intermediateKeys(s, intermediate, ec)
+	aead, sig, err := intermediateKeys(s, intermediate)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,24 +55,29 @@ func IntermediateUnwrap(s Suite, wrapped, intermediate []byte, ec Context) (secr
 	return dk, sig, nil
 }
 
-func intermediateKeys(s Suite, intermediate []byte, ec Context) (cipher.AEAD, secret.Bytes, []byte, error) {
+// intermediateKeys derives the data key encryption key and the signing key
+// from the intermediate key: HKDF (suite hash, no salt) with the MPL info
+// strings. Both share one HKDF-Extract, since key and salt are the same.
+func intermediateKeys(s Suite, intermediate []byte) (cipher.AEAD, secret.Bytes, error) {
 	if len(intermediate) != s.KeyLen {
-		return nil, nil, nil, fmt.Errorf("materials: intermediate key is %d bytes, want %d", len(intermediate), s.KeyLen)
+		return nil, nil, fmt.Errorf("materials: intermediate key is %d bytes, want %d", len(intermediate), s.KeyLen)
 	}
-	sig, err := hkdf.Key(s.KDFHash, intermediate, nil, keywrapMACInfo, s.KeyLen)
+	prk, err := hkdf.Extract(s.KDFHash, intermediate, nil)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	enc, err := hkdf.Key(s.KDFHash, intermediate, nil, keywrapEncInfo, s.KeyLen)
+	defer clear(prk)
+	sig, err := hkdf.Expand(s.KDFHash, prk, keywrapMACInfo, s.KeyLen)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
+	enc, err := hkdf.Expand(s.KDFHash, prk, keywrapEncInfo, s.KeyLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer clear(enc)
 	aead, err := NewGCM(enc)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	aad, err := ec.AAD()
-	return aead, sig, aad, err
+	return aead, sig, err
 }
 
 // NewGCM returns AES-GCM with a 12-byte nonce and 16-byte tag.

@@ -131,7 +131,11 @@ func (k *Keyring) wrap(ctx context.Context, s materials.Suite, dataKey secret.By
 		return materials.EDK{}, nil, err
 	}
 	defer intermediate.Zero()
-	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, ec)
+	aad, err := ec.AAD()
+	if err != nil {
+		return materials.EDK{}, nil, fmt.Errorf("awskms: %w", err)
+	}
+	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, aad)
 	if err != nil {
 		return materials.EDK{}, nil, fmt.Errorf("awskms: %w", err)
 	}
@@ -236,7 +240,11 @@ func (k *Keyring) unwrap(ctx context.Context, s materials.Suite, ct []byte, ec m
 	if len(intermediate) != s.KeyLen {
 		return nil, nil, fmt.Errorf("awskms: invalid Decrypt response: plaintext is %d bytes, want %d", len(intermediate), s.KeyLen)
 	}
-	dk, sig, err := materials.IntermediateUnwrap(s, ct[:prefix], intermediate, ec)
+	aad, err := ec.AAD()
+	if err != nil {
+		return nil, nil, fmt.Errorf("awskms: %w", err)
+	}
+	dk, sig, err := materials.IntermediateUnwrap(s, ct[:prefix], intermediate, aad)
 	if err != nil {
 		return nil, nil, fmt.Errorf("awskms: %w", err)
 	}

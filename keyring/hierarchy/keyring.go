@@ -67,11 +67,15 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 	intermediate := make(secret.Bytes, m.Suite.KeyLen)
 	rand.Read(intermediate)
 	defer intermediate.Zero()
-	wrappedDK, sig, err := materials.IntermediateWrap(m.Suite, m.DataKey, intermediate, m.Context)
+	aad, err := m.Context.AAD()
 	if err != nil {
 		return err
 	}
-	ct, err := wrap(k.branchKeyID, bk, intermediate, m.Context)
+	wrappedDK, sig, err := materials.IntermediateWrap(m.Suite, m.DataKey, intermediate, aad)
+	if err != nil {
+		return err
+	}
+	ct, err := wrap(k.branchKeyID, bk, intermediate, aad)
 	if err != nil {
 		return err
 	}
@@ -117,12 +121,16 @@ func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e mat
 	if err != nil {
 		return fmt.Errorf("hierarchy: branch key version: %w", err)
 	}
-	intermediate, err := unwrap(k.branchKeyID, bk, ct, m.Context)
+	aad, err := m.Context.AAD()
+	if err != nil {
+		return err
+	}
+	intermediate, err := unwrap(k.branchKeyID, bk, ct, aad)
 	if err != nil {
 		return err
 	}
 	defer intermediate.Zero()
-	dk, sig, err := materials.IntermediateUnwrap(m.Suite, e.Ciphertext[:prefix], intermediate, m.Context)
+	dk, sig, err := materials.IntermediateUnwrap(m.Suite, e.Ciphertext[:prefix], intermediate, aad)
 	if err != nil {
 		return err
 	}
@@ -132,7 +140,7 @@ func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e mat
 
 // wrap encrypts the intermediate key under a key derived from the branch key
 // with a fresh salt.
-func wrap(id string, bk BranchKey, intermediate []byte, ec materials.Context) ([]byte, error) {
+func wrap(id string, bk BranchKey, intermediate, ecAAD []byte) ([]byte, error) {
 	ver, err := VersionBytes(bk.Version)
 	if err != nil {
 		return nil, err
@@ -140,7 +148,7 @@ func wrap(id string, bk BranchKey, intermediate []byte, ec materials.Context) ([
 	out := make([]byte, saltLen+ivLen, ciphertextLen)
 	rand.Read(out)
 	salt, iv := out[:saltLen], out[saltLen:]
-	aead, aad, err := wrappingKey(id, bk, salt, ver[:], ec)
+	aead, aad, err := wrappingKey(id, bk, salt, ver[:], ecAAD)
 	if err != nil {
 		return nil, err
 	}
@@ -148,10 +156,10 @@ func wrap(id string, bk BranchKey, intermediate []byte, ec materials.Context) ([
 	return aead.Seal(out, iv, intermediate, aad), nil
 }
 
-func unwrap(id string, bk BranchKey, ct []byte, ec materials.Context) (secret.Bytes, error) {
+func unwrap(id string, bk BranchKey, ct, ecAAD []byte) (secret.Bytes, error) {
 	salt, iv := ct[:saltLen], ct[saltLen:saltLen+ivLen]
 	ver := ct[saltLen+ivLen : saltLen+ivLen+versionLen]
-	aead, aad, err := wrappingKey(id, bk, salt, ver, ec)
+	aead, aad, err := wrappingKey(id, bk, salt, ver, ecAAD)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +170,7 @@ func unwrap(id string, bk BranchKey, ct []byte, ec materials.Context) (secret.By
 	return pt, nil
 }
 
-func wrappingKey(id string, bk BranchKey, salt, ver []byte, ec materials.Context) (cipher.AEAD, []byte, error) {
+func wrappingKey(id string, bk BranchKey, salt, ver, ecAAD []byte) (cipher.AEAD, []byte, error) {
 	if len(bk.Key) != keyLen {
 		return nil, nil, fmt.Errorf("hierarchy: branch key is %d bytes, want %d", len(bk.Key), keyLen)
 	}
@@ -172,11 +180,7 @@ func wrappingKey(id string, bk BranchKey, salt, ver []byte, ec materials.Context
 	if err != nil {
 		return nil, nil, err
 	}
-	ecBytes, err := ec.AAD()
-	if err != nil {
-		return nil, nil, err
-	}
-	aad := bytes.Join([][]byte{[]byte(ProviderID), []byte(id), ver, ecBytes}, nil)
+	aad := bytes.Join([][]byte{[]byte(ProviderID), []byte(id), ver, ecAAD}, nil)
 	return aead, aad, nil
 }
 

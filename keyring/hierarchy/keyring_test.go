@@ -479,7 +479,7 @@ func independentIntermediate(t *testing.T, branchKey []byte, id string, ct []byt
 func openEDK(t *testing.T, s materials.Suite, branchKey []byte, id string, ct []byte, ec materials.Context) (secret.Bytes, secret.Bytes) {
 	t.Helper()
 	intermediate := independentIntermediate(t, branchKey, id, ct, ec)
-	dk, sig, err := materials.IntermediateUnwrap(s, ct[:48], intermediate, ec)
+	dk, sig, err := materials.IntermediateUnwrap(s, ct[:48], intermediate, mustAAD(ec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,4 +608,14 @@ func TestConcurrentUse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// mustAAD returns the context's AAD bytes, as keyrings pass them to
+// materials.IntermediateWrap and IntermediateUnwrap.
+func mustAAD(ec materials.Context) []byte {
+	aad, err := ec.AAD()
+	if err != nil {
+		panic(err)
+	}
+	return aad
 }

@@ -113,7 +113,7 @@ func (k *Keyring) OnEncrypt(_ context.Context, m *materials.Encryption) error {
 	if dataKey == nil {
 		dataKey, generated = randomKey(m.Suite.KeyLen), true
 	}
-	edk, sig, err := k.wrap(m.Suite, dataKey, m.Context, aad)
+	edk, sig, err := k.wrap(m.Suite, dataKey, aad)
 	if err != nil {
 		if generated {
 			dataKey.Zero()
@@ -129,10 +129,10 @@ func (k *Keyring) OnEncrypt(_ context.Context, m *materials.Encryption) error {
 }
 
 // wrap builds one EDK for dataKey through a fresh intermediate key.
-func (k *Keyring) wrap(s materials.Suite, dataKey secret.Bytes, ec materials.Context, aad []byte) (materials.EDK, secret.Bytes, error) {
+func (k *Keyring) wrap(s materials.Suite, dataKey secret.Bytes, aad []byte) (materials.EDK, secret.Bytes, error) {
 	intermediate := randomKey(s.KeyLen)
 	defer intermediate.Zero()
-	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, ec)
+	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, aad)
 	if err != nil {
 		return materials.EDK{}, nil, fmt.Errorf("rawaes: %w", err)
 	}
@@ -166,7 +166,7 @@ func (k *Keyring) OnDecrypt(_ context.Context, m *materials.Decryption, edks []m
 		if !ok {
 			continue
 		}
-		dk, sig, err := k.unwrap(m.Suite, e.Ciphertext, iv, m.Context, aad)
+		dk, sig, err := k.unwrap(m.Suite, e.Ciphertext, iv, aad)
 		if err == nil {
 			m.DataKey, m.SigningKey, m.EDKIndex = dk, sig, i
 			return nil
@@ -181,7 +181,7 @@ func (k *Keyring) OnDecrypt(_ context.Context, m *materials.Decryption, edks []m
 
 // unwrap decrypts one EDK ciphertext: the intermediate key under the
 // wrapping key, then the data key under the intermediate key.
-func (k *Keyring) unwrap(s materials.Suite, ct, iv []byte, ec materials.Context, aad []byte) (secret.Bytes, secret.Bytes, error) {
+func (k *Keyring) unwrap(s materials.Suite, ct, iv, aad []byte) (secret.Bytes, secret.Bytes, error) {
 	prefix := s.WrappedDataKeyLen()
 	if len(ct) != prefix+s.KeyLen+tagLen {
 		return nil, nil, errors.New("rawaes: EDK ciphertext has the wrong length")
@@ -191,7 +191,7 @@ func (k *Keyring) unwrap(s materials.Suite, ct, iv []byte, ec materials.Context,
 		return nil, nil, err
 	}
 	defer intermediate.Zero()
-	dk, sig, err := materials.IntermediateUnwrap(s, ct[:prefix], intermediate, ec)
+	dk, sig, err := materials.IntermediateUnwrap(s, ct[:prefix], intermediate, aad)
 	if err != nil {
 		return nil, nil, fmt.Errorf("rawaes: %w", err)
 	}

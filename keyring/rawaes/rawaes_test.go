@@ -203,7 +203,7 @@ func TestWireFormat(t *testing.T) {
 
 	// Written by hand, read by the keyring.
 	dk, intermediate, iv := randomBytes(32), randomBytes(32), randomBytes(ivLen)
-	wrappedDK, sig, err := materials.IntermediateWrap(s, dk, intermediate, ec)
+	wrappedDK, sig, err := materials.IntermediateWrap(s, dk, intermediate, mustAAD(ec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestWireFormat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("hand-written reader: %v", err)
 	}
-	got, gotSig, err := materials.IntermediateUnwrap(s, e.Ciphertext[:prefix], intermediate, ec)
+	got, gotSig, err := materials.IntermediateUnwrap(s, e.Ciphertext[:prefix], intermediate, mustAAD(ec))
 	if err != nil || !got.Equal(m.DataKey) || !gotSig.Equal(m.SigningKeys[0]) {
 		t.Fatalf("hand-written reader got a different data key: %v", err)
 	}
@@ -420,4 +420,14 @@ func FuzzOnDecrypt(f *testing.F) {
 			t.Fatalf("forged EDK decrypted to a %d-byte key", len(d.DataKey))
 		}
 	})
+}
+
+// mustAAD returns the context's AAD bytes, as keyrings pass them to
+// materials.IntermediateWrap and IntermediateUnwrap.
+func mustAAD(ec materials.Context) []byte {
+	aad, err := ec.AAD()
+	if err != nil {
+		panic(err)
+	}
+	return aad
 }

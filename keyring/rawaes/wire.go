@@ -51,10 +51,7 @@ func (k *Keyring) matchEDK(e materials.EDK) (iv []byte, ok bool) {
 // as AAD: empty for an empty context, otherwise the count-prefixed sorted
 // entries.
 func contextAAD(ec materials.Context) ([]byte, error) {
-	if len(ec) == 0 {
-		return nil, nil
-	}
-	aad, err := ec.Serialize()
+	aad, err := ec.AAD()
 	if err != nil {
 		return nil, fmt.Errorf("rawaes: %w", err)
 	}
