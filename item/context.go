@@ -100,7 +100,7 @@ func legendType(v attr.Value) byte {
 
 // requiredKeys lists the context keys that are not stored in the header.
 func requiredKeys(ec materials.Context) []string {
-	var keys []string
+	keys := make([]string, 0, len(ec))
 	for k := range ec {
 		if k != ecPublicKey {
 			keys = append(keys, k)

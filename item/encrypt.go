@@ -70,7 +70,7 @@ func (e *Encryptor) plainFields(it attr.Item) ([]field, byte, []string, error) {
 	if err := e.checkKeys(it); err != nil {
 		return nil, 0, nil, err
 	}
-	var fs []field
+	fs := make([]field, 0, len(it))
 	var ctxAttrs []string
 	for name, v := range it {
 		a, err := e.actionFor(name)

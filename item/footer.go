@@ -36,7 +36,7 @@ func parseFooter(b []byte, edks int, signed bool) (footer, error) {
 }
 
 func (f footer) bytes() []byte {
-	var b []byte
+	b := make([]byte, 0, len(f.tags)*tagLen+len(f.signature))
 	for _, t := range f.tags {
 		b = append(b, t...)
 	}

@@ -127,7 +127,14 @@ func cut16(b []byte) (field, rest []byte, ok bool) {
 
 // Partial returns the header bytes without the commitment.
 func (h *Header) Partial() ([]byte, error) {
-	b := []byte{h.Version, byte(h.Suite.ID & 0xFF)}
+	size := 2 + msgIDLen + 2 + len(h.Legend) + 2 + 1 + commitmentLen
+	for k, v := range h.Context {
+		size += 4 + len(k) + len(v)
+	}
+	for _, e := range h.EDKs {
+		size += 6 + len(e.ProviderID) + len(e.ProviderInfo) + len(e.Ciphertext)
+	}
+	b := append(make([]byte, 0, size), h.Version, byte(h.Suite.ID&0xFF))
 	b = append(b, h.MessageID[:]...)
 	var err error
 	if b, err = append16(b, h.Legend); err != nil {

@@ -79,8 +79,9 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 	if err != nil {
 		return err
 	}
+	edk := append(make([]byte, 0, len(wrappedDK)+len(ct)), wrappedDK...)
 	m.EDKs = append(m.EDKs, materials.EDK{ProviderID: ProviderID, ProviderInfo: []byte(k.branchKeyID),
-		Ciphertext: append(wrappedDK, ct...)})
+		Ciphertext: append(edk, ct...)})
 	m.SigningKeys = append(m.SigningKeys, sig)
 	return nil
 }
