@@ -61,10 +61,11 @@ func ParseHeader(b []byte) (*Header, error) {
 }
 
 func (h *Header) parseBody(b []byte) ([]byte, error) {
-	legend, b, ok := cut16(b)
-	if !ok {
+	n := int(binary.BigEndian.Uint16(b)) // parseBody gets at least the 2 length bytes
+	if len(b)-2 < n {
 		return nil, errors.New("item: header legend is truncated")
 	}
+	legend, b := b[2:2+n], b[2+n:]
 	if err := checkLegend(h.Version, legend); err != nil {
 		return nil, err
 	}
@@ -73,8 +74,10 @@ func (h *Header) parseBody(b []byte) ([]byte, error) {
 	if h.Context, b, err = materials.ParseContext(b); err != nil {
 		return nil, fmt.Errorf("item: header: %w", err)
 	}
-	h.EDKs, b, err = parseEDKs(b)
-	return b, err
+	if h.EDKs, b, err = materials.ParseEDKs(b); err != nil {
+		return nil, fmt.Errorf("item: header: %w", err)
+	}
+	return b, nil
 }
 
 func checkLegend(version byte, legend []byte) error {
@@ -87,42 +90,6 @@ func checkLegend(version byte, legend []byte) error {
 		}
 	}
 	return nil
-}
-
-func parseEDKs(b []byte) ([]materials.EDK, []byte, error) {
-	if len(b) < 1 || b[0] == 0 {
-		return nil, nil, errors.New("item: header has no encrypted data keys")
-	}
-	n := int(b[0])
-	b = b[1:]
-	edks := make([]materials.EDK, 0, n)
-	for range n {
-		var id, info, ct []byte
-		ok1, ok2, ok3 := false, false, false
-		id, b, ok1 = cut16(b)
-		if ok1 {
-			info, b, ok2 = cut16(b)
-		}
-		if ok2 {
-			ct, b, ok3 = cut16(b)
-		}
-		if !ok3 {
-			return nil, nil, errors.New("item: header encrypted data key is truncated")
-		}
-		edks = append(edks, materials.EDK{ProviderID: string(id), ProviderInfo: info, Ciphertext: ct})
-	}
-	return edks, b, nil
-}
-
-func cut16(b []byte) (field, rest []byte, ok bool) {
-	if len(b) < 2 {
-		return nil, nil, false
-	}
-	n := int(binary.BigEndian.Uint16(b))
-	if len(b)-2 < n {
-		return nil, nil, false
-	}
-	return b[2 : 2+n], b[2+n:], true
 }
 
 // Partial returns the header bytes without the commitment.
@@ -145,18 +112,7 @@ func (h *Header) Partial() ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, ec...)
-	if len(h.EDKs) == 0 || len(h.EDKs) > 255 {
-		return nil, fmt.Errorf("item: %d encrypted data keys (1 to 255 allowed)", len(h.EDKs))
-	}
-	b = append(b, byte(len(h.EDKs)))
-	for _, e := range h.EDKs {
-		for _, f := range [][]byte{[]byte(e.ProviderID), e.ProviderInfo, e.Ciphertext} {
-			if b, err = append16(b, f); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return b, nil
+	return materials.AppendEDKs(b, h.EDKs)
 }
 
 // Bytes returns the full serialized header.

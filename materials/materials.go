@@ -7,6 +7,7 @@ package materials
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 
 	"github.com/sealstore/sealstore/secret"
@@ -58,4 +59,28 @@ type Keyring interface {
 	// OnDecrypt sets m.DataKey, m.SigningKey and m.EDKIndex from the first
 	// EDK it can decrypt, or returns an error wrapping ErrNoDecryptableKey.
 	OnDecrypt(ctx context.Context, m *Decryption, edks []EDK) error
+}
+
+// AddRecipient is the common step of every keyring's OnEncrypt: it
+// generates the data key if m has none, calls wrap with it, and on success
+// appends the EDK and its signing key. On failure m is left as it was (a
+// key generated here is zeroed), so a failed keyring never leaves a data
+// key behind without an EDK that can recover it.
+func (m *Encryption) AddRecipient(wrap func(dataKey secret.Bytes) (EDK, secret.Bytes, error)) error {
+	dataKey, generated := m.DataKey, false
+	if dataKey == nil {
+		dataKey, generated = make(secret.Bytes, m.Suite.KeyLen), true
+		rand.Read(dataKey)
+	}
+	edk, sig, err := wrap(dataKey)
+	if err != nil {
+		if generated {
+			dataKey.Zero()
+		}
+		return err
+	}
+	m.DataKey = dataKey
+	m.EDKs = append(m.EDKs, edk)
+	m.SigningKeys = append(m.SigningKeys, sig)
+	return nil
 }

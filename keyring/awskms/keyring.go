@@ -33,7 +33,6 @@ package awskms
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
@@ -105,23 +104,9 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 	if err != nil {
 		return err
 	}
-	dataKey, generated := m.DataKey, false
-	if dataKey == nil {
-		dataKey, generated = randomKey(m.Suite.KeyLen), true
-	}
-	edk, sig, err := k.wrap(ctx, m.Suite, dataKey, m.Context, kmsEC)
-	if err != nil {
-		if generated {
-			dataKey.Zero()
-		}
-		return err
-	}
-	if generated {
-		m.DataKey = dataKey
-	}
-	m.EDKs = append(m.EDKs, edk)
-	m.SigningKeys = append(m.SigningKeys, sig)
-	return nil
+	return m.AddRecipient(func(dataKey secret.Bytes) (materials.EDK, secret.Bytes, error) {
+		return k.wrap(ctx, m.Suite, dataKey, m.Context, kmsEC)
+	})
 }
 
 // wrap asks KMS for an intermediate key and wraps dataKey under it.
@@ -267,10 +252,4 @@ func checkMaterials(s materials.Suite, ec materials.Context) (map[string]string,
 		out = map[string]string{}
 	}
 	return out, nil
-}
-
-func randomKey(n int) secret.Bytes {
-	b := make(secret.Bytes, n)
-	rand.Read(b)
-	return b
 }

@@ -60,30 +60,31 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 	if err != nil {
 		return fmt.Errorf("hierarchy: active branch key: %w", err)
 	}
-	if m.DataKey == nil {
-		m.DataKey = make(secret.Bytes, m.Suite.KeyLen)
-		rand.Read(m.DataKey)
-	}
-	intermediate := make(secret.Bytes, m.Suite.KeyLen)
-	rand.Read(intermediate)
-	defer intermediate.Zero()
 	aad, err := m.Context.AAD()
 	if err != nil {
 		return err
 	}
-	wrappedDK, sig, err := materials.IntermediateWrap(m.Suite, m.DataKey, intermediate, aad)
+	return m.AddRecipient(func(dataKey secret.Bytes) (materials.EDK, secret.Bytes, error) {
+		return k.wrapDataKey(m.Suite, bk, dataKey, aad)
+	})
+}
+
+// wrapDataKey builds one EDK: the data key wrapped under a fresh
+// intermediate key, which is wrapped under the branch key.
+func (k *Keyring) wrapDataKey(s materials.Suite, bk BranchKey, dataKey secret.Bytes, aad []byte) (materials.EDK, secret.Bytes, error) {
+	intermediate := make(secret.Bytes, s.KeyLen)
+	rand.Read(intermediate)
+	defer intermediate.Zero()
+	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, aad)
 	if err != nil {
-		return err
+		return materials.EDK{}, nil, err
 	}
 	ct, err := wrap(k.branchKeyID, bk, intermediate, aad)
 	if err != nil {
-		return err
+		return materials.EDK{}, nil, err
 	}
 	edk := append(make([]byte, 0, len(wrappedDK)+len(ct)), wrappedDK...)
-	m.EDKs = append(m.EDKs, materials.EDK{ProviderID: ProviderID, ProviderInfo: []byte(k.branchKeyID),
-		Ciphertext: append(edk, ct...)})
-	m.SigningKeys = append(m.SigningKeys, sig)
-	return nil
+	return materials.EDK{ProviderID: ProviderID, ProviderInfo: []byte(k.branchKeyID), Ciphertext: append(edk, ct...)}, sig, nil
 }
 
 // OnDecrypt implements materials.Keyring.

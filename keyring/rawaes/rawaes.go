@@ -109,23 +109,9 @@ func (k *Keyring) OnEncrypt(_ context.Context, m *materials.Encryption) error {
 	if err != nil {
 		return err
 	}
-	dataKey, generated := m.DataKey, false
-	if dataKey == nil {
-		dataKey, generated = randomKey(m.Suite.KeyLen), true
-	}
-	edk, sig, err := k.wrap(m.Suite, dataKey, aad)
-	if err != nil {
-		if generated {
-			dataKey.Zero()
-		}
-		return err
-	}
-	if generated {
-		m.DataKey = dataKey
-	}
-	m.EDKs = append(m.EDKs, edk)
-	m.SigningKeys = append(m.SigningKeys, sig)
-	return nil
+	return m.AddRecipient(func(dataKey secret.Bytes) (materials.EDK, secret.Bytes, error) {
+		return k.wrap(m.Suite, dataKey, aad)
+	})
 }
 
 // wrap builds one EDK for dataKey through a fresh intermediate key.
