@@ -3,53 +3,42 @@ package awskms
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/sealstore/sealstore/keyring/keyringtest"
 	"github.com/sealstore/sealstore/materials"
 	"github.com/sealstore/sealstore/secret"
 )
 
 var errKMSDown = errors.New("KMS unavailable")
 
-// mustLeaveEncryption runs OnEncrypt, expects failure and checks that the
-// materials are as before.
+// mustLeaveEncryption runs OnEncrypt on materials holding dataKey, expects
+// failure and checks that the materials are as before.
 func mustLeaveEncryption(t *testing.T, k *Keyring, dataKey secret.Bytes) error {
 	t.Helper()
-	s := testSuite(t, materials.SuiteSymSig)
-	m := &materials.Encryption{Suite: s, Context: testContext(), DataKey: bytes.Clone(dataKey)}
-	err := k.OnEncrypt(context.Background(), m)
-	if err == nil {
-		t.Fatal("OnEncrypt succeeded")
-	}
-	if !bytes.Equal(m.DataKey, dataKey) || (dataKey == nil) != (m.DataKey == nil) {
-		t.Fatal("failed OnEncrypt changed the data key")
-	}
-	if len(m.EDKs) != 0 || len(m.SigningKeys) != 0 {
-		t.Fatal("failed OnEncrypt added an EDK")
-	}
-	return err
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	m := &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: bytes.Clone(dataKey)}
+	return keyringtest.MustFailEncrypt(t, k, m)
 }
 
 func TestKMSFailureFailsClosed(t *testing.T) {
 	t.Parallel()
 	fake := newFake(t, keyARN)
 	k := newKeyring(t, keyARN, fake)
-	s := testSuite(t, materials.SuiteSymSig)
-	edks := encrypt(t, k, s, testContext()).EDKs
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	edks := keyringtest.Encrypt(t, k, s, keyringtest.Context()).EDKs
 	fake.FailWith(errKMSDown)
 	for _, dk := range []secret.Bytes{nil, bytes.Repeat(secret.Bytes{9}, 32)} {
 		if err := mustLeaveEncryption(t, k, dk); !errors.Is(err, errKMSDown) {
 			t.Fatalf("err = %v, want the KMS failure inside", err)
 		}
 	}
-	d, err := decrypt(k, s, testContext(), edks)
-	mustFailClosed(t, d, err)
+	d, err := keyringtest.Decrypt(k, s, keyringtest.Context(), edks)
+	keyringtest.MustFailClosed(t, d, err)
 	if !errors.Is(err, errKMSDown) {
 		t.Fatalf("err = %v, want the KMS failure inside", err)
 	}
@@ -104,14 +93,14 @@ func TestInvalidDecryptResponse(t *testing.T) {
 		{"no plaintext", func(_ []byte, id string) ([]byte, string) { return nil, id }},
 	}
 	fake := newFake(t, keyARN)
-	s := testSuite(t, materials.SuiteSymSig)
-	edks := encrypt(t, newKeyring(t, keyARN, fake), s, testContext()).EDKs
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	edks := keyringtest.Encrypt(t, newKeyring(t, keyARN, fake), s, keyringtest.Context()).EDKs
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			k := newKeyring(t, keyARN, &spy{KMS: fake, dec: tt.dec})
-			d, err := decrypt(k, s, testContext(), edks)
-			mustFailClosed(t, d, err)
+			d, err := keyringtest.Decrypt(k, s, keyringtest.Context(), edks)
+			keyringtest.MustFailClosed(t, d, err)
 			if !strings.Contains(err.Error(), "invalid Decrypt response") {
 				t.Fatalf("err = %v", err)
 			}
@@ -121,20 +110,17 @@ func TestInvalidDecryptResponse(t *testing.T) {
 
 func TestMaterialsChecks(t *testing.T) {
 	t.Parallel()
-	fake := newFake(t, keyARN)
-	k := newKeyring(t, keyARN, fake)
-	bad := []materials.Encryption{
-		{Context: testContext()},
-		{Suite: testSuite(t, materials.SuiteSymSig), Context: materials.Context{"k\xff": "v"}},
-		{Suite: testSuite(t, materials.SuiteSymSig), Context: materials.Context{"k": "v\xc3"}},
-		{Suite: testSuite(t, materials.SuiteSymSig), DataKey: secret.Bytes{1, 2, 3}},
+	k := newKeyring(t, keyARN, newFake(t, keyARN))
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	for name, m := range map[string]materials.Encryption{
+		"no suite":                    {Context: keyringtest.Context()},
+		"invalid UTF-8 context key":   {Suite: s, Context: materials.Context{"k\xff": "v"}},
+		"invalid UTF-8 context value": {Suite: s, Context: materials.Context{"k": "v\xc3"}},
+		"short data key":              {Suite: s, DataKey: secret.Bytes{1, 2, 3}},
+	} {
+		t.Run(name, func(t *testing.T) { keyringtest.MustFailEncrypt(t, k, &m) })
 	}
-	for i, m := range bad {
-		if err := k.OnEncrypt(context.Background(), &m); err == nil || len(m.EDKs) != 0 {
-			t.Errorf("case %d: OnEncrypt = %v with %d EDKs", i, err, len(m.EDKs))
-		}
-	}
-	d := &materials.Decryption{Context: testContext()}
+	d := &materials.Decryption{Context: keyringtest.Context()}
 	if err := k.OnDecrypt(context.Background(), d, nil); err == nil {
 		t.Error("OnDecrypt accepted materials without a suite")
 	}
@@ -155,61 +141,30 @@ func TestNoKeyBytesInOutput(t *testing.T) {
 		return pt, b, id
 	}}
 	k := newKeyring(t, keyARN, sp)
-	s := testSuite(t, materials.SuiteSymSig)
-	m := &materials.Encryption{Suite: s, Context: testContext(), DataKey: bytes.Clone(dataKey)}
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	m := &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: bytes.Clone(dataKey)}
 	if err := k.OnEncrypt(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
 	outs := []string{fmt.Sprintf("%v %+v %#v", k, m, *m)}
-	add := func(err error) {
-		if err == nil {
-			t.Fatal("expected an error")
-		}
-		outs = append(outs, err.Error(), fmt.Sprintf("%+v %#v", err, err))
-	}
-	_, err := decrypt(k, s, materials.Context{"other": "context"}, m.EDKs)
+	add := func(err error) { outs = append(outs, keyringtest.ErrorTexts(t, err)...) }
+	_, err := keyringtest.Decrypt(k, s, materials.Context{"other": "context"}, m.EDKs)
 	add(err)
 	tampered := m.EDKs[0]
-	tampered.Ciphertext = flipBit(tampered.Ciphertext, 5)
-	_, err = decrypt(k, s, testContext(), []materials.EDK{tampered})
+	tampered.Ciphertext = keyringtest.FlipBit(tampered.Ciphertext, 5)
+	_, err = keyringtest.Decrypt(k, s, keyringtest.Context(), []materials.EDK{tampered})
 	add(err)
 	lying := newKeyring(t, keyARN, &spy{KMS: sp.KMS, dec: func(pt []byte, _ string) ([]byte, string) {
 		return pt, string(pt) // a KeyId made of key bytes must not be echoed
 	}})
-	_, err = decrypt(lying, s, testContext(), m.EDKs)
+	_, err = keyringtest.Decrypt(lying, s, keyringtest.Context(), m.EDKs)
 	add(err)
 	lyingGen := newKeyring(t, keyARN, &spy{KMS: sp.KMS, gen: func(pt, b []byte, _ string) ([]byte, []byte, string) {
 		return pt, b, string(pt)
 	}})
-	add(lyingGen.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, Context: testContext(), DataKey: bytes.Clone(dataKey)}))
+	add(lyingGen.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: bytes.Clone(dataKey)}))
 	add(k.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, DataKey: dataKey[:7]}))
 	sp.FailWith(errKMSDown)
 	add(k.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, DataKey: bytes.Clone(dataKey)}))
-	for _, key := range append(intermediates, dataKey) {
-		for _, o := range outs {
-			if leak := leakedForm(o, key); leak != "" {
-				t.Errorf("output leaks key bytes as %s: %q", leak, o)
-			}
-		}
-	}
-}
-
-// leakedForm names the encoding in which out contains b, or "".
-func leakedForm(out string, b []byte) string {
-	forms := map[string]string{
-		"raw":        string(b),
-		"quoted":     strings.Trim(fmt.Sprintf("%q", b), `"`),
-		"hex":        hex.EncodeToString(b),
-		"HEX":        strings.ToUpper(hex.EncodeToString(b)),
-		"base64":     base64.StdEncoding.EncodeToString(b),
-		"base64-raw": base64.RawStdEncoding.EncodeToString(b),
-		"base64-url": base64.RawURLEncoding.EncodeToString(b),
-		"decimal":    strings.Trim(fmt.Sprint(b), "[]"),
-	}
-	for name, f := range forms {
-		if strings.Contains(out, f) {
-			return name
-		}
-	}
-	return ""
+	keyringtest.CheckNoKeyBytes(t, outs, append(intermediates, dataKey)...)
 }

@@ -2,34 +2,14 @@ package awskms
 
 import (
 	"context"
-	"errors"
 	"maps"
 	"sync"
 	"testing"
 
 	"github.com/sealstore/sealstore/keyring/awskms/kmstest"
-	"github.com/sealstore/sealstore/materials"
 )
 
 var _ Client = (*kmstest.KMS)(nil)
-
-// testContext is an encryption context shaped like the item encryptor's.
-func testContext() materials.Context {
-	return materials.Context{
-		"aws-crypto-table-name":     "records",
-		"aws-crypto-partition-name": "id",
-		"aws-crypto-attr.id":        "AAFjdXN0b21lci0x",
-	}
-}
-
-func testSuite(t testing.TB, id materials.SuiteID) materials.Suite {
-	t.Helper()
-	s, err := materials.SuiteByID(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func newFake(t testing.TB, arns ...string) *kmstest.KMS {
 	t.Helper()
@@ -58,32 +38,6 @@ func newMRKKeyring(t testing.TB, keyID string, c Client) *Keyring {
 		t.Fatal(err)
 	}
 	return k
-}
-
-func encrypt(t testing.TB, k *Keyring, s materials.Suite, ec materials.Context) *materials.Encryption {
-	t.Helper()
-	m := &materials.Encryption{Suite: s, Context: ec}
-	if err := k.OnEncrypt(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func decrypt(k *Keyring, s materials.Suite, ec materials.Context, edks []materials.EDK) (*materials.Decryption, error) {
-	m := &materials.Decryption{Suite: s, Context: ec}
-	return m, k.OnDecrypt(context.Background(), m, edks)
-}
-
-// mustFailClosed checks that a failed OnDecrypt wraps ErrNoDecryptableKey
-// and left the materials empty.
-func mustFailClosed(t *testing.T, m *materials.Decryption, err error) {
-	t.Helper()
-	if !errors.Is(err, materials.ErrNoDecryptableKey) {
-		t.Fatalf("err = %v, want ErrNoDecryptableKey", err)
-	}
-	if m.DataKey != nil || m.SigningKey != nil || m.EDKIndex != 0 {
-		t.Fatal("failed OnDecrypt modified the materials")
-	}
 }
 
 // call is one request a spy saw.

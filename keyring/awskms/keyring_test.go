@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/sealstore/sealstore/keyring/awskms/kmstest"
+	"github.com/sealstore/sealstore/keyring/keyringtest"
 	"github.com/sealstore/sealstore/materials"
 	"github.com/sealstore/sealstore/secret"
 )
@@ -39,12 +40,12 @@ func TestNewRejects(t *testing.T) {
 
 func TestRoundTrip(t *testing.T) {
 	t.Parallel()
-	for _, id := range []materials.SuiteID{materials.SuiteSymSig, materials.SuiteECDSA} {
+	for _, id := range keyringtest.SuiteIDs() {
 		for _, withKey := range []bool{false, true} {
-			for _, ec := range []materials.Context{testContext(), nil} {
+			for _, ec := range []materials.Context{keyringtest.Context(), nil} {
 				fake := newFake(t, keyARN)
 				k := newKeyring(t, keyARN, fake)
-				s := testSuite(t, id)
+				s := keyringtest.Suite(t, id)
 				m := &materials.Encryption{Suite: s, Context: ec}
 				var dk secret.Bytes
 				if withKey {
@@ -59,13 +60,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatal("OnEncrypt must call GenerateDataKey once and never Encrypt")
 				}
 				for _, kr := range []*Keyring{k, newMRKKeyring(t, keyARN, fake)} {
-					d, err := decrypt(kr, s, ec, m.EDKs)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if !d.DataKey.Equal(m.DataKey) || !d.SigningKey.Equal(m.SigningKeys[0]) || d.EDKIndex != 0 {
-						t.Fatal("decrypted materials differ")
-					}
+					keyringtest.MustDecrypt(t, kr, m, m.EDKs, 0)
 				}
 			}
 		}
@@ -91,10 +86,10 @@ func TestKMSRequests(t *testing.T) {
 	t.Parallel()
 	sp := &spy{KMS: newFake(t, keyARN)}
 	k := newKeyring(t, keyARN, sp)
-	s := testSuite(t, materials.SuiteSymSig)
-	ec := testContext()
-	m := encrypt(t, k, s, ec)
-	if _, err := decrypt(k, s, ec, m.EDKs); err != nil {
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	ec := keyringtest.Context()
+	m := keyringtest.Encrypt(t, k, s, ec)
+	if _, err := keyringtest.Decrypt(k, s, ec, m.EDKs); err != nil {
 		t.Fatal(err)
 	}
 	want := []call{{keyARN, 32, ec}, {keyARN, 0, ec}}
@@ -114,19 +109,14 @@ func TestKMSRequests(t *testing.T) {
 
 func TestDecryptRejectsOtherContext(t *testing.T) {
 	t.Parallel()
-	fake := newFake(t, keyARN)
-	k := newKeyring(t, keyARN, fake)
-	s := testSuite(t, materials.SuiteSymSig)
-	m := encrypt(t, k, s, testContext())
-	changed := testContext()
-	changed["aws-crypto-attr.id"] = "AAFjdXN0b21lci0y"
-	removed := testContext()
-	delete(removed, "aws-crypto-table-name")
-	for _, ec := range []materials.Context{changed, removed, {}} {
-		d, err := decrypt(k, s, ec, m.EDKs)
-		mustFailClosed(t, d, err)
+	k := newKeyring(t, keyARN, newFake(t, keyARN))
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	m := keyringtest.Encrypt(t, k, s, keyringtest.Context())
+	for name, ec := range keyringtest.OtherContexts() {
+		d, err := keyringtest.Decrypt(k, s, ec, m.EDKs)
+		keyringtest.MustFailClosed(t, d, err)
 		if !errors.Is(err, kmstest.ErrInvalidCiphertext) {
-			t.Fatalf("err = %v, want the KMS rejection inside", err)
+			t.Fatalf("%s: err = %v, want the KMS rejection inside", name, err)
 		}
 	}
 }
@@ -135,19 +125,19 @@ func TestDecryptRejectsOtherKey(t *testing.T) {
 	t.Parallel()
 	other := strings.Replace(keyARN, "1234abcd", "9999abcd", 1)
 	fake := newFake(t, keyARN, other)
-	s := testSuite(t, materials.SuiteSymSig)
-	m := encrypt(t, newKeyring(t, keyARN, fake), s, testContext())
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	m := keyringtest.Encrypt(t, newKeyring(t, keyARN, fake), s, keyringtest.Context())
 
-	d, err := decrypt(newKeyring(t, other, fake), s, testContext(), m.EDKs)
-	mustFailClosed(t, d, err)
+	d, err := keyringtest.Decrypt(newKeyring(t, other, fake), s, keyringtest.Context(), m.EDKs)
+	keyringtest.MustFailClosed(t, d, err)
 	if fake.Calls(kmstest.OpDecrypt) != 0 {
 		t.Fatal("keyring called KMS for an EDK of another key")
 	}
 
 	relabelled := m.EDKs[0]
 	relabelled.ProviderInfo = []byte(other)
-	d, err = decrypt(newKeyring(t, other, fake), s, testContext(), []materials.EDK{relabelled})
-	mustFailClosed(t, d, err)
+	d, err = keyringtest.Decrypt(newKeyring(t, other, fake), s, keyringtest.Context(), []materials.EDK{relabelled})
+	keyringtest.MustFailClosed(t, d, err)
 	if !errors.Is(err, kmstest.ErrIncorrectKey) {
 		t.Fatalf("err = %v, want the KMS IncorrectKey rejection inside", err)
 	}
@@ -155,47 +145,9 @@ func TestDecryptRejectsOtherKey(t *testing.T) {
 
 func TestDecryptRejectsTamperedEDK(t *testing.T) {
 	t.Parallel()
-	fake := newFake(t, keyARN)
-	k := newKeyring(t, keyARN, fake)
-	s := testSuite(t, materials.SuiteSymSig)
-	e := encrypt(t, k, s, testContext()).EDKs[0]
-	try := func(what string, bad materials.EDK) {
-		t.Helper()
-		d, err := decrypt(k, s, testContext(), []materials.EDK{bad})
-		if err == nil {
-			t.Fatalf("%s: tampered EDK decrypted", what)
-		}
-		mustFailClosed(t, d, err)
-	}
-	for i := range len(e.Ciphertext) * 8 {
-		bad := e
-		bad.Ciphertext = flipBit(e.Ciphertext, i)
-		try("ciphertext bit flip", bad)
-	}
-	for i := range len(e.ProviderInfo) * 8 {
-		bad := e
-		bad.ProviderInfo = flipBit(e.ProviderInfo, i)
-		try("provider info bit flip", bad)
-	}
-	for n := range len(e.Ciphertext) {
-		bad := e
-		bad.Ciphertext = e.Ciphertext[:n]
-		try("truncated ciphertext", bad)
-	}
-	for n := range len(e.ProviderInfo) {
-		bad := e
-		bad.ProviderInfo = e.ProviderInfo[:n]
-		try("truncated provider info", bad)
-	}
-	bad := e
-	bad.ProviderID = "aws-kmS"
-	try("provider id", bad)
-}
-
-func flipBit(b []byte, i int) []byte {
-	out := bytes.Clone(b)
-	out[i/8] ^= 1 << (i % 8)
-	return out
+	k := newKeyring(t, keyARN, newFake(t, keyARN))
+	m := keyringtest.Encrypt(t, k, keyringtest.Suite(t, materials.SuiteSymSig), keyringtest.Context())
+	keyringtest.MustRejectTampered(t, k, m)
 }
 
 func TestDecryptTriesMatchingEDKsInOrder(t *testing.T) {
@@ -203,11 +155,11 @@ func TestDecryptTriesMatchingEDKsInOrder(t *testing.T) {
 	other := strings.Replace(keyARN, "1234abcd", "9999abcd", 1)
 	fake := newFake(t, keyARN, other)
 	k := newKeyring(t, keyARN, fake)
-	s := testSuite(t, materials.SuiteSymSig)
-	ours := encrypt(t, k, s, testContext()).EDKs[0]
-	theirs := encrypt(t, newKeyring(t, other, fake), s, testContext()).EDKs[0]
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	ours := keyringtest.Encrypt(t, k, s, keyringtest.Context()).EDKs[0]
+	theirs := keyringtest.Encrypt(t, newKeyring(t, other, fake), s, keyringtest.Context()).EDKs[0]
 	corrupt := ours
-	corrupt.Ciphertext = flipBit(ours.Ciphertext, 0)
+	corrupt.Ciphertext = keyringtest.FlipBit(ours.Ciphertext, 0)
 	foreign := materials.EDK{ProviderID: "aws-kms-hierarchy", ProviderInfo: []byte("branch"), Ciphertext: []byte{1}}
 	tests := []struct {
 		name      string
@@ -223,7 +175,7 @@ func TestDecryptTriesMatchingEDKsInOrder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			sp := &spy{KMS: fake}
-			d, err := decrypt(newKeyring(t, keyARN, sp), s, testContext(), tt.edks)
+			d, err := keyringtest.Decrypt(newKeyring(t, keyARN, sp), s, keyringtest.Context(), tt.edks)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -238,12 +190,12 @@ func TestDecryptFailsOnNonARNProviderInfo(t *testing.T) {
 	t.Parallel()
 	fake := newFake(t, keyARN)
 	k := newKeyring(t, keyARN, fake)
-	s := testSuite(t, materials.SuiteSymSig)
-	ours := encrypt(t, k, s, testContext()).EDKs[0]
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	ours := keyringtest.Encrypt(t, k, s, keyringtest.Context()).EDKs[0]
 	for _, info := range []string{"alias/x", aliasARN, "1234abcd", "", "arn:aws:kms:us-west-2:111122223333:key/\xff"} {
 		bad := materials.EDK{ProviderID: ProviderID, ProviderInfo: []byte(info), Ciphertext: ours.Ciphertext}
-		d, err := decrypt(k, s, testContext(), []materials.EDK{bad, ours})
-		mustFailClosed(t, d, err)
+		d, err := keyringtest.Decrypt(k, s, keyringtest.Context(), []materials.EDK{bad, ours})
+		keyringtest.MustFailClosed(t, d, err)
 	}
 	if fake.Calls(kmstest.OpDecrypt) != 0 {
 		t.Fatal("keyring called KMS although an EDK's provider info was invalid")
@@ -253,26 +205,22 @@ func TestDecryptFailsOnNonARNProviderInfo(t *testing.T) {
 func TestDecryptRefusesFilledMaterials(t *testing.T) {
 	t.Parallel()
 	k := newKeyring(t, keyARN, newFake(t, keyARN))
-	s := testSuite(t, materials.SuiteSymSig)
-	m := encrypt(t, k, s, testContext())
-	d := &materials.Decryption{Suite: s, Context: testContext(), DataKey: secret.Bytes{1}}
-	if err := k.OnDecrypt(context.Background(), d, m.EDKs); !errors.Is(err, ErrDataKeyPresent) {
-		t.Fatalf("err = %v, want ErrDataKeyPresent", err)
-	}
+	m := keyringtest.Encrypt(t, k, keyringtest.Suite(t, materials.SuiteSymSig), keyringtest.Context())
+	keyringtest.MustRefuseFilledMaterials(t, k, m, ErrDataKeyPresent)
 }
 
 func TestMRKReplicaDecrypts(t *testing.T) {
 	t.Parallel()
 	sp := &spy{KMS: newFake(t, mrkWest, mrkEast)}
-	s := testSuite(t, materials.SuiteSymSig)
-	m := encrypt(t, newKeyring(t, mrkWest, sp), s, testContext())
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	m := keyringtest.Encrypt(t, newKeyring(t, mrkWest, sp), s, keyringtest.Context())
 
-	d, err := decrypt(newKeyring(t, mrkEast, sp), s, testContext(), m.EDKs)
-	mustFailClosed(t, d, err)
+	d, err := keyringtest.Decrypt(newKeyring(t, mrkEast, sp), s, keyringtest.Context(), m.EDKs)
+	keyringtest.MustFailClosed(t, d, err)
 	if len(sp.calls) != 1 {
 		t.Fatal("the exact-match keyring called KMS for a replica's EDK")
 	}
-	d, err = decrypt(newMRKKeyring(t, mrkEast, sp), s, testContext(), m.EDKs)
+	d, err = keyringtest.Decrypt(newMRKKeyring(t, mrkEast, sp), s, keyringtest.Context(), m.EDKs)
 	if err != nil || !d.DataKey.Equal(m.DataKey) {
 		t.Fatalf("MRK keyring could not decrypt through its replica: %v", err)
 	}
@@ -284,17 +232,17 @@ func TestMRKReplicaDecrypts(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
 	k := newKeyring(t, keyARN, newFake(t, keyARN))
-	s := testSuite(t, materials.SuiteSymSig)
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)
 	for range 16 {
 		wg.Go(func() {
-			m := &materials.Encryption{Suite: s, Context: testContext()}
+			m := &materials.Encryption{Suite: s, Context: keyringtest.Context()}
 			if err := k.OnEncrypt(context.Background(), m); err != nil {
 				errs <- err
 				return
 			}
-			if _, err := decrypt(k, s, testContext(), m.EDKs); err != nil {
+			if _, err := keyringtest.Decrypt(k, s, keyringtest.Context(), m.EDKs); err != nil {
 				errs <- err
 			}
 		})

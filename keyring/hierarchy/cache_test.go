@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/keyring/hierarchy"
+	"github.com/sealstore/sealstore/keyring/keyringtest"
 	"github.com/sealstore/sealstore/materials"
 )
 
@@ -317,12 +318,12 @@ func TestKeyringCallsSourceOncePerTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := testSuite(t, materials.SuiteSymSig)
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
 	roundTrip := func(n int) {
 		t.Helper()
 		for range n {
-			enc := encrypt(t, k, s, testContext())
-			if _, err := decrypt(k, s, testContext(), enc.EDKs); err != nil {
+			enc := keyringtest.Encrypt(t, k, s, keyringtest.Context())
+			if _, err := keyringtest.Decrypt(k, s, keyringtest.Context(), enc.EDKs); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -3,11 +3,8 @@ package hierarchy_test
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
@@ -19,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/sealstore/sealstore/keyring/hierarchy"
+	"github.com/sealstore/sealstore/keyring/keyringtest"
 	"github.com/sealstore/sealstore/materials"
 	"github.com/sealstore/sealstore/secret"
 )
@@ -34,34 +32,8 @@ const (
 	versionOffset = 48 + 16 + 12
 )
 
-var suiteIDs = []materials.SuiteID{materials.SuiteSymSig, materials.SuiteECDSA}
-
-// testContext is an encryption context shaped like the item encryptor's.
-func testContext() materials.Context {
-	return materials.Context{
-		"aws-crypto-table-name":     "records",
-		"aws-crypto-partition-name": "id",
-		"aws-crypto-attr.id":        "AAFjdXN0b21lci0x",
-	}
-}
-
-func testSuite(t testing.TB, id materials.SuiteID) materials.Suite {
-	t.Helper()
-	s, err := materials.SuiteByID(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	rand.Read(b)
-	return b
-}
-
 func branchKey(id, version string) hierarchy.BranchKey {
-	return hierarchy.BranchKey{ID: id, Version: version, Key: randomBytes(32)}
+	return hierarchy.BranchKey{ID: id, Version: version, Key: keyringtest.RandomBytes(32)}
 }
 
 func newKeyring(t testing.TB, id string, src hierarchy.Source) *hierarchy.Keyring {
@@ -73,50 +45,11 @@ func newKeyring(t testing.TB, id string, src hierarchy.Source) *hierarchy.Keyrin
 	return k
 }
 
-// encrypt runs OnEncrypt on fresh materials and returns them.
-func encrypt(t testing.TB, k *hierarchy.Keyring, s materials.Suite, ec materials.Context) *materials.Encryption {
+// staticKeyring returns a keyring whose source holds one fresh branch key,
+// version version of id.
+func staticKeyring(t testing.TB, id, version string) *hierarchy.Keyring {
 	t.Helper()
-	m := &materials.Encryption{Suite: s, Context: ec}
-	if err := k.OnEncrypt(context.Background(), m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-// decrypt runs OnDecrypt on fresh materials.
-func decrypt(k *hierarchy.Keyring, s materials.Suite, ec materials.Context, edks []materials.EDK) (*materials.Decryption, error) {
-	m := &materials.Decryption{Suite: s, Context: ec}
-	return m, k.OnDecrypt(context.Background(), m, edks)
-}
-
-// mustDecrypt checks that edks decrypt to enc's data key and the signing key
-// of EDK index want.
-func mustDecrypt(t *testing.T, k *hierarchy.Keyring, enc *materials.Encryption, edks []materials.EDK, want int) {
-	t.Helper()
-	m, err := decrypt(k, enc.Suite, enc.Context, edks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !m.DataKey.Equal(enc.DataKey) || !m.SigningKey.Equal(enc.SigningKeys[want]) || m.EDKIndex != want {
-		t.Fatalf("decrypted another data key or signing key, or EDKIndex %d (want %d)", m.EDKIndex, want)
-	}
-}
-
-// mustFailClosed checks that a failed OnDecrypt wraps ErrNoDecryptableKey
-// and left the materials empty.
-func mustFailClosed(t *testing.T, m *materials.Decryption, err error) {
-	t.Helper()
-	if !errors.Is(err, materials.ErrNoDecryptableKey) {
-		t.Fatalf("err = %v, want ErrNoDecryptableKey", err)
-	}
-	if m.DataKey != nil || m.SigningKey != nil || m.EDKIndex != 0 {
-		t.Fatal("failed OnDecrypt modified the materials")
-	}
-}
-
-func withCiphertext(e materials.EDK, ct []byte) []materials.EDK {
-	e.Ciphertext = ct
-	return []materials.EDK{e}
+	return newKeyring(t, id, hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey(id, version)}})
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -127,9 +60,9 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range suiteIDs {
-		for _, ec := range []materials.Context{nil, {"only": "one"}, testContext()} {
-			enc := encrypt(t, k, testSuite(t, id), ec)
+	for _, id := range keyringtest.SuiteIDs() {
+		for _, ec := range []materials.Context{nil, {"only": "one"}, keyringtest.Context()} {
+			enc := keyringtest.Encrypt(t, k, keyringtest.Suite(t, id), ec)
 			if len(enc.EDKs) != 1 || len(enc.SigningKeys) != 1 || len(enc.DataKey) != 32 || len(enc.SigningKeys[0]) != 32 {
 				t.Fatalf("OnEncrypt left %d EDKs, %d signing keys, %d-byte data key",
 					len(enc.EDKs), len(enc.SigningKeys), len(enc.DataKey))
@@ -147,16 +80,16 @@ func TestRoundTrip(t *testing.T) {
 			if got := edk.Ciphertext[versionOffset : versionOffset+16]; !bytes.Equal(got, wantVersion[:]) {
 				t.Errorf("version bytes %x, want %x", got, wantVersion)
 			}
-			mustDecrypt(t, k, enc, enc.EDKs, 0)
+			keyringtest.MustDecrypt(t, k, enc, enc.EDKs, 0)
 		}
 	}
 }
 
 func TestOnEncryptFreshRandomness(t *testing.T) {
 	t.Parallel()
-	k := newKeyring(t, testBranchKeyID, hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey(testBranchKeyID, testVersionA)}})
-	s := testSuite(t, materials.SuiteSymSig)
-	dk := secret.Bytes(randomBytes(32))
+	k := staticKeyring(t, testBranchKeyID, testVersionA)
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	dk := secret.Bytes(keyringtest.RandomBytes(32))
 	a := &materials.Encryption{Suite: s, DataKey: bytes.Clone(dk)}
 	b := &materials.Encryption{Suite: s, DataKey: bytes.Clone(dk)}
 	for _, m := range []*materials.Encryption{a, b} {
@@ -198,7 +131,7 @@ func TestNewRequiresArguments(t *testing.T) {
 
 func TestOnEncryptFails(t *testing.T) {
 	t.Parallel()
-	s := testSuite(t, materials.SuiteSymSig)
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
 	boom := errors.New("key store unavailable")
 	for name, tc := range map[string]struct {
 		src  hierarchy.Source
@@ -206,23 +139,20 @@ func TestOnEncryptFails(t *testing.T) {
 	}{
 		"unknown branch key": {hierarchy.Static{}, hierarchy.ErrNotFound},
 		"source error":       {errSource{boom}, boom},
-		"short branch key":   {hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: "b", Version: testVersionA, Key: randomBytes(16)}}}, nil},
-		"bad version":        {hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: "b", Version: "v1", Key: randomBytes(32)}}}, nil},
+		"short branch key":   {hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: "b", Version: testVersionA, Key: keyringtest.RandomBytes(16)}}}, nil},
+		"bad version":        {hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: "b", Version: "v1", Key: keyringtest.RandomBytes(32)}}}, nil},
 	} {
-		k := newKeyring(t, "b", tc.src)
-		m := &materials.Encryption{Suite: s}
-		err := k.OnEncrypt(context.Background(), m)
-		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
-			t.Errorf("%s: OnEncrypt error = %v, want %v", name, err, tc.want)
-		}
-		if len(m.EDKs) != 0 || len(m.SigningKeys) != 0 {
-			t.Errorf("%s: failed OnEncrypt appended an EDK", name)
-		}
+		t.Run(name, func(t *testing.T) {
+			err := keyringtest.MustFailEncrypt(t, newKeyring(t, "b", tc.src), &materials.Encryption{Suite: s})
+			if tc.want != nil && !errors.Is(err, tc.want) {
+				t.Errorf("OnEncrypt error = %v, want %v", err, tc.want)
+			}
+		})
 	}
-	k := newKeyring(t, "b", hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey("b", testVersionA)}})
-	if err := k.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, DataKey: randomBytes(31)}); err == nil {
-		t.Error("OnEncrypt accepted a 31-byte data key")
-	}
+	t.Run("31-byte data key", func(t *testing.T) {
+		m := &materials.Encryption{Suite: s, DataKey: keyringtest.RandomBytes(31)}
+		keyringtest.MustFailEncrypt(t, staticKeyring(t, "b", testVersionA), m)
+	})
 }
 
 type errSource struct{ err error }
@@ -240,8 +170,8 @@ func TestOnDecryptFailsClosed(t *testing.T) {
 	bk := branchKey(testBranchKeyID, testVersionA)
 	src := hierarchy.Static{Keys: []hierarchy.BranchKey{bk}}
 	k := newKeyring(t, testBranchKeyID, src)
-	s := testSuite(t, materials.SuiteECDSA)
-	enc := encrypt(t, k, s, testContext())
+	s := keyringtest.Suite(t, materials.SuiteECDSA)
+	enc := keyringtest.Encrypt(t, k, s, keyringtest.Context())
 	edk := enc.EDKs[0]
 
 	// The same key bytes and version under another id: the AAD binds the id.
@@ -249,107 +179,88 @@ func TestOnDecryptFailsClosed(t *testing.T) {
 	relabelledEDK := edk
 	relabelledEDK.ProviderInfo = []byte("other-id")
 	otherKey := branchKey(testBranchKeyID, testVersionA)
-	changed := testContext()
-	changed["aws-crypto-table-name"] = "records2"
-	extra := testContext()
+	extra := keyringtest.Context()
 	extra["aws-crypto-public-key"] = "A8n4"
-	fewer := testContext()
-	delete(fewer, "aws-crypto-attr.id")
 	otherProvider := edk
 	otherProvider.ProviderID = "aws-kms"
+	nilCiphertext := edk
+	nilCiphertext.Ciphertext = nil
 
-	for name, tc := range map[string]struct {
+	type testCase struct {
 		k    *hierarchy.Keyring
 		ec   materials.Context
 		edks []materials.EDK
-	}{
-		"other branch key id": {newKeyring(t, "other-id", hierarchy.Static{Keys: []hierarchy.BranchKey{relabelled}}), testContext(), enc.EDKs},
+	}
+	tests := map[string]testCase{
+		"other branch key id": {newKeyring(t, "other-id", hierarchy.Static{Keys: []hierarchy.BranchKey{relabelled}}), keyringtest.Context(), enc.EDKs},
 		"id swapped in EDK": {newKeyring(t, "other-id", hierarchy.Static{Keys: []hierarchy.BranchKey{relabelled}}),
-			testContext(), []materials.EDK{relabelledEDK}},
-		"other branch key":        {newKeyring(t, testBranchKeyID, hierarchy.Static{Keys: []hierarchy.BranchKey{otherKey}}), testContext(), enc.EDKs},
-		"unknown version":         {newKeyring(t, testBranchKeyID, hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey(testBranchKeyID, testVersionB)}}), testContext(), enc.EDKs},
-		"context value changed":   {k, changed, enc.EDKs},
-		"context entry added":     {k, extra, enc.EDKs},
-		"context entry removed":   {k, fewer, enc.EDKs},
-		"empty context":           {k, nil, enc.EDKs},
-		"other provider id":       {k, testContext(), []materials.EDK{otherProvider}},
-		"no EDKs":                 {k, testContext(), nil},
-		"nil ciphertext":          {k, testContext(), withCiphertext(edk, nil)},
-		"ciphertext one too long": {k, testContext(), withCiphertext(edk, append(bytes.Clone(edk.Ciphertext), 0))},
-	} {
-		m, err := decrypt(tc.k, s, tc.ec, tc.edks)
+			keyringtest.Context(), []materials.EDK{relabelledEDK}},
+		"other branch key":         {newKeyring(t, testBranchKeyID, hierarchy.Static{Keys: []hierarchy.BranchKey{otherKey}}), keyringtest.Context(), enc.EDKs},
+		"unknown version":          {staticKeyring(t, testBranchKeyID, testVersionB), keyringtest.Context(), enc.EDKs},
+		"context public key added": {k, extra, enc.EDKs},
+		"other provider id":        {k, keyringtest.Context(), []materials.EDK{otherProvider}},
+		"no EDKs":                  {k, keyringtest.Context(), nil},
+		"nil ciphertext":           {k, keyringtest.Context(), []materials.EDK{nilCiphertext}},
+	}
+	for name, ec := range keyringtest.OtherContexts() {
+		tests["context "+name] = testCase{k, ec, enc.EDKs}
+	}
+	for name, tc := range tests {
+		m, err := keyringtest.Decrypt(tc.k, s, tc.ec, tc.edks)
 		if err == nil {
 			t.Errorf("%s: OnDecrypt succeeded", name)
 			continue
 		}
-		t.Run(name, func(t *testing.T) { mustFailClosed(t, m, err) })
+		t.Run(name, func(t *testing.T) { keyringtest.MustFailClosed(t, m, err) })
 	}
 }
 
 func TestOnDecryptUnknownVersionIsNotFound(t *testing.T) {
 	t.Parallel()
-	s := testSuite(t, materials.SuiteSymSig)
-	enc := encrypt(t, newKeyring(t, "b", hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey("b", testVersionA)}}), s, nil)
-	k := newKeyring(t, "b", hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey("b", testVersionB)}})
-	m, err := decrypt(k, s, nil, enc.EDKs)
-	mustFailClosed(t, m, err)
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	enc := keyringtest.Encrypt(t, staticKeyring(t, "b", testVersionA), s, nil)
+	k := staticKeyring(t, "b", testVersionB)
+	m, err := keyringtest.Decrypt(k, s, nil, enc.EDKs)
+	keyringtest.MustFailClosed(t, m, err)
 	if !errors.Is(err, hierarchy.ErrNotFound) {
 		t.Fatalf("err = %v, want it to wrap ErrNotFound too", err)
 	}
 }
 
-func TestFlipEveryBit(t *testing.T) {
+func TestDecryptRejectsTamperedEDK(t *testing.T) {
 	t.Parallel()
-	k := newKeyring(t, testBranchKeyID, hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey(testBranchKeyID, testVersionA)}})
-	for _, id := range suiteIDs {
-		s := testSuite(t, id)
-		enc := encrypt(t, k, s, testContext())
-		ct := enc.EDKs[0].Ciphertext
-		for i := range len(ct) * 8 {
-			bad := bytes.Clone(ct)
-			bad[i/8] ^= 1 << (i % 8)
-			m, err := decrypt(k, s, testContext(), withCiphertext(enc.EDKs[0], bad))
-			if err == nil {
-				t.Fatalf("%#x: flipping bit %d of the EDK ciphertext was not detected", id, i)
-			}
-			mustFailClosed(t, m, err)
-		}
-		mustDecrypt(t, k, enc, enc.EDKs, 0)
+	k := staticKeyring(t, testBranchKeyID, testVersionA)
+	for _, id := range keyringtest.SuiteIDs() {
+		enc := keyringtest.Encrypt(t, k, keyringtest.Suite(t, id), keyringtest.Context())
+		keyringtest.MustRejectTampered(t, k, enc)
 	}
 }
 
-func TestTruncateEveryLength(t *testing.T) {
+func TestOnDecryptRefusesFilledMaterials(t *testing.T) {
 	t.Parallel()
-	k := newKeyring(t, testBranchKeyID, hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey(testBranchKeyID, testVersionA)}})
-	s := testSuite(t, materials.SuiteSymSig)
-	enc := encrypt(t, k, s, testContext())
-	ct := enc.EDKs[0].Ciphertext
-	for n := range len(ct) {
-		for _, bad := range [][]byte{ct[:n], ct[len(ct)-n:]} {
-			m, err := decrypt(k, s, testContext(), withCiphertext(enc.EDKs[0], bytes.Clone(bad)))
-			mustFailClosed(t, m, err)
-		}
-	}
+	k := staticKeyring(t, testBranchKeyID, testVersionA)
+	enc := keyringtest.Encrypt(t, k, keyringtest.Suite(t, materials.SuiteSymSig), keyringtest.Context())
+	keyringtest.MustRefuseFilledMaterials(t, k, enc, nil)
 }
 
 func TestMultipleEDKs(t *testing.T) {
 	t.Parallel()
-	s := testSuite(t, materials.SuiteECDSA)
-	ka := newKeyring(t, "branch-a", hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey("branch-a", testVersionA)}})
-	kb := newKeyring(t, "branch-b", hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey("branch-b", testVersionA)}})
-	enc := encrypt(t, ka, s, testContext())
+	s := keyringtest.Suite(t, materials.SuiteECDSA)
+	ka := staticKeyring(t, "branch-a", testVersionA)
+	kb := staticKeyring(t, "branch-b", testVersionA)
+	enc := keyringtest.Encrypt(t, ka, s, keyringtest.Context())
 	if err := kb.OnEncrypt(context.Background(), enc); err != nil {
 		t.Fatal(err)
 	}
 	if len(enc.EDKs) != 2 || len(enc.SigningKeys) != 2 {
 		t.Fatalf("%d EDKs after two keyrings", len(enc.EDKs))
 	}
-	mustDecrypt(t, ka, enc, enc.EDKs, 0)
-	mustDecrypt(t, kb, enc, enc.EDKs, 1)
+	keyringtest.MustDecrypt(t, ka, enc, enc.EDKs, 0)
+	keyringtest.MustDecrypt(t, kb, enc, enc.EDKs, 1)
 
 	// Both EDKs name branch-a, but the first is corrupt: the keyring moves
 	// on to the second.
-	again := &materials.Encryption{Suite: s, Context: testContext(), DataKey: enc.DataKey}
+	again := &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: enc.DataKey}
 	if err := ka.OnEncrypt(context.Background(), again); err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +269,7 @@ func TestMultipleEDKs(t *testing.T) {
 	bad.Ciphertext[len(bad.Ciphertext)-1] ^= 1
 	edks := []materials.EDK{bad, again.EDKs[0]}
 	again.SigningKeys = append([]secret.Bytes{nil}, again.SigningKeys...)
-	mustDecrypt(t, ka, again, edks, 1)
+	keyringtest.MustDecrypt(t, ka, again, edks, 1)
 }
 
 // rotatingSource knows versions A and B of one branch key; its active
@@ -391,27 +302,27 @@ func TestRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := testSuite(t, materials.SuiteECDSA)
+	s := keyringtest.Suite(t, materials.SuiteECDSA)
 	version := func(m *materials.Encryption) string {
 		return hierarchy.VersionString(m.EDKs[0].Ciphertext[versionOffset : versionOffset+16])
 	}
-	old := encrypt(t, k, s, testContext())
+	old := keyringtest.Encrypt(t, k, s, keyringtest.Context())
 	if version(old) != testVersionA {
 		t.Fatalf("first item under %s, want A", version(old))
 	}
 	active = testVersionB
-	if m := encrypt(t, k, s, testContext()); version(m) != testVersionA {
+	if m := keyringtest.Encrypt(t, k, s, keyringtest.Context()); version(m) != testVersionA {
 		t.Fatalf("within the TTL the cached active version should still be used, got %s", version(m))
 	}
 	clock.advance(hierarchy.DefaultTTL)
 	for range 3 {
-		if m := encrypt(t, k, s, testContext()); version(m) != testVersionB {
+		if m := keyringtest.Encrypt(t, k, s, keyringtest.Context()); version(m) != testVersionB {
 			t.Fatalf("after rotation and TTL, new item under %s, want B", version(m))
 		} else {
-			mustDecrypt(t, k, m, m.EDKs, 0)
+			keyringtest.MustDecrypt(t, k, m, m.EDKs, 0)
 		}
 	}
-	mustDecrypt(t, k, old, old.EDKs, 0)
+	keyringtest.MustDecrypt(t, k, old, old.EDKs, 0)
 }
 
 // TestDerivationKnownAnswer decrypts an EDK without the keyring's code: it
@@ -422,10 +333,10 @@ func TestDerivationKnownAnswer(t *testing.T) {
 	t.Parallel()
 	bk := branchKey(testBranchKeyID, testVersionA)
 	k := newKeyring(t, testBranchKeyID, hierarchy.Static{Keys: []hierarchy.BranchKey{bk}})
-	for _, id := range suiteIDs {
-		for _, ec := range []materials.Context{nil, testContext()} {
-			s := testSuite(t, id)
-			enc := encrypt(t, k, s, ec)
+	for _, id := range keyringtest.SuiteIDs() {
+		for _, ec := range []materials.Context{nil, keyringtest.Context()} {
+			s := keyringtest.Suite(t, id)
+			enc := keyringtest.Encrypt(t, k, s, ec)
 			dk, sig := openEDK(t, s, bk.Key, testBranchKeyID, enc.EDKs[0].Ciphertext, ec)
 			if !dk.Equal(enc.DataKey) || !sig.Equal(enc.SigningKeys[0]) {
 				t.Fatalf("%#x: independent decryption gave another data key or signing key", id)
@@ -453,16 +364,10 @@ func independentIntermediate(t *testing.T, branchKey []byte, id string, ct []byt
 	mac.Write([]byte{0})
 	mac.Write(salt)
 	mac.Write(binary.BigEndian.AppendUint32(nil, 256))
-	block, err := aes.NewCipher(mac.Sum(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		t.Fatal(err)
-	}
+	aead := keyringtest.GCM(t, mac.Sum(nil))
 	var ecBytes []byte
 	if len(ec) > 0 {
+		var err error
 		if ecBytes, err = ec.Serialize(); err != nil {
 			t.Fatal(err)
 		}
@@ -479,7 +384,7 @@ func independentIntermediate(t *testing.T, branchKey []byte, id string, ct []byt
 func openEDK(t *testing.T, s materials.Suite, branchKey []byte, id string, ct []byte, ec materials.Context) (secret.Bytes, secret.Bytes) {
 	t.Helper()
 	intermediate := independentIntermediate(t, branchKey, id, ct, ec)
-	dk, sig, err := materials.IntermediateUnwrap(s, ct[:48], intermediate, mustAAD(ec))
+	dk, sig, err := materials.IntermediateUnwrap(s, ct[:48], intermediate, keyringtest.AAD(t, ec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -534,8 +439,8 @@ func TestJavaVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 		edk := materials.EDK{ProviderID: "aws-kms-hierarchy", ProviderInfo: []byte(testBranchKeyID), Ciphertext: ct}
-		s := testSuite(t, tc.suite)
-		m, err := decrypt(k, s, tc.ec, []materials.EDK{edk})
+		s := keyringtest.Suite(t, tc.suite)
+		m, err := keyringtest.Decrypt(k, s, tc.ec, []materials.EDK{edk})
 		if err != nil {
 			t.Fatalf("vector %s: %v", tc.name, err)
 		}
@@ -543,8 +448,8 @@ func TestJavaVectors(t *testing.T) {
 		if !m.DataKey.Equal(dk) || !m.SigningKey.Equal(sig) || m.EDKIndex != 0 {
 			t.Fatalf("vector %s: keyring and independent decryption disagree", tc.name)
 		}
-		m, err = decrypt(k, s, materials.Context{}, []materials.EDK{edk})
-		mustFailClosed(t, m, err)
+		m, err = keyringtest.Decrypt(k, s, materials.Context{}, []materials.EDK{edk})
+		keyringtest.MustFailClosed(t, m, err)
 	}
 }
 
@@ -555,13 +460,13 @@ func TestJavaVectors(t *testing.T) {
 func TestUppercaseVersion(t *testing.T) {
 	t.Parallel()
 	upper := strings.ToUpper(testVersionA)
-	k := newKeyring(t, "b", hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey("b", upper)}})
-	s := testSuite(t, materials.SuiteSymSig)
-	enc := &materials.Encryption{Suite: s, Context: testContext()}
+	k := staticKeyring(t, "b", upper)
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	enc := &materials.Encryption{Suite: s, Context: keyringtest.Context()}
 	if err := k.OnEncrypt(context.Background(), enc); err != nil {
 		return // refusing a non-canonical version is a correct fix
 	}
-	if _, err := decrypt(k, s, testContext(), enc.EDKs); err != nil {
+	if _, err := keyringtest.Decrypt(k, s, keyringtest.Context(), enc.EDKs); err != nil {
 		t.Fatalf("item encrypted under version %s does not decrypt: %v", upper, err)
 	}
 }
@@ -571,8 +476,8 @@ func TestUppercaseVersion(t *testing.T) {
 func TestNoMatchingEDKError(t *testing.T) {
 	t.Parallel()
 	k := newKeyring(t, "b", hierarchy.Static{})
-	m, err := decrypt(k, testSuite(t, materials.SuiteSymSig), nil, nil)
-	mustFailClosed(t, m, err)
+	m, err := keyringtest.Decrypt(k, keyringtest.Suite(t, materials.SuiteSymSig), nil, nil)
+	keyringtest.MustFailClosed(t, m, err)
 	if strings.Contains(err.Error(), "%!") {
 		t.Fatalf("malformed error message: %q", err)
 	}
@@ -580,18 +485,18 @@ func TestNoMatchingEDKError(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
-	k := newKeyring(t, "b", hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey("b", testVersionA)}})
-	s := testSuite(t, materials.SuiteECDSA)
+	k := staticKeyring(t, "b", testVersionA)
+	s := keyringtest.Suite(t, materials.SuiteECDSA)
 	errs := make(chan error, 16)
 	for range cap(errs) {
 		go func() {
 			for range 50 {
-				enc := &materials.Encryption{Suite: s, Context: testContext()}
+				enc := &materials.Encryption{Suite: s, Context: keyringtest.Context()}
 				if err := k.OnEncrypt(context.Background(), enc); err != nil {
 					errs <- err
 					return
 				}
-				m, err := decrypt(k, s, testContext(), enc.EDKs)
+				m, err := keyringtest.Decrypt(k, s, keyringtest.Context(), enc.EDKs)
 				if err == nil && !m.DataKey.Equal(enc.DataKey) {
 					err = fmt.Errorf("wrong data key")
 				}
@@ -608,14 +513,4 @@ func TestConcurrentUse(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// mustAAD returns the context's AAD bytes, as keyrings pass them to
-// materials.IntermediateWrap and IntermediateUnwrap.
-func mustAAD(ec materials.Context) []byte {
-	aad, err := ec.AAD()
-	if err != nil {
-		panic(err)
-	}
-	return aad
 }

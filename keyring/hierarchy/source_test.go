@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/sealstore/sealstore/keyring/hierarchy"
+	"github.com/sealstore/sealstore/keyring/keyringtest"
 )
 
 func TestStatic(t *testing.T) {
@@ -48,7 +49,7 @@ func TestVersionRoundTrip(t *testing.T) {
 		t.Fatalf("VersionString = %s, want %s", s, testVersionA)
 	}
 	for range 100 {
-		b := randomBytes(16)
+		b := keyringtest.RandomBytes(16)
 		s := hierarchy.VersionString(b)
 		back, err := hierarchy.VersionBytes(s)
 		if err != nil || !bytes.Equal(back[:], b) || s != strings.ToLower(s) {

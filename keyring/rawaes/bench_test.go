@@ -4,13 +4,14 @@ import (
 	"context"
 	"testing"
 
+	"github.com/sealstore/sealstore/keyring/keyringtest"
 	"github.com/sealstore/sealstore/materials"
 )
 
 func BenchmarkOnEncrypt(b *testing.B) {
-	k := newKeyring(b, testNS, testName, randomBytes(32))
-	s := testSuite(b, materials.SuiteSymSig)
-	ec := testContext()
+	k := newKeyring(b, testNS, testName, keyringtest.RandomBytes(32))
+	s := keyringtest.Suite(b, materials.SuiteSymSig)
+	ec := keyringtest.Context()
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -22,10 +23,10 @@ func BenchmarkOnEncrypt(b *testing.B) {
 }
 
 func BenchmarkOnDecrypt(b *testing.B) {
-	k := newKeyring(b, testNS, testName, randomBytes(32))
-	s := testSuite(b, materials.SuiteSymSig)
-	ec := testContext()
-	edks := encrypt(b, k, s, ec).EDKs
+	k := newKeyring(b, testNS, testName, keyringtest.RandomBytes(32))
+	s := keyringtest.Suite(b, materials.SuiteSymSig)
+	ec := keyringtest.Context()
+	edks := keyringtest.Encrypt(b, k, s, ec).EDKs
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
