@@ -4,11 +4,12 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha512"
-	"crypto/subtle"
 	"fmt"
 	"hash"
 	"log/slog"
 	"unicode/utf8"
+
+	"github.com/sealstore/sealstore/secret"
 )
 
 // hkdfInfoPrefix is prepended to the beacon name to form the HKDF info.
@@ -25,10 +26,9 @@ const redacted = "[redacted]"
 // Key is a beacon key: the secret from which every beacon's HMAC key is
 // derived. The zero Key is unusable. Key never prints its bytes.
 type Key struct {
-	// A closure, not a slice or array pointer: fmt prints a func as an
-	// address, so the bytes stay hidden even when a Key sits in an
+	// secret.Bytes keeps the bytes hidden even when a Key sits in an
 	// unexported field of a caller's struct (where Format is not called).
-	secret func() []byte
+	secret secret.Bytes
 }
 
 // NewKey copies a beacon key as returned by the branch key store's
@@ -37,28 +37,17 @@ func NewKey(beaconKey []byte) (Key, error) {
 	if len(beaconKey) != KeySize {
 		return Key{}, fmt.Errorf("beacon: key is %d bytes, want %d: %w", len(beaconKey), KeySize, ErrInvalid)
 	}
-	b := make([]byte, KeySize)
-	copy(b, beaconKey)
-	return Key{secret: func() []byte { return b }}, nil
+	return Key{secret: secret.Copy(beaconKey)}, nil
 }
 
 // Equal reports, in constant time, whether k and o hold the same bytes.
-func (k Key) Equal(o Key) bool {
-	return subtle.ConstantTimeCompare(k.bytes(), o.bytes()) == 1
-}
-
-func (k Key) bytes() []byte {
-	if k.secret == nil {
-		return nil
-	}
-	return k.secret()
-}
+func (k Key) Equal(o Key) bool { return k.secret.Equal(o.secret) }
 
 // Standard returns the standard beacon called name, keeping length bits
 // (1 to 63), with one partition. name must be non-empty valid UTF-8 and
 // short enough for AttributeName(name) to be a DynamoDB attribute name.
 func (k Key) Standard(name string, length int) (Standard, error) {
-	if k.secret == nil {
+	if k.secret.IsZero() {
 		return Standard{}, fmt.Errorf("beacon: zero Key: %w", ErrInvalid)
 	}
 	if err := checkName(name); err != nil {
@@ -67,7 +56,7 @@ func (k Key) Standard(name string, length int) (Standard, error) {
 	if length < MinLength || length > MaxLength {
 		return Standard{}, fmt.Errorf("beacon: length %d not in %d..%d: %w", length, MinLength, MaxLength, ErrInvalid)
 	}
-	mac, err := newMACFunc(k.secret(), name)
+	mac, err := newMACFunc(k.secret.InsecureBytes(), name)
 	if err != nil {
 		return Standard{}, err
 	}

@@ -81,7 +81,7 @@ func (k *Keys) branchKeyRing(name string) (materials.Keyring, error) {
 	if err != nil {
 		return nil, fmt.Errorf("key %q: branchKey: %w", name, err)
 	}
-	src := hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: e.KeyID, Version: e.BranchKeyVersion, Key: secret.Bytes(key)}}}
+	src := hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: e.KeyID, Version: e.BranchKeyVersion, Key: secret.New(key)}}}
 	return hierarchy.New(e.KeyID, src, hierarchy.NewCache(hierarchy.DefaultTTL, 16, nil))
 }
 

@@ -38,8 +38,7 @@ func benchItem() (attr.Item, map[string]Action) {
 func benchEncryptor(b *testing.B, suite materials.SuiteID) (*Encryptor, attr.Item) {
 	b.Helper()
 	it, actions := benchItem()
-	key := make(secret.Bytes, 32)
-	rand.Read(key)
+	key := secret.Random(32)
 	src := hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: "bench", Version: "e9ce18a3-edb5-4272-9f86-1cacb7997ff6", Key: key}}}
 	kr, err := hierarchy.New("bench", src, hierarchy.NewCache(hierarchy.DefaultTTL, 16, nil))
 	if err != nil {

@@ -29,7 +29,7 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 	if err := e.cfg.Keyring.OnDecrypt(ctx, m, h.EDKs); err != nil {
 		return nil, failDecrypt("unwrap", err)
 	}
-	defer m.DataKey.Zero()
+	defer m.Zero()
 	prk, err := dataKeyPRK(h.Suite, m.DataKey)
 	if err != nil {
 		return nil, failDecrypt("field_key", err)

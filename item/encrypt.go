@@ -56,8 +56,8 @@ func (e *Encryptor) Encrypt(ctx context.Context, it attr.Item) (attr.Item, error
 	if err := e.cfg.Keyring.OnEncrypt(ctx, m); err != nil {
 		return nil, fmt.Errorf("item: keyring: %w", err)
 	}
-	defer m.DataKey.Zero()
-	if len(m.EDKs) == 0 || len(m.EDKs) != len(m.SigningKeys) || len(m.DataKey) != e.suite.KeyLen {
+	defer m.Zero()
+	if len(m.EDKs) == 0 || len(m.EDKs) != len(m.SigningKeys) || m.DataKey.Len() != e.suite.KeyLen {
 		return nil, fmt.Errorf("item: keyring returned incomplete materials")
 	}
 	return e.seal(it, fs, version, m, signer)

@@ -20,7 +20,7 @@ func Example() {
 	branchKey := hierarchy.BranchKey{
 		ID:      "customers-branch-key",
 		Version: "3f9a1c2e-7b4d-4e8f-9a6b-1c2d3e4f5a6b",
-		Key:     secret.Bytes(bytes.Repeat([]byte{0x5a}, 32)), // from a key store in production
+		Key:     secret.New(bytes.Repeat([]byte{0x5a}, 32)), // from a key store in production
 	}
 	source := hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey}}
 	keyring, err := hierarchy.New(branchKey.ID, source, hierarchy.NewCache(hierarchy.DefaultTTL, 100, nil))

@@ -10,6 +10,7 @@ import (
 	"errors"
 
 	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
 )
 
 const (
@@ -28,8 +29,8 @@ type fieldKeys struct {
 // dataKeyPRK is the HKDF-Extract of the data key (no salt). The field root
 // key and the commit key are both HKDF(data key, no salt, info): they share
 // this one extract and differ only in their expand.
-func dataKeyPRK(s materials.Suite, dataKey []byte) ([]byte, error) {
-	return hkdf.Extract(s.KDFHash, dataKey, nil)
+func dataKeyPRK(s materials.Suite, dataKey secret.Bytes) ([]byte, error) {
+	return hkdf.Extract(s.KDFHash, dataKey.InsecureBytes(), nil)
 }
 
 func newFieldKeys(s materials.Suite, prk []byte, msgID []byte) (fieldKeys, error) {
@@ -98,8 +99,8 @@ func commitment(s materials.Suite, prk, msgID, partial []byte) ([commitmentLen]b
 
 // recipientTag is HMAC-SHA384 of the canonical hash under one EDK's
 // symmetric signing key.
-func recipientTag(signingKey, hash []byte) []byte {
-	mac := hmac.New(sha512.New384, signingKey)
+func recipientTag(signingKey secret.Bytes, hash []byte) []byte {
+	mac := hmac.New(sha512.New384, signingKey.InsecureBytes())
 	mac.Write(hash)
 	return mac.Sum(nil)
 }

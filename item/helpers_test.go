@@ -27,7 +27,7 @@ func testBranchKey() hierarchy.BranchKey {
 	return hierarchy.BranchKey{
 		ID:      "sealstore-item-test",
 		Version: "5b1a2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-		Key:     secret.Bytes(mustUnhex("8c2f5d1e9a3b7c4d6e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f")),
+		Key:     secret.New(mustUnhex("8c2f5d1e9a3b7c4d6e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f")),
 	}
 }
 

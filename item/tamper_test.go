@@ -14,6 +14,7 @@ import (
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
 )
 
 // byteTargets are the stored attributes whose bytes the tests attack.
@@ -180,7 +181,7 @@ func TestTamperDecryptor(t *testing.T) {
 	t.Parallel()
 	bk := testBranchKey()
 	otherKey := bk
-	otherKey.Key = bytes.Repeat([]byte{0x42}, 32)
+	otherKey.Key = secret.New(bytes.Repeat([]byte{0x42}, 32))
 	otherVersion := bk
 	otherVersion.Version = "00000000-0000-4000-8000-000000000000"
 	for _, v := range variants {

@@ -7,7 +7,6 @@ package materials
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 
 	"github.com/sealstore/sealstore/secret"
@@ -53,7 +52,7 @@ type Decryption struct {
 // Keyring wraps and unwraps data keys. Implementations must be safe for
 // concurrent use.
 type Keyring interface {
-	// OnEncrypt generates m.DataKey if it is nil, and appends one EDK and
+	// OnEncrypt generates m.DataKey if it is zero, and appends one EDK and
 	// one signing key per wrapping key it holds.
 	OnEncrypt(ctx context.Context, m *Encryption) error
 	// OnDecrypt sets m.DataKey, m.SigningKey and m.EDKIndex from the first
@@ -68,9 +67,8 @@ type Keyring interface {
 // key behind without an EDK that can recover it.
 func (m *Encryption) AddRecipient(wrap func(dataKey secret.Bytes) (EDK, secret.Bytes, error)) error {
 	dataKey, generated := m.DataKey, false
-	if dataKey == nil {
-		dataKey, generated = make(secret.Bytes, m.Suite.KeyLen), true
-		rand.Read(dataKey)
+	if dataKey.IsZero() {
+		dataKey, generated = secret.Random(m.Suite.KeyLen), true
 	}
 	edk, sig, err := wrap(dataKey)
 	if err != nil {
@@ -83,4 +81,19 @@ func (m *Encryption) AddRecipient(wrap func(dataKey secret.Bytes) (EDK, secret.B
 	m.EDKs = append(m.EDKs, edk)
 	m.SigningKeys = append(m.SigningKeys, sig)
 	return nil
+}
+
+// Zero overwrites the data key and the signing keys: call it when the
+// item is done.
+func (m *Encryption) Zero() {
+	m.DataKey.Zero()
+	for _, k := range m.SigningKeys {
+		k.Zero()
+	}
+}
+
+// Zero overwrites the data key and the signing key.
+func (m *Decryption) Zero() {
+	m.DataKey.Zero()
+	m.SigningKey.Zero()
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
 )
 
 const (
@@ -303,19 +304,19 @@ func TestIntermediateWrapRoundTrip(t *testing.T) {
 	for _, id := range []materials.SuiteID{materials.SuiteSymSig, materials.SuiteECDSA} {
 		for _, ec := range []materials.Context{nil, testContext()} {
 			s := suite(t, id)
-			dk, ik := randomBytes(32), randomBytes(32)
+			dk, ik := secret.Random(32), secret.Random(32)
 			wrapped, sig, err := materials.IntermediateWrap(s, dk, ik, mustAAD(ec))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(wrapped) != 48 || len(sig) != 32 {
-				t.Fatalf("wrapped %d bytes, signing key %d bytes; want 48 and 32", len(wrapped), len(sig))
+			if len(wrapped) != 48 || sig.Len() != 32 {
+				t.Fatalf("wrapped %d bytes, signing key %d bytes; want 48 and 32", len(wrapped), sig.Len())
 			}
 			gotDK, gotSig, err := materials.IntermediateUnwrap(s, wrapped, ik, mustAAD(ec.Clone()))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(gotDK, dk) || !gotSig.Equal(sig) {
+			if !gotDK.Equal(dk) || !gotSig.Equal(sig) {
 				t.Fatalf("%#x: unwrap returned another data key or signing key", id)
 			}
 		}
@@ -330,7 +331,7 @@ func TestIntermediateKeysKnownAnswer(t *testing.T) {
 	for _, ec := range []materials.Context{nil, testContext()} {
 		s := suite(t, materials.SuiteECDSA)
 		dk, ik := randomBytes(32), randomBytes(32)
-		wrapped, sig, err := materials.IntermediateWrap(s, dk, ik, mustAAD(ec))
+		wrapped, sig, err := materials.IntermediateWrap(s, secret.Copy(dk), secret.Copy(ik), mustAAD(ec))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -338,8 +339,8 @@ func TestIntermediateKeysKnownAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(sig, wantSig) {
-			t.Fatalf("signing key %x, want HKDF-SHA512 MAC key %x", []byte(sig), wantSig)
+		if !sig.Equal(secret.New(wantSig)) {
+			t.Fatalf("signing key %x, want HKDF-SHA512 MAC key %x", sig.InsecureBytes(), wantSig)
 		}
 		encKey, err := hkdf.Key(sha512.New, ik, nil, "AWS_MPL_INTERMEDIATE_KEYWRAP_ENC", 32)
 		if err != nil {
@@ -368,19 +369,19 @@ func TestIntermediateUnwrapFailsClosed(t *testing.T) {
 	t.Parallel()
 	s := suite(t, materials.SuiteSymSig)
 	ec := testContext()
-	dk, ik := randomBytes(32), randomBytes(32)
+	dk, ik := secret.Random(32), secret.Random(32)
 	wrapped, _, err := materials.IntermediateWrap(s, dk, ik, mustAAD(ec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustFail := func(name string, w, ik []byte, ec materials.Context) {
+	mustFail := func(name string, w []byte, ik secret.Bytes, ec materials.Context) {
 		t.Helper()
 		got, sig, err := materials.IntermediateUnwrap(s, w, ik, mustAAD(ec))
-		if err == nil || got != nil || sig != nil {
+		if err == nil || !got.IsZero() || !sig.IsZero() {
 			t.Errorf("%s: unwrap succeeded or returned keys with error %v", name, err)
 		}
 	}
-	mustFail("other intermediate key", wrapped, randomBytes(32), ec)
+	mustFail("other intermediate key", wrapped, secret.Random(32), ec)
 	changed := ec.Clone()
 	changed["aws-crypto-table-name"] = "records2"
 	extra := ec.Clone()
@@ -402,11 +403,11 @@ func TestIntermediateUnwrapFailsClosed(t *testing.T) {
 	}
 	mustFail("extended", append(bytes.Clone(wrapped), 0), ik, ec)
 	for _, n := range []int{0, 16, 31, 33, 64} {
-		mustFail("intermediate length", wrapped, randomBytes(n), ec)
-		if _, _, err := materials.IntermediateWrap(s, dk, randomBytes(n), mustAAD(ec)); err == nil {
+		mustFail("intermediate length", wrapped, secret.Random(n), ec)
+		if _, _, err := materials.IntermediateWrap(s, dk, secret.Random(n), mustAAD(ec)); err == nil {
 			t.Errorf("IntermediateWrap accepted a %d-byte intermediate key", n)
 		}
-		if _, _, err := materials.IntermediateWrap(s, randomBytes(n), ik, mustAAD(ec)); err == nil {
+		if _, _, err := materials.IntermediateWrap(s, secret.Random(n), ik, mustAAD(ec)); err == nil {
 			t.Errorf("IntermediateWrap accepted a %d-byte data key", n)
 		}
 	}
@@ -418,9 +419,9 @@ func TestIntermediateUnwrapFailsClosed(t *testing.T) {
 func TestIntermediateWrapIsRandomizedByKey(t *testing.T) {
 	t.Parallel()
 	s := suite(t, materials.SuiteSymSig)
-	dk := randomBytes(32)
-	a, sigA, _ := materials.IntermediateWrap(s, dk, randomBytes(32), nil)
-	b, sigB, _ := materials.IntermediateWrap(s, dk, randomBytes(32), nil)
+	dk := secret.Random(32)
+	a, sigA, _ := materials.IntermediateWrap(s, dk, secret.Random(32), nil)
+	b, sigB, _ := materials.IntermediateWrap(s, dk, secret.Random(32), nil)
 	if bytes.Equal(a, b) || sigA.Equal(sigB) {
 		t.Fatal("two intermediate keys gave the same wrapped key or signing key")
 	}

@@ -25,59 +25,64 @@ func (s Suite) WrappedDataKeyLen() int { return s.KeyLen + gcmTagLen }
 // (AES-256-GCM, zero IV, aad = the context's AAD()) and derives the
 // symmetric signing key for this EDK's recipient tag. The keyring then wraps
 // intermediate itself and appends it after the returned bytes.
-func IntermediateWrap(s Suite, dataKey, intermediate, aad []byte) ([]byte, secret.Bytes, error) {
+func IntermediateWrap(s Suite, dataKey, intermediate secret.Bytes, aad []byte) ([]byte, secret.Bytes, error) {
 	aead, sig, err := intermediateKeys(s, intermediate)
 	if err != nil {
-		return nil, nil, err
+		return nil, secret.Bytes{}, err
 	}
-	if len(dataKey) != s.KeyLen {
-		return nil, nil, fmt.Errorf("materials: data key is %d bytes, want %d", len(dataKey), s.KeyLen)
+	if dataKey.Len() != s.KeyLen {
+		sig.Zero()
+		return nil, secret.Bytes{}, fmt.Errorf("materials: data key is %d bytes, want %d", dataKey.Len(), s.KeyLen)
 	}
 	nonce := make([]byte, aead.NonceSize())
-	return aead.Seal(nil, nonce, dataKey, aad), sig, nil
+	return aead.Seal(nil, nonce, dataKey.InsecureBytes(), aad), sig, nil
 }
 
 // IntermediateUnwrap reverses IntermediateWrap: wrapped is the first
 // WrappedDataKeyLen bytes of the EDK ciphertext.
-func IntermediateUnwrap(s Suite, wrapped, intermediate, aad []byte) (secret.Bytes, secret.Bytes, error) {
+func IntermediateUnwrap(s Suite, wrapped []byte, intermediate secret.Bytes, aad []byte) (dataKey, signingKey secret.Bytes, err error) {
 	if len(wrapped) != s.WrappedDataKeyLen() {
-		return nil, nil, errors.New("materials: wrapped data key has the wrong length")
+		return secret.Bytes{}, secret.Bytes{}, errors.New("materials: wrapped data key has the wrong length")
 	}
 	aead, sig, err := intermediateKeys(s, intermediate)
 	if err != nil {
-		return nil, nil, err
+		return secret.Bytes{}, secret.Bytes{}, err
 	}
 	nonce := make([]byte, aead.NonceSize())
 	dk, err := aead.Open(nil, nonce, wrapped, aad)
 	if err != nil {
-		return nil, nil, errors.New("materials: data key authentication failed")
+		sig.Zero()
+		return secret.Bytes{}, secret.Bytes{}, errors.New("materials: data key authentication failed")
 	}
-	return dk, sig, nil
+	return secret.New(dk), sig, nil
 }
 
 // intermediateKeys derives the data key encryption key and the signing key
 // from the intermediate key: HKDF (suite hash, no salt) with the MPL info
 // strings. Both share one HKDF-Extract, since key and salt are the same.
-func intermediateKeys(s Suite, intermediate []byte) (cipher.AEAD, secret.Bytes, error) {
-	if len(intermediate) != s.KeyLen {
-		return nil, nil, fmt.Errorf("materials: intermediate key is %d bytes, want %d", len(intermediate), s.KeyLen)
+func intermediateKeys(s Suite, intermediate secret.Bytes) (cipher.AEAD, secret.Bytes, error) {
+	if intermediate.Len() != s.KeyLen {
+		return nil, secret.Bytes{}, fmt.Errorf("materials: intermediate key is %d bytes, want %d", intermediate.Len(), s.KeyLen)
 	}
-	prk, err := hkdf.Extract(s.KDFHash, intermediate, nil)
+	prk, err := hkdf.Extract(s.KDFHash, intermediate.InsecureBytes(), nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, secret.Bytes{}, err
 	}
 	defer clear(prk)
-	sig, err := hkdf.Expand(s.KDFHash, prk, keywrapMACInfo, s.KeyLen)
-	if err != nil {
-		return nil, nil, err
-	}
 	enc, err := hkdf.Expand(s.KDFHash, prk, keywrapEncInfo, s.KeyLen)
 	if err != nil {
-		return nil, nil, err
+		return nil, secret.Bytes{}, err
 	}
 	defer clear(enc)
 	aead, err := NewGCM(enc)
-	return aead, sig, err
+	if err != nil {
+		return nil, secret.Bytes{}, err
+	}
+	sig, err := hkdf.Expand(s.KDFHash, prk, keywrapMACInfo, s.KeyLen)
+	if err != nil {
+		return nil, secret.Bytes{}, err
+	}
+	return aead, secret.New(sig), nil
 }
 
 // NewGCM returns AES-GCM with a 12-byte nonce and 16-byte tag.

@@ -18,10 +18,10 @@ var errKMSDown = errors.New("KMS unavailable")
 
 // mustLeaveEncryption runs OnEncrypt on materials holding dataKey, expects
 // failure and checks that the materials are as before.
-func mustLeaveEncryption(t *testing.T, k *Keyring, dataKey secret.Bytes) error {
+func mustLeaveEncryption(t *testing.T, k *Keyring, dataKey []byte) error {
 	t.Helper()
 	s := keyringtest.Suite(t, materials.SuiteSymSig)
-	m := &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: bytes.Clone(dataKey)}
+	m := &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: secret.Copy(dataKey)}
 	return keyringtest.MustFailEncrypt(t, k, m)
 }
 
@@ -32,7 +32,7 @@ func TestKMSFailureFailsClosed(t *testing.T) {
 	s := keyringtest.Suite(t, materials.SuiteSymSig)
 	edks := keyringtest.Encrypt(t, k, s, keyringtest.Context()).EDKs
 	fake.FailWith(errKMSDown)
-	for _, dk := range []secret.Bytes{nil, bytes.Repeat(secret.Bytes{9}, 32)} {
+	for _, dk := range [][]byte{nil, bytes.Repeat([]byte{9}, 32)} {
 		if err := mustLeaveEncryption(t, k, dk); !errors.Is(err, errKMSDown) {
 			t.Fatalf("err = %v, want the KMS failure inside", err)
 		}
@@ -70,7 +70,7 @@ func TestInvalidGenerateDataKeyResponse(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			k := newKeyring(t, keyARN, &spy{KMS: newFake(t, keyARN), gen: tt.gen})
-			for _, dk := range []secret.Bytes{nil, bytes.Repeat(secret.Bytes{9}, 32)} {
+			for _, dk := range [][]byte{nil, bytes.Repeat([]byte{9}, 32)} {
 				if err := mustLeaveEncryption(t, k, dk); !strings.Contains(err.Error(), "invalid GenerateDataKey response") {
 					t.Fatalf("err = %v", err)
 				}
@@ -116,7 +116,7 @@ func TestMaterialsChecks(t *testing.T) {
 		"no suite":                    {Context: keyringtest.Context()},
 		"invalid UTF-8 context key":   {Suite: s, Context: materials.Context{"k\xff": "v"}},
 		"invalid UTF-8 context value": {Suite: s, Context: materials.Context{"k": "v\xc3"}},
-		"short data key":              {Suite: s, DataKey: secret.Bytes{1, 2, 3}},
+		"short data key":              {Suite: s, DataKey: secret.New([]byte{1, 2, 3})},
 	} {
 		t.Run(name, func(t *testing.T) { keyringtest.MustFailEncrypt(t, k, &m) })
 	}
@@ -131,7 +131,7 @@ func TestMaterialsChecks(t *testing.T) {
 // intermediate keys KMS returned.
 func TestNoKeyBytesInOutput(t *testing.T) {
 	t.Parallel()
-	dataKey := secret.Bytes("CANARY-data-key-0123456789abcdef")
+	dataKey := []byte("CANARY-data-key-0123456789abcdef")
 	var mu sync.Mutex
 	var intermediates [][]byte
 	sp := &spy{KMS: newFake(t, keyARN), gen: func(pt, b []byte, id string) ([]byte, []byte, string) {
@@ -142,7 +142,7 @@ func TestNoKeyBytesInOutput(t *testing.T) {
 	}}
 	k := newKeyring(t, keyARN, sp)
 	s := keyringtest.Suite(t, materials.SuiteSymSig)
-	m := &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: bytes.Clone(dataKey)}
+	m := &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: secret.Copy(dataKey)}
 	if err := k.OnEncrypt(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
@@ -162,9 +162,9 @@ func TestNoKeyBytesInOutput(t *testing.T) {
 	lyingGen := newKeyring(t, keyARN, &spy{KMS: sp.KMS, gen: func(pt, b []byte, _ string) ([]byte, []byte, string) {
 		return pt, b, string(pt)
 	}})
-	add(lyingGen.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: bytes.Clone(dataKey)}))
-	add(k.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, DataKey: dataKey[:7]}))
+	add(lyingGen.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: secret.Copy(dataKey)}))
+	add(k.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, DataKey: secret.Copy(dataKey[:7])}))
 	sp.FailWith(errKMSDown)
-	add(k.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, DataKey: bytes.Clone(dataKey)}))
+	add(k.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, DataKey: secret.Copy(dataKey)}))
 	keyringtest.CheckNoKeyBytes(t, outs, append(intermediates, dataKey)...)
 }

@@ -98,7 +98,7 @@ func build(keyID string, client Client, match func(string, string) bool) (*Keyri
 func (k *Keyring) String() string { return "awskms(" + k.keyID + ")" }
 
 // OnEncrypt implements materials.Keyring: it generates m.DataKey if it is
-// nil and appends one EDK and its signing key.
+// zero and appends one EDK and its signing key.
 func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error {
 	kmsEC, err := checkMaterials(m.Suite, m.Context)
 	if err != nil {
@@ -113,16 +113,16 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 func (k *Keyring) wrap(ctx context.Context, s materials.Suite, dataKey secret.Bytes, ec materials.Context, kmsEC map[string]string) (materials.EDK, secret.Bytes, error) {
 	intermediate, blob, keyARN, err := k.generate(ctx, s, kmsEC)
 	if err != nil {
-		return materials.EDK{}, nil, err
+		return materials.EDK{}, secret.Bytes{}, err
 	}
 	defer intermediate.Zero()
 	aad, err := ec.AAD()
 	if err != nil {
-		return materials.EDK{}, nil, fmt.Errorf("awskms: %w", err)
+		return materials.EDK{}, secret.Bytes{}, fmt.Errorf("awskms: %w", err)
 	}
 	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, aad)
 	if err != nil {
-		return materials.EDK{}, nil, fmt.Errorf("awskms: %w", err)
+		return materials.EDK{}, secret.Bytes{}, fmt.Errorf("awskms: %w", err)
 	}
 	return materials.EDK{
 		ProviderID:   ProviderID,
@@ -134,14 +134,14 @@ func (k *Keyring) wrap(ctx context.Context, s materials.Suite, dataKey secret.By
 // generate calls GenerateDataKey and validates the response.
 func (k *Keyring) generate(ctx context.Context, s materials.Suite, kmsEC map[string]string) (secret.Bytes, []byte, string, error) {
 	pt, blob, keyARN, err := k.client.GenerateDataKey(ctx, k.keyID, s.KeyLen, kmsEC)
-	intermediate := secret.Bytes(pt)
+	intermediate := secret.New(pt)
 	if err != nil {
 		intermediate.Zero()
-		return nil, nil, "", fmt.Errorf("awskms: GenerateDataKey with %s: %w", k.keyID, err)
+		return secret.Bytes{}, nil, "", fmt.Errorf("awskms: GenerateDataKey with %s: %w", k.keyID, err)
 	}
 	if err := checkGenerated(s, intermediate, blob, keyARN); err != nil {
 		intermediate.Zero()
-		return nil, nil, "", err
+		return secret.Bytes{}, nil, "", err
 	}
 	return intermediate, blob, keyARN, nil
 }
@@ -151,8 +151,8 @@ func checkGenerated(s materials.Suite, pt secret.Bytes, blob []byte, keyARN stri
 	if _, err := parseKeyARN(keyARN); err != nil || !utf8.ValidString(keyARN) || len(keyARN) > 0xFFFF {
 		return errors.New(prefix + "KeyId is not an AWS KMS key ARN")
 	}
-	if len(pt) != s.KeyLen {
-		return fmt.Errorf(prefix+"plaintext is %d bytes, want %d", len(pt), s.KeyLen)
+	if pt.Len() != s.KeyLen {
+		return fmt.Errorf(prefix+"plaintext is %d bytes, want %d", pt.Len(), s.KeyLen)
 	}
 	if len(blob) == 0 || len(blob) > maxCiphertextLen {
 		return fmt.Errorf(prefix+"ciphertext blob is %d bytes", len(blob))
@@ -162,7 +162,7 @@ func checkGenerated(s materials.Suite, pt secret.Bytes, blob []byte, keyARN stri
 
 // OnDecrypt implements materials.Keyring.
 func (k *Keyring) OnDecrypt(ctx context.Context, m *materials.Decryption, edks []materials.EDK) error {
-	if m.DataKey != nil {
+	if !m.DataKey.IsZero() {
 		return ErrDataKeyPresent
 	}
 	kmsEC, err := checkMaterials(m.Suite, m.Context)
@@ -209,29 +209,30 @@ func (k *Keyring) filter(edks []materials.EDK) ([]int, error) {
 
 // unwrap has KMS decrypt the intermediate key, then decrypts the data key.
 func (k *Keyring) unwrap(ctx context.Context, s materials.Suite, ct []byte, ec materials.Context, kmsEC map[string]string) (secret.Bytes, secret.Bytes, error) {
+	none := secret.Bytes{}
 	prefix := s.WrappedDataKeyLen()
 	if len(ct) <= prefix || len(ct)-prefix > maxCiphertextLen {
-		return nil, nil, errors.New("awskms: EDK ciphertext has the wrong length")
+		return none, none, errors.New("awskms: EDK ciphertext has the wrong length")
 	}
 	pt, keyARN, err := k.client.Decrypt(ctx, k.keyID, ct[prefix:], kmsEC)
-	intermediate := secret.Bytes(pt)
+	intermediate := secret.New(pt)
 	defer intermediate.Zero()
 	if err != nil {
-		return nil, nil, fmt.Errorf("awskms: Decrypt with %s: %w", k.keyID, err)
+		return none, none, fmt.Errorf("awskms: Decrypt with %s: %w", k.keyID, err)
 	}
 	if keyARN != k.keyID {
-		return nil, nil, errors.New("awskms: invalid Decrypt response: KeyId is not the configured key")
+		return none, none, errors.New("awskms: invalid Decrypt response: KeyId is not the configured key")
 	}
-	if len(intermediate) != s.KeyLen {
-		return nil, nil, fmt.Errorf("awskms: invalid Decrypt response: plaintext is %d bytes, want %d", len(intermediate), s.KeyLen)
+	if intermediate.Len() != s.KeyLen {
+		return none, none, fmt.Errorf("awskms: invalid Decrypt response: plaintext is %d bytes, want %d", intermediate.Len(), s.KeyLen)
 	}
 	aad, err := ec.AAD()
 	if err != nil {
-		return nil, nil, fmt.Errorf("awskms: %w", err)
+		return none, none, fmt.Errorf("awskms: %w", err)
 	}
 	dk, sig, err := materials.IntermediateUnwrap(s, ct[:prefix], intermediate, aad)
 	if err != nil {
-		return nil, nil, fmt.Errorf("awskms: %w", err)
+		return none, none, fmt.Errorf("awskms: %w", err)
 	}
 	return dk, sig, nil
 }

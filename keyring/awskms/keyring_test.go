@@ -49,8 +49,8 @@ func TestRoundTrip(t *testing.T) {
 				m := &materials.Encryption{Suite: s, Context: ec}
 				var dk secret.Bytes
 				if withKey {
-					dk = bytes.Repeat(secret.Bytes{7}, s.KeyLen)
-					m.DataKey = append(secret.Bytes(nil), dk...)
+					dk = secret.New(bytes.Repeat([]byte{7}, s.KeyLen))
+					m.DataKey = secret.New(bytes.Repeat([]byte{7}, s.KeyLen))
 				}
 				if err := k.OnEncrypt(context.Background(), m); err != nil {
 					t.Fatal(err)
@@ -70,10 +70,10 @@ func TestRoundTrip(t *testing.T) {
 // checkEncryption checks one KMS EDK and, if want is set, the data key.
 func checkEncryption(t *testing.T, m *materials.Encryption, want secret.Bytes) {
 	t.Helper()
-	if len(m.DataKey) != m.Suite.KeyLen || len(m.EDKs) != 1 || len(m.SigningKeys) != 1 {
-		t.Fatalf("data key %d bytes, %d EDKs, %d signing keys", len(m.DataKey), len(m.EDKs), len(m.SigningKeys))
+	if m.DataKey.Len() != m.Suite.KeyLen || len(m.EDKs) != 1 || len(m.SigningKeys) != 1 {
+		t.Fatalf("data key %d bytes, %d EDKs, %d signing keys", m.DataKey.Len(), len(m.EDKs), len(m.SigningKeys))
 	}
-	if want != nil && !m.DataKey.Equal(want) {
+	if !want.IsZero() && !m.DataKey.Equal(want) {
 		t.Fatal("OnEncrypt replaced an existing data key")
 	}
 	e := m.EDKs[0]

@@ -3,6 +3,7 @@ package hierarchy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -114,6 +115,11 @@ func (c *Cache) put(id string, k BranchKey) {
 		}
 	}
 	c.entries[id] = cacheEntry{key: k, expires: now.Add(c.ttl)}
+}
+
+// Format prints only the cache's size for every verb, never its keys.
+func (c *Cache) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "hierarchy.Cache(%d keys)", c.Len())
 }
 
 // Len reports how many keys are cached, expired ones included.

@@ -2,17 +2,16 @@ package hierarchy_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"log"
 
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
 )
 
 func Example() {
-	branchKey := make([]byte, 32)
-	rand.Read(branchKey)
+	branchKey := secret.Random(32) // from a key store in production
 	source := hierarchy.Static{Keys: []hierarchy.BranchKey{{
 		ID:      "tenant-1",
 		Version: "e9ce18a3-edb5-4272-9f86-1cacb7997ff6",

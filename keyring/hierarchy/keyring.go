@@ -52,6 +52,12 @@ func New(branchKeyID string, source Source, cache *Cache) (*Keyring, error) {
 	return &Keyring{branchKeyID: branchKeyID, source: source, cache: cache}, nil
 }
 
+// Format prints the keyring by its branch key id for every verb (%v, %+v,
+// %#v, %s...), never the keys its source or cache hold.
+func (k *Keyring) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "hierarchy.Keyring(%s)", k.branchKeyID)
+}
+
 // OnEncrypt implements materials.Keyring.
 func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error {
 	bk, err := k.cache.Get(ctx, "active/"+k.branchKeyID, func(ctx context.Context) (BranchKey, error) {
@@ -72,16 +78,16 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 // wrapDataKey builds one EDK: the data key wrapped under a fresh
 // intermediate key, which is wrapped under the branch key.
 func (k *Keyring) wrapDataKey(s materials.Suite, bk BranchKey, dataKey secret.Bytes, aad []byte) (materials.EDK, secret.Bytes, error) {
-	intermediate := make(secret.Bytes, s.KeyLen)
-	rand.Read(intermediate)
+	intermediate := secret.Random(s.KeyLen)
 	defer intermediate.Zero()
 	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, aad)
 	if err != nil {
-		return materials.EDK{}, nil, err
+		return materials.EDK{}, secret.Bytes{}, err
 	}
 	ct, err := wrap(k.branchKeyID, bk, intermediate, aad)
 	if err != nil {
-		return materials.EDK{}, nil, err
+		sig.Zero()
+		return materials.EDK{}, secret.Bytes{}, err
 	}
 	edk := append(make([]byte, 0, len(wrappedDK)+len(ct)), wrappedDK...)
 	return materials.EDK{ProviderID: ProviderID, ProviderInfo: []byte(k.branchKeyID), Ciphertext: append(edk, ct...)}, sig, nil
@@ -89,7 +95,7 @@ func (k *Keyring) wrapDataKey(s materials.Suite, bk BranchKey, dataKey secret.By
 
 // OnDecrypt implements materials.Keyring.
 func (k *Keyring) OnDecrypt(ctx context.Context, m *materials.Decryption, edks []materials.EDK) error {
-	if m.DataKey != nil {
+	if !m.DataKey.IsZero() {
 		return errors.New("hierarchy: decryption materials already hold a data key")
 	}
 	var errs []error
@@ -142,7 +148,7 @@ func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e mat
 
 // wrap encrypts the intermediate key under a key derived from the branch key
 // with a fresh salt.
-func wrap(id string, bk BranchKey, intermediate, ecAAD []byte) ([]byte, error) {
+func wrap(id string, bk BranchKey, intermediate secret.Bytes, ecAAD []byte) ([]byte, error) {
 	ver, err := VersionBytes(bk.Version)
 	if err != nil {
 		return nil, err
@@ -155,7 +161,7 @@ func wrap(id string, bk BranchKey, intermediate, ecAAD []byte) ([]byte, error) {
 		return nil, err
 	}
 	out = append(out, ver[:]...)
-	return aead.Seal(out, iv, intermediate, aad), nil
+	return aead.Seal(out, iv, intermediate.InsecureBytes(), aad), nil
 }
 
 func unwrap(id string, bk BranchKey, ct, ecAAD []byte) (secret.Bytes, error) {
@@ -163,18 +169,18 @@ func unwrap(id string, bk BranchKey, ct, ecAAD []byte) (secret.Bytes, error) {
 	ver := ct[saltLen+ivLen : saltLen+ivLen+versionLen]
 	aead, aad, err := wrappingKey(id, bk, salt, ver, ecAAD)
 	if err != nil {
-		return nil, err
+		return secret.Bytes{}, err
 	}
 	pt, err := aead.Open(nil, iv, ct[saltLen+ivLen+versionLen:], aad)
 	if err != nil {
-		return nil, errors.New("hierarchy: EDK authentication failed")
+		return secret.Bytes{}, errors.New("hierarchy: EDK authentication failed")
 	}
-	return pt, nil
+	return secret.New(pt), nil
 }
 
 func wrappingKey(id string, bk BranchKey, salt, ver, ecAAD []byte) (cipher.AEAD, []byte, error) {
-	if len(bk.Key) != keyLen {
-		return nil, nil, fmt.Errorf("hierarchy: branch key is %d bytes, want %d", len(bk.Key), keyLen)
+	if bk.Key.Len() != keyLen {
+		return nil, nil, fmt.Errorf("hierarchy: branch key is %d bytes, want %d", bk.Key.Len(), keyLen)
 	}
 	derived := deriveKey(bk.Key, salt)
 	defer clear(derived)
@@ -189,8 +195,8 @@ func wrappingKey(id string, bk BranchKey, salt, ver, ecAAD []byte) (cipher.AEAD,
 // deriveKey is the NIST SP 800-108 counter-mode KDF with HMAC-SHA256 that
 // the MPL specifies: one block, counter 1, label "aws-kms-hierarchy", a zero
 // byte, the salt as context, and the output length in bits.
-func deriveKey(branchKey, salt []byte) []byte {
-	mac := hmac.New(sha256.New, branchKey)
+func deriveKey(branchKey secret.Bytes, salt []byte) []byte {
+	mac := hmac.New(sha256.New, branchKey.InsecureBytes())
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], 1)
 	mac.Write(n[:])

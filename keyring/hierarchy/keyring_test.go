@@ -33,7 +33,7 @@ const (
 )
 
 func branchKey(id, version string) hierarchy.BranchKey {
-	return hierarchy.BranchKey{ID: id, Version: version, Key: keyringtest.RandomBytes(32)}
+	return hierarchy.BranchKey{ID: id, Version: version, Key: secret.Random(32)}
 }
 
 func newKeyring(t testing.TB, id string, src hierarchy.Source) *hierarchy.Keyring {
@@ -63,9 +63,9 @@ func TestRoundTrip(t *testing.T) {
 	for _, id := range keyringtest.SuiteIDs() {
 		for _, ec := range []materials.Context{nil, {"only": "one"}, keyringtest.Context()} {
 			enc := keyringtest.Encrypt(t, k, keyringtest.Suite(t, id), ec)
-			if len(enc.EDKs) != 1 || len(enc.SigningKeys) != 1 || len(enc.DataKey) != 32 || len(enc.SigningKeys[0]) != 32 {
+			if len(enc.EDKs) != 1 || len(enc.SigningKeys) != 1 || enc.DataKey.Len() != 32 || enc.SigningKeys[0].Len() != 32 {
 				t.Fatalf("OnEncrypt left %d EDKs, %d signing keys, %d-byte data key",
-					len(enc.EDKs), len(enc.SigningKeys), len(enc.DataKey))
+					len(enc.EDKs), len(enc.SigningKeys), enc.DataKey.Len())
 			}
 			edk := enc.EDKs[0]
 			if edk.ProviderID != "aws-kms-hierarchy" || hierarchy.ProviderID != "aws-kms-hierarchy" {
@@ -89,14 +89,14 @@ func TestOnEncryptFreshRandomness(t *testing.T) {
 	t.Parallel()
 	k := staticKeyring(t, testBranchKeyID, testVersionA)
 	s := keyringtest.Suite(t, materials.SuiteSymSig)
-	dk := secret.Bytes(keyringtest.RandomBytes(32))
-	a := &materials.Encryption{Suite: s, DataKey: bytes.Clone(dk)}
-	b := &materials.Encryption{Suite: s, DataKey: bytes.Clone(dk)}
+	dk := keyringtest.RandomBytes(32)
+	a := &materials.Encryption{Suite: s, DataKey: secret.Copy(dk)}
+	b := &materials.Encryption{Suite: s, DataKey: secret.Copy(dk)}
 	for _, m := range []*materials.Encryption{a, b} {
 		if err := k.OnEncrypt(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
-		if !m.DataKey.Equal(dk) {
+		if !m.DataKey.Equal(secret.New(dk)) {
 			t.Fatal("OnEncrypt replaced a data key that was already set")
 		}
 	}
@@ -139,8 +139,8 @@ func TestOnEncryptFails(t *testing.T) {
 	}{
 		"unknown branch key": {hierarchy.Static{}, hierarchy.ErrNotFound},
 		"source error":       {errSource{boom}, boom},
-		"short branch key":   {hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: "b", Version: testVersionA, Key: keyringtest.RandomBytes(16)}}}, nil},
-		"bad version":        {hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: "b", Version: "v1", Key: keyringtest.RandomBytes(32)}}}, nil},
+		"short branch key":   {hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: "b", Version: testVersionA, Key: secret.Random(16)}}}, nil},
+		"bad version":        {hierarchy.Static{Keys: []hierarchy.BranchKey{{ID: "b", Version: "v1", Key: secret.Random(32)}}}, nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := keyringtest.MustFailEncrypt(t, newKeyring(t, "b", tc.src), &materials.Encryption{Suite: s})
@@ -150,7 +150,7 @@ func TestOnEncryptFails(t *testing.T) {
 		})
 	}
 	t.Run("31-byte data key", func(t *testing.T) {
-		m := &materials.Encryption{Suite: s, DataKey: keyringtest.RandomBytes(31)}
+		m := &materials.Encryption{Suite: s, DataKey: secret.Random(31)}
 		keyringtest.MustFailEncrypt(t, staticKeyring(t, "b", testVersionA), m)
 	})
 }
@@ -268,7 +268,7 @@ func TestMultipleEDKs(t *testing.T) {
 	bad.Ciphertext = bytes.Clone(bad.Ciphertext)
 	bad.Ciphertext[len(bad.Ciphertext)-1] ^= 1
 	edks := []materials.EDK{bad, again.EDKs[0]}
-	again.SigningKeys = append([]secret.Bytes{nil}, again.SigningKeys...)
+	again.SigningKeys = append([]secret.Bytes{{}}, again.SigningKeys...)
 	keyringtest.MustDecrypt(t, ka, again, edks, 1)
 }
 
@@ -337,13 +337,13 @@ func TestDerivationKnownAnswer(t *testing.T) {
 		for _, ec := range []materials.Context{nil, keyringtest.Context()} {
 			s := keyringtest.Suite(t, id)
 			enc := keyringtest.Encrypt(t, k, s, ec)
-			dk, sig := openEDK(t, s, bk.Key, testBranchKeyID, enc.EDKs[0].Ciphertext, ec)
+			dk, sig := openEDK(t, s, bk.Key.InsecureBytes(), testBranchKeyID, enc.EDKs[0].Ciphertext, ec)
 			if !dk.Equal(enc.DataKey) || !sig.Equal(enc.SigningKeys[0]) {
 				t.Fatalf("%#x: independent decryption gave another data key or signing key", id)
 			}
-			want, err := hkdf.Key(sha512.New, independentIntermediate(t, bk.Key, testBranchKeyID, enc.EDKs[0].Ciphertext, ec), nil,
+			want, err := hkdf.Key(sha512.New, independentIntermediate(t, bk.Key.InsecureBytes(), testBranchKeyID, enc.EDKs[0].Ciphertext, ec), nil,
 				"AWS_MPL_INTERMEDIATE_KEYWRAP_MAC", 32)
-			if err != nil || !bytes.Equal(want, enc.SigningKeys[0]) {
+			if err != nil || !enc.SigningKeys[0].Equal(secret.New(want)) {
 				t.Fatalf("signing key is not HKDF-SHA512(intermediate, MAC info): %v", err)
 			}
 		}
@@ -384,7 +384,7 @@ func independentIntermediate(t *testing.T, branchKey []byte, id string, ct []byt
 func openEDK(t *testing.T, s materials.Suite, branchKey []byte, id string, ct []byte, ec materials.Context) (secret.Bytes, secret.Bytes) {
 	t.Helper()
 	intermediate := independentIntermediate(t, branchKey, id, ct, ec)
-	dk, sig, err := materials.IntermediateUnwrap(s, ct[:48], intermediate, keyringtest.AAD(t, ec))
+	dk, sig, err := materials.IntermediateUnwrap(s, ct[:48], secret.New(intermediate), keyringtest.AAD(t, ec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestJavaVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := newKeyring(t, testBranchKeyID, hierarchy.Static{Keys: []hierarchy.BranchKey{
-		{ID: testBranchKeyID, Version: testVersionA, Key: key},
+		{ID: testBranchKeyID, Version: testVersionA, Key: secret.Copy(key)},
 	}})
 	v1 := func(extra map[string]string) materials.Context {
 		ec := materials.Context{

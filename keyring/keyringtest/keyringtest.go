@@ -7,7 +7,6 @@
 package keyringtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -16,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
 )
 
 // SuiteIDs returns the ids of both DB-ESDK algorithm suites.
@@ -112,16 +112,16 @@ func Encrypt(t testing.TB, k materials.Keyring, s materials.Suite, ec materials.
 }
 
 // MustFailEncrypt runs k.OnEncrypt on m, expects an error, and checks that
-// the failure left m's data key (its bytes, and whether it is nil), EDKs and
-// signing keys as they were. It returns the error.
+// the failure left m's data key (its bytes, and whether it is zero), EDKs
+// and signing keys as they were. It returns the error.
 func MustFailEncrypt(t testing.TB, k materials.Keyring, m *materials.Encryption) error {
 	t.Helper()
-	dataKey, edks, sigs := bytes.Clone(m.DataKey), len(m.EDKs), len(m.SigningKeys)
+	dataKey, edks, sigs := secret.Copy(m.DataKey.InsecureBytes()), len(m.EDKs), len(m.SigningKeys)
 	err := k.OnEncrypt(context.Background(), m)
 	if err == nil {
 		t.Fatal("OnEncrypt succeeded")
 	}
-	if !bytes.Equal(m.DataKey, dataKey) || (dataKey == nil) != (m.DataKey == nil) {
+	if !m.DataKey.Equal(dataKey) || dataKey.IsZero() != m.DataKey.IsZero() {
 		t.Fatal("failed OnEncrypt changed the data key")
 	}
 	if len(m.EDKs) != edks || len(m.SigningKeys) != sigs {
@@ -159,7 +159,7 @@ func MustFailClosed(t testing.TB, m *materials.Decryption, err error) {
 	if !errors.Is(err, materials.ErrNoDecryptableKey) {
 		t.Fatalf("err = %v, want ErrNoDecryptableKey", err)
 	}
-	if m.DataKey != nil || m.SigningKey != nil || m.EDKIndex != 0 {
+	if !m.DataKey.IsZero() || !m.SigningKey.IsZero() || m.EDKIndex != 0 {
 		t.Fatal("failed OnDecrypt modified the materials")
 	}
 }
@@ -169,12 +169,12 @@ func MustFailClosed(t testing.TB, m *materials.Decryption, err error) {
 // is nil), and leaves that data key alone.
 func MustRefuseFilledMaterials(t testing.TB, k materials.Keyring, enc *materials.Encryption, want error) {
 	t.Helper()
-	m := &materials.Decryption{Suite: enc.Suite, Context: enc.Context, DataKey: []byte{1}}
+	m := &materials.Decryption{Suite: enc.Suite, Context: enc.Context, DataKey: secret.New([]byte{1})}
 	err := k.OnDecrypt(context.Background(), m, enc.EDKs)
 	if err == nil || (want != nil && !errors.Is(err, want)) {
 		t.Fatalf("err = %v, want %v", err, want)
 	}
-	if len(m.DataKey) != 1 || m.DataKey[0] != 1 || m.SigningKey != nil {
+	if !m.DataKey.Equal(secret.New([]byte{1})) || !m.SigningKey.IsZero() {
 		t.Fatal("refused OnDecrypt modified the materials")
 	}
 }

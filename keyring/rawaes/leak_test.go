@@ -16,10 +16,10 @@ func TestNoKeyBytesInOutput(t *testing.T) {
 	t.Parallel()
 	wrapKey := []byte("CANARY-wrapping-key-0123456789ab")
 	otherKey := []byte("CANARY-other-wrapping-key-012345")
-	dataKey := secret.Bytes("CANARY-data-key-0123456789abcdef")
+	dataKey := []byte("CANARY-data-key-0123456789abcdef")
 	s := keyringtest.Suite(t, materials.SuiteSymSig)
 	k := newKeyring(t, testNS, testName, wrapKey)
-	m := &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: append(secret.Bytes(nil), dataKey...)}
+	m := &materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: secret.Copy(dataKey)}
 	if err := k.OnEncrypt(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestNoKeyBytesInOutput(t *testing.T) {
 	addErr := func(err error) { outs = append(outs, keyringtest.ErrorTexts(t, err)...) }
 	_, err := New(testNS, testName, wrapKey[:17])
 	addErr(err)
-	addErr(k.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, DataKey: dataKey[:5]}))
+	addErr(k.OnEncrypt(context.Background(), &materials.Encryption{Suite: s, DataKey: secret.Copy(dataKey[:5])}))
 	_, err = keyringtest.Decrypt(k, s, materials.Context{"other": "context"}, m.EDKs)
 	addErr(err)
 	bad := m.EDKs[0]
@@ -39,7 +39,7 @@ func TestNoKeyBytesInOutput(t *testing.T) {
 	addErr(err)
 	_, err = keyringtest.Decrypt(newKeyring(t, testNS, testName, otherKey), s, keyringtest.Context(), m.EDKs)
 	addErr(err)
-	addErr(k.OnDecrypt(context.Background(), &materials.Decryption{Suite: s, DataKey: dataKey}, m.EDKs))
+	addErr(k.OnDecrypt(context.Background(), &materials.Decryption{Suite: s, DataKey: secret.Copy(dataKey)}, m.EDKs))
 	outs = append(outs, fmt.Sprintf("%v %+v %#v %s", k, k, *k, k), fmt.Sprintf("%+v %#v", m, *m))
 	keyringtest.CheckNoKeyBytes(t, outs, wrapKey, otherKey, dataKey)
 }

@@ -24,7 +24,6 @@ package rawaes
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -67,7 +66,7 @@ func New(namespace, name string, wrappingKey []byte) (*Keyring, error) {
 	default:
 		return nil, fmt.Errorf("rawaes: wrapping key is %d bytes, want 16, 24 or 32", len(wrappingKey))
 	}
-	return &Keyring{namespace: namespace, name: name, key: secret.Bytes(append([]byte(nil), wrappingKey...))}, nil
+	return &Keyring{namespace: namespace, name: name, key: secret.Copy(wrappingKey)}, nil
 }
 
 func checkNamespace(ns string) error {
@@ -99,8 +98,12 @@ func checkName(name string) error {
 // String names the keyring without revealing its key.
 func (k *Keyring) String() string { return "rawaes(" + k.namespace + "/" + k.name + ")" }
 
+// Format prints the keyring by name for every verb (%#v included), never
+// its wrapping key.
+func (k *Keyring) Format(f fmt.State, _ rune) { fmt.Fprint(f, k.String()) }
+
 // OnEncrypt implements materials.Keyring: it generates m.DataKey if it is
-// nil and appends one EDK and its signing key.
+// zero and appends one EDK and its signing key.
 func (k *Keyring) OnEncrypt(_ context.Context, m *materials.Encryption) error {
 	if err := checkSuite(m.Suite); err != nil {
 		return err
@@ -116,15 +119,16 @@ func (k *Keyring) OnEncrypt(_ context.Context, m *materials.Encryption) error {
 
 // wrap builds one EDK for dataKey through a fresh intermediate key.
 func (k *Keyring) wrap(s materials.Suite, dataKey secret.Bytes, aad []byte) (materials.EDK, secret.Bytes, error) {
-	intermediate := randomKey(s.KeyLen)
+	intermediate := secret.Random(s.KeyLen)
 	defer intermediate.Zero()
 	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, aad)
 	if err != nil {
-		return materials.EDK{}, nil, fmt.Errorf("rawaes: %w", err)
+		return materials.EDK{}, secret.Bytes{}, fmt.Errorf("rawaes: %w", err)
 	}
 	iv, wrappedIK, err := k.seal(intermediate, aad)
 	if err != nil {
-		return materials.EDK{}, nil, err
+		sig.Zero()
+		return materials.EDK{}, secret.Bytes{}, err
 	}
 	return materials.EDK{
 		ProviderID:   k.namespace,
@@ -136,7 +140,7 @@ func (k *Keyring) wrap(s materials.Suite, dataKey secret.Bytes, aad []byte) (mat
 // OnDecrypt implements materials.Keyring. It tries, in order, every EDK
 // whose provider id and info match this keyring.
 func (k *Keyring) OnDecrypt(_ context.Context, m *materials.Decryption, edks []materials.EDK) error {
-	if m.DataKey != nil {
+	if !m.DataKey.IsZero() {
 		return ErrDataKeyPresent
 	}
 	if err := checkSuite(m.Suite); err != nil {
@@ -170,16 +174,16 @@ func (k *Keyring) OnDecrypt(_ context.Context, m *materials.Decryption, edks []m
 func (k *Keyring) unwrap(s materials.Suite, ct, iv, aad []byte) (secret.Bytes, secret.Bytes, error) {
 	prefix := s.WrappedDataKeyLen()
 	if len(ct) != prefix+s.KeyLen+tagLen {
-		return nil, nil, errors.New("rawaes: EDK ciphertext has the wrong length")
+		return secret.Bytes{}, secret.Bytes{}, errors.New("rawaes: EDK ciphertext has the wrong length")
 	}
 	intermediate, err := k.open(iv, ct[prefix:], aad)
 	if err != nil {
-		return nil, nil, err
+		return secret.Bytes{}, secret.Bytes{}, err
 	}
 	defer intermediate.Zero()
 	dk, sig, err := materials.IntermediateUnwrap(s, ct[:prefix], intermediate, aad)
 	if err != nil {
-		return nil, nil, fmt.Errorf("rawaes: %w", err)
+		return secret.Bytes{}, secret.Bytes{}, fmt.Errorf("rawaes: %w", err)
 	}
 	return dk, sig, nil
 }
@@ -189,10 +193,4 @@ func checkSuite(s materials.Suite) error {
 		return errors.New("rawaes: materials carry no algorithm suite")
 	}
 	return nil
-}
-
-func randomKey(n int) secret.Bytes {
-	b := make(secret.Bytes, n)
-	rand.Read(b)
-	return b
 }

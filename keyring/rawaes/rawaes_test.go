@@ -96,8 +96,8 @@ func TestRoundTrip(t *testing.T) {
 // checkEncryption checks the shape of a single-keyring encryption.
 func checkEncryption(t *testing.T, k *Keyring, m *materials.Encryption) {
 	t.Helper()
-	if len(m.DataKey) != m.Suite.KeyLen || len(m.EDKs) != 1 || len(m.SigningKeys) != 1 {
-		t.Fatalf("materials: data key %d bytes, %d EDKs, %d signing keys", len(m.DataKey), len(m.EDKs), len(m.SigningKeys))
+	if m.DataKey.Len() != m.Suite.KeyLen || len(m.EDKs) != 1 || len(m.SigningKeys) != 1 {
+		t.Fatalf("materials: data key %d bytes, %d EDKs, %d signing keys", m.DataKey.Len(), len(m.EDKs), len(m.SigningKeys))
 	}
 	e := m.EDKs[0]
 	if e.ProviderID != k.namespace || len(e.ProviderInfo) != len(k.name)+infoSuffixLen {
@@ -114,7 +114,7 @@ func TestExistingDataKeyIsWrapped(t *testing.T) {
 	k1 := newKeyring(t, testNS, "first", keyringtest.RandomBytes(32))
 	k2 := newKeyring(t, testNS, "second", keyringtest.RandomBytes(16))
 	m := keyringtest.Encrypt(t, k1, s, keyringtest.Context())
-	dk := append(secret.Bytes(nil), m.DataKey...)
+	dk := secret.Copy(m.DataKey.InsecureBytes())
 	if err := k2.OnEncrypt(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestWireFormat(t *testing.T) {
 
 	// Written by hand, read by the keyring.
 	dk, intermediate, iv := keyringtest.RandomBytes(32), keyringtest.RandomBytes(32), keyringtest.RandomBytes(ivLen)
-	wrappedDK, sig, err := materials.IntermediateWrap(s, dk, intermediate, keyringtest.AAD(t, ec))
+	wrappedDK, sig, err := materials.IntermediateWrap(s, secret.Copy(dk), secret.Copy(intermediate), keyringtest.AAD(t, ec))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestWireFormat(t *testing.T) {
 	info = append(binary.BigEndian.AppendUint32(info, 12), iv...)
 	ct := append(wrappedDK, gcm.Seal(nil, iv, intermediate, aad)...)
 	d, err := keyringtest.Decrypt(k, s, ec, []materials.EDK{{ProviderID: testNS, ProviderInfo: info, Ciphertext: ct}})
-	if err != nil || !d.DataKey.Equal(dk) || !d.SigningKey.Equal(sig) {
+	if err != nil || !d.DataKey.Equal(secret.New(dk)) || !d.SigningKey.Equal(sig) {
 		t.Fatalf("keyring could not read a hand-built EDK: %v", err)
 	}
 
@@ -160,7 +160,7 @@ func TestWireFormat(t *testing.T) {
 	if err != nil {
 		t.Fatalf("hand-written reader: %v", err)
 	}
-	got, gotSig, err := materials.IntermediateUnwrap(s, e.Ciphertext[:prefix], intermediate, keyringtest.AAD(t, ec))
+	got, gotSig, err := materials.IntermediateUnwrap(s, e.Ciphertext[:prefix], secret.New(intermediate), keyringtest.AAD(t, ec))
 	if err != nil || !got.Equal(m.DataKey) || !gotSig.Equal(m.SigningKeys[0]) {
 		t.Fatalf("hand-written reader got a different data key: %v", err)
 	}
@@ -260,7 +260,7 @@ func TestOnEncryptFailureLeavesMaterials(t *testing.T) {
 		m    materials.Encryption
 	}{
 		{"no suite", materials.Encryption{Context: keyringtest.Context()}},
-		{"short data key", materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: secret.Bytes{1, 2, 3}}},
+		{"short data key", materials.Encryption{Suite: s, Context: keyringtest.Context(), DataKey: secret.New([]byte{1, 2, 3})}},
 		{"unserializable context", materials.Encryption{Suite: s, Context: materials.Context{"k": strings.Repeat("v", 0x10000)}}},
 	}
 	for _, tt := range tests {
@@ -283,7 +283,7 @@ func FuzzOnDecrypt(f *testing.F) {
 	f.Fuzz(func(t *testing.T, info, ct []byte) {
 		d, err := keyringtest.Decrypt(k, s, keyringtest.Context(), []materials.EDK{{ProviderID: testNS, ProviderInfo: info, Ciphertext: ct}})
 		if err == nil && !(bytes.Equal(info, e.ProviderInfo) && bytes.Equal(ct, e.Ciphertext)) {
-			t.Fatalf("forged EDK decrypted to a %d-byte key", len(d.DataKey))
+			t.Fatalf("forged EDK decrypted to a %d-byte key", d.DataKey.Len())
 		}
 	})
 }

@@ -60,12 +60,12 @@ func contextAAD(ec materials.Context) ([]byte, error) {
 
 // seal encrypts the intermediate key under the wrapping key with a random
 // IV and returns the IV and ciphertext||tag separately.
-func (k *Keyring) seal(plaintext, aad []byte) (iv, ct []byte, err error) {
+func (k *Keyring) seal(plaintext secret.Bytes, aad []byte) (iv, ct []byte, err error) {
 	aead, err := k.aead()
 	if err != nil {
 		return nil, nil, err
 	}
-	out := aead.Seal(nil, nil, plaintext, aad)
+	out := aead.Seal(nil, nil, plaintext.InsecureBytes(), aad)
 	return out[:ivLen], out[ivLen:], nil
 }
 
@@ -73,21 +73,21 @@ func (k *Keyring) seal(plaintext, aad []byte) (iv, ct []byte, err error) {
 func (k *Keyring) open(iv, ct, aad []byte) (secret.Bytes, error) {
 	aead, err := k.aead()
 	if err != nil {
-		return nil, err
+		return secret.Bytes{}, err
 	}
 	in := make([]byte, 0, len(iv)+len(ct))
 	in = append(append(in, iv...), ct...)
 	pt, err := aead.Open(nil, nil, in, aad)
 	if err != nil {
-		return nil, errors.New("rawaes: EDK authentication failed")
+		return secret.Bytes{}, errors.New("rawaes: EDK authentication failed")
 	}
-	return pt, nil
+	return secret.New(pt), nil
 }
 
 // aead returns AES-GCM with random 12-byte nonces carried in front of the
 // ciphertext (the FIPS 140-3 approved construction).
 func (k *Keyring) aead() (cipher.AEAD, error) {
-	block, err := aes.NewCipher(k.key)
+	block, err := aes.NewCipher(k.key.InsecureBytes())
 	if err != nil {
 		return nil, errors.New("rawaes: invalid wrapping key")
 	}

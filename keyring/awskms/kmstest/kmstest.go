@@ -83,10 +83,8 @@ func (k *KMS) AddKey(arn string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.arns[arn] = id
-	if k.material[id] == nil {
-		m := make(secret.Bytes, 32)
-		rand.Read(m)
-		k.material[id] = m
+	if k.material[id].IsZero() {
+		k.material[id] = secret.Random(32)
 	}
 	return nil
 }
@@ -123,7 +121,7 @@ func (k *KMS) key(arn string) (string, secret.Bytes, error) {
 	defer k.mu.Unlock()
 	id, ok := k.arns[arn]
 	if !ok {
-		return "", nil, fmt.Errorf("%w: %q", ErrNotFound, arn)
+		return "", secret.Bytes{}, fmt.Errorf("%w: %q", ErrNotFound, arn)
 	}
 	return id, k.material[id], nil
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
 )
 
 // blobVersion starts every ciphertext blob: version (1) | ARN length (u16)
@@ -98,7 +99,7 @@ func (k *KMS) seal(keyID string, pt []byte, ec map[string]string) ([]byte, error
 	return aead.Seal(blob, nil, pt, ad), nil
 }
 
-func open(material, sealed, aad []byte) ([]byte, error) {
+func open(material secret.Bytes, sealed, aad []byte) ([]byte, error) {
 	aead, err := gcm(material)
 	if err != nil {
 		return nil, err
@@ -131,8 +132,8 @@ func aad(id string, ec map[string]string) ([]byte, error) {
 	return append(append(out, id...), b...), nil
 }
 
-func gcm(key []byte) (cipher.AEAD, error) {
-	block, err := aes.NewCipher(key)
+func gcm(key secret.Bytes) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key.InsecureBytes())
 	if err != nil {
 		return nil, err
 	}
