@@ -3,6 +3,7 @@ package item
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -54,8 +55,11 @@ const (
 	HeaderAttr     = "aws_dbe_head"
 	FooterAttr     = "aws_dbe_foot"
 	ReservedPrefix = "aws_dbe_"
-	// BeaconPrefix starts the names of beacon attributes, which are never
-	// signed (they are derived from, and checked against, decrypted values).
+	// BeaconPrefix starts the names of beacon attributes. Like every
+	// aws_dbe_ attribute but the header and footer they are outside the
+	// signature (the SDK adds them after encryption), and Decrypt drops
+	// them from its output, as the SDK's RemoveBeacons does: a caller that
+	// needs them reads them from the stored item.
 	BeaconPrefix = "aws_dbe_b_"
 )
 
@@ -106,6 +110,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// clone returns a copy of c that shares no map or slice with it, so a
+// caller changing its Config after New cannot bypass Validate or race with
+// encryption.
+func (c Config) clone() Config {
+	c.Actions = maps.Clone(c.Actions)
+	c.AllowedUnsigned = slices.Clone(c.AllowedUnsigned)
+	return c
 }
 
 func (c *Config) suiteID() materials.SuiteID {
@@ -166,10 +179,11 @@ func (c *Config) allowedUnsigned(name string) bool {
 }
 
 // signedOnDecrypt reports whether decryption authenticates the attribute:
-// every attribute is signed unless configured DO_NOTHING or allowed
-// unsigned, so an attribute added to a stored item is detected.
+// every attribute is signed unless configured DO_NOTHING, allowed unsigned,
+// or reserved (aws_dbe_*, as in the SDK), so an attribute added to a stored
+// item is detected.
 func (c *Config) signedOnDecrypt(name string) bool {
-	if strings.HasPrefix(name, BeaconPrefix) {
+	if strings.HasPrefix(name, ReservedPrefix) {
 		return false
 	}
 	if a, ok := c.Actions[name]; ok {

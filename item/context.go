@@ -2,8 +2,6 @@ package item
 
 import (
 	"encoding/base64"
-	"fmt"
-	"slices"
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/materials"
@@ -53,11 +51,11 @@ func addAttrs(ec materials.Context, it attr.Item, names []string, enc func(attr.
 	for _, name := range names {
 		v, ok := it[name]
 		if !ok {
-			return fmt.Errorf("item: attribute %q is missing", name)
+			return invalid("attribute %q is missing", name)
 		}
 		s, err := enc(v)
 		if err != nil {
-			return fmt.Errorf("item: attribute %q: %w", name, err)
+			return invalid("attribute %q: %w", name, err)
 		}
 		ec[ecAttrPrefix+name] = s
 	}
@@ -96,16 +94,4 @@ func legendType(v attr.Value) byte {
 		return 'L'
 	}
 	return 'B'
-}
-
-// requiredKeys lists the context keys that are not stored in the header.
-func requiredKeys(ec materials.Context) []string {
-	keys := make([]string, 0, len(ec))
-	for k := range ec {
-		if k != ecPublicKey {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	return keys
 }

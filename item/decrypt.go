@@ -3,7 +3,9 @@ package item
 import (
 	"context"
 	"crypto/hmac"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/materials"
@@ -26,8 +28,8 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 		return nil, err
 	}
 	m := &materials.Decryption{Suite: h.Suite, Context: ec}
-	if err := e.cfg.Keyring.OnDecrypt(ctx, m, h.EDKs); err != nil {
-		return nil, failDecrypt("unwrap", err)
+	if err := e.unwrap(ctx, m, h.EDKs); err != nil {
+		return nil, err
 	}
 	defer m.Zero()
 	prk, err := dataKeyPRK(h.Suite, m.DataKey)
@@ -39,6 +41,23 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 		return nil, err
 	}
 	return e.open(stored, h, prk, fs)
+}
+
+// unwrap has the keyring decrypt the data key. A key source that cannot be
+// reached (or a caller that gave up) is reported as such, so a service can
+// answer "retry later"; every other failure is the opaque ErrDecrypt.
+func (e *Encryptor) unwrap(ctx context.Context, m *materials.Decryption, edks []materials.EDK) error {
+	err := e.cfg.Keyring.OnDecrypt(ctx, m, edks)
+	switch {
+	case err == nil && (m.DataKey.Len() != m.Suite.KeyLen || m.SigningKey.Len() != m.Suite.KeyLen):
+		m.Zero()
+		return failDecrypt("unwrap", errors.New("keyring returned no data key or signing key"))
+	case err == nil:
+		return nil
+	case errors.Is(err, materials.ErrUnavailable) || ctx.Err() != nil:
+		return fmt.Errorf("item: keys unavailable: %w: %w", materials.ErrUnavailable, err)
+	}
+	return failDecrypt("unwrap", err)
 }
 
 func (e *Encryptor) parseEnvelope(stored attr.Item) (*Header, footer, error) {
@@ -138,7 +157,7 @@ func (e *Encryptor) open(stored attr.Item, h *Header, prk []byte, fs []field) (a
 	}
 	out := make(attr.Item, len(stored))
 	for name, v := range stored {
-		if name != HeaderAttr && name != FooterAttr {
+		if !strings.HasPrefix(name, ReservedPrefix) {
 			out[name] = v
 		}
 	}

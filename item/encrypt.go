@@ -32,11 +32,12 @@ func New(cfg Config) (*Encryptor, error) {
 		return nil, err
 	}
 	s, _ := materials.SuiteByID(cfg.suiteID())
-	return &Encryptor{cfg: cfg, suite: s}, nil
+	return &Encryptor{cfg: cfg.clone(), suite: s}, nil
 }
 
-// Config returns the encryptor's configuration.
-func (e *Encryptor) Config() Config { return e.cfg }
+// Config returns a copy of the encryptor's configuration: changing it
+// changes nothing here (a new configuration needs a new Encryptor).
+func (e *Encryptor) Config() Config { return e.cfg.clone() }
 
 // Encrypt returns the encrypted form of it. The input is not modified.
 func (e *Encryptor) Encrypt(ctx context.Context, it attr.Item) (attr.Item, error) {
@@ -48,7 +49,7 @@ func (e *Encryptor) Encrypt(ctx context.Context, it attr.Item) (attr.Item, error
 	if err != nil {
 		return nil, err
 	}
-	m := &materials.Encryption{Suite: e.suite, Context: ec, RequiredKeys: requiredKeys(ec)}
+	m := &materials.Encryption{Suite: e.suite, Context: ec}
 	signer, err := e.addSigningKey(m)
 	if err != nil {
 		return nil, err
@@ -78,7 +79,7 @@ func (e *Encryptor) plainFields(it attr.Item) ([]field, byte, []string, error) {
 			return nil, 0, nil, err
 		}
 		if v == nil {
-			return nil, 0, nil, fmt.Errorf("item: attribute %q has no value", name)
+			return nil, 0, nil, invalid("attribute %q has no value", name)
 		}
 		if a == DoNothing {
 			continue
@@ -103,11 +104,11 @@ func (e *Encryptor) plainFields(it attr.Item) ([]field, byte, []string, error) {
 
 func plainField(table, name string, a Action, v attr.Value) (field, error) {
 	if v == nil {
-		return field{}, fmt.Errorf("item: attribute %q has no value", name)
+		return field{}, invalid("attribute %q has no value", name)
 	}
 	data, err := attr.Marshal(v)
 	if err != nil {
-		return field{}, fmt.Errorf("item: attribute %q: %w", name, err)
+		return field{}, invalid("attribute %q: %w", name, err)
 	}
 	legend := byte(legendSign)
 	switch a {
@@ -121,14 +122,14 @@ func plainField(table, name string, a Action, v attr.Value) (field, error) {
 
 func (e *Encryptor) checkKeys(it attr.Item) error {
 	if _, ok := it[e.cfg.PartitionKey]; !ok {
-		return fmt.Errorf("item: partition key %q is missing", e.cfg.PartitionKey)
+		return invalid("partition key %q is missing", e.cfg.PartitionKey)
 	}
 	if _, ok := it[e.cfg.SortKey]; e.cfg.SortKey != "" && !ok {
-		return fmt.Errorf("item: sort key %q is missing", e.cfg.SortKey)
+		return invalid("sort key %q is missing", e.cfg.SortKey)
 	}
 	for name, a := range e.cfg.Actions {
 		if _, ok := it[name]; a == SignAndIncludeInEncryptionContext && !ok {
-			return fmt.Errorf("item: attribute %q is SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT but missing", name)
+			return invalid("attribute %q is SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT but missing", name)
 		}
 	}
 	return nil
@@ -139,7 +140,7 @@ func (e *Encryptor) actionFor(name string) (Action, error) {
 		if strings.HasPrefix(name, BeaconPrefix) {
 			return DoNothing, nil
 		}
-		return 0, fmt.Errorf("item: attribute name %q uses the reserved prefix %q", name, ReservedPrefix)
+		return 0, invalid("attribute name %q uses the reserved prefix %q", name, ReservedPrefix)
 	}
 	if a, ok := e.cfg.Actions[name]; ok {
 		return a, nil
@@ -147,7 +148,7 @@ func (e *Encryptor) actionFor(name string) (Action, error) {
 	if e.cfg.allowedUnsigned(name) {
 		return DoNothing, nil
 	}
-	return 0, fmt.Errorf("item: attribute %q has no configured action and is not an allowed unsigned attribute", name)
+	return 0, invalid("attribute %q has no configured action and is not an allowed unsigned attribute", name)
 }
 
 func (e *Encryptor) seal(it attr.Item, fs []field, version byte, m *materials.Encryption, signer *signingKey) (attr.Item, error) {

@@ -1,6 +1,18 @@
 package item
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrInvalidItem is wrapped by every Encrypt error about the item given
+// (a missing key attribute, an attribute without an action, a reserved
+// name, a value DynamoDB would refuse): the caller's input, not a fault.
+var ErrInvalidItem = errors.New("item: invalid item")
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidItem}, args...)...)
+}
 
 // ErrDecrypt is the one error a caller sees for any item that fails to
 // authenticate or decrypt: a bad header, footer, commitment, tag, signature,

@@ -12,9 +12,21 @@ import (
 	"github.com/sealstore/sealstore/secret"
 )
 
-// ErrNoDecryptableKey is returned by a keyring's OnDecrypt when none of the
-// EDKs could be decrypted with the keys it holds.
-var ErrNoDecryptableKey = errors.New("materials: no encrypted data key could be decrypted")
+// Errors keyrings share.
+var (
+	// ErrNoDecryptableKey is returned by a keyring's OnDecrypt when none of
+	// the EDKs could be decrypted with the keys it holds.
+	ErrNoDecryptableKey = errors.New("materials: no encrypted data key could be decrypted")
+	// ErrUnavailable is wrapped by errors that say a key store or KMS could
+	// not be reached (not that a key is wrong or missing): the caller may
+	// retry later, and a service answers 503, not a decryption failure.
+	ErrUnavailable = errors.New("materials: key source unavailable")
+	// ErrDataKeyPresent is returned by OnDecrypt when the decryption
+	// materials already hold a data key.
+	ErrDataKeyPresent = errors.New("materials: decryption materials already hold a data key")
+	// ErrNoSuite is returned when materials carry no algorithm suite.
+	ErrNoSuite = errors.New("materials: materials carry no algorithm suite")
+)
 
 // EDK is an encrypted data key as stored in the item header.
 type EDK struct {
@@ -25,11 +37,10 @@ type EDK struct {
 
 // Encryption is the state a keyring completes when encrypting one item.
 type Encryption struct {
-	Suite   Suite
+	Suite Suite
+	// Context is the full encryption context, including the keys the item
+	// binds without storing them (the decryptor rebuilds those).
 	Context Context
-	// RequiredKeys are the encryption context keys not stored in the header
-	// (the decryptor rebuilds them from the item).
-	RequiredKeys []string
 	// DataKey is the plaintext data key; the first keyring generates it.
 	DataKey secret.Bytes
 	// EDKs and SigningKeys are parallel: one symmetric signing key (from

@@ -49,6 +49,15 @@ func SuiteByName(name string) (Suite, error) {
 	return Suite{}, fmt.Errorf("materials: unknown algorithm suite %q", name)
 }
 
+// Check returns ErrNoSuite for the zero Suite (materials built without
+// SuiteByID), which keyrings must refuse rather than derive keys with.
+func (s Suite) Check() error {
+	if s.KeyLen <= 0 || s.KDFHash == nil {
+		return ErrNoSuite
+	}
+	return nil
+}
+
 // Name is the MPL enum name of the suite.
 func (s Suite) Name() string {
 	if s.Signed {

@@ -48,10 +48,6 @@ const ProviderID = "aws-kms"
 // maxCiphertextLen is the largest CiphertextBlob KMS accepts.
 const maxCiphertextLen = 6144
 
-// ErrDataKeyPresent is returned by OnDecrypt when the decryption materials
-// already hold a data key.
-var ErrDataKeyPresent = errors.New("awskms: decryption materials already hold a data key")
-
 // Client is the part of AWS KMS the keyring calls. keyIDUsed is the response
 // KeyId: the ARN of the key KMS used. Implementations must be safe for
 // concurrent use; the keyring zeroes returned plaintexts after use.
@@ -163,7 +159,7 @@ func checkGenerated(s materials.Suite, pt secret.Bytes, blob []byte, keyARN stri
 // OnDecrypt implements materials.Keyring.
 func (k *Keyring) OnDecrypt(ctx context.Context, m *materials.Decryption, edks []materials.EDK) error {
 	if !m.DataKey.IsZero() {
-		return ErrDataKeyPresent
+		return materials.ErrDataKeyPresent
 	}
 	kmsEC, err := checkMaterials(m.Suite, m.Context)
 	if err != nil {
@@ -240,8 +236,8 @@ func (k *Keyring) unwrap(ctx context.Context, s materials.Suite, ct []byte, ec m
 // checkMaterials checks the suite and returns the encryption context as KMS
 // takes it: a copy, every key and value valid UTF-8.
 func checkMaterials(s materials.Suite, ec materials.Context) (map[string]string, error) {
-	if s.KeyLen <= 0 || s.KDFHash == nil {
-		return nil, errors.New("awskms: materials carry no algorithm suite")
+	if err := s.Check(); err != nil {
+		return nil, err
 	}
 	for k, v := range ec {
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {

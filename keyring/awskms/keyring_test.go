@@ -206,7 +206,7 @@ func TestDecryptRefusesFilledMaterials(t *testing.T) {
 	t.Parallel()
 	k := newKeyring(t, keyARN, newFake(t, keyARN))
 	m := keyringtest.Encrypt(t, k, keyringtest.Suite(t, materials.SuiteSymSig), keyringtest.Context())
-	keyringtest.MustRefuseFilledMaterials(t, k, m, ErrDataKeyPresent)
+	keyringtest.MustRefuseFilledMaterials(t, k, m, materials.ErrDataKeyPresent)
 }
 
 func TestMRKReplicaDecrypts(t *testing.T) {

@@ -12,9 +12,10 @@ import (
 // and lets one caller fetch a missing key while others wait for it, so a
 // key store (and the KMS behind it) sees at most one call per key per TTL.
 type Cache struct {
-	ttl     time.Duration
-	maxSize int
-	now     func() time.Time
+	ttl         time.Duration
+	maxSize     int
+	now         func() time.Time
+	loadTimeout time.Duration
 
 	mu      sync.Mutex
 	entries map[string]cacheEntry
@@ -35,15 +36,27 @@ type fetch struct {
 // DefaultTTL is the branch key cache lifetime the design names.
 const DefaultTTL = 5 * time.Minute
 
-// NewCache returns a cache holding at most maxSize keys for ttl each.
-// now may be nil (time.Now).
+// DefaultLoadTimeout bounds one call to a key store: a source that hangs
+// (a dead network) fails the waiting callers after this long and the next
+// request tries again, instead of blocking the key until a restart.
+const DefaultLoadTimeout = 30 * time.Second
+
+// NewCache returns a cache holding at most maxSize keys for ttl each; a
+// ttl of zero or less means DefaultTTL (an uncached key would cost a key
+// store call per item). now may be nil (time.Now).
 func NewCache(ttl time.Duration, maxSize int, now func() time.Time) *Cache {
 	if now == nil {
 		now = time.Now
 	}
-	return &Cache{ttl: ttl, maxSize: max(maxSize, 1), now: now,
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Cache{ttl: ttl, maxSize: max(maxSize, 1), now: now, loadTimeout: DefaultLoadTimeout,
 		entries: map[string]cacheEntry{}, pending: map[string]*fetch{}}
 }
+
+// SetLoadTimeout replaces DefaultLoadTimeout; call it before first use.
+func (c *Cache) SetLoadTimeout(d time.Duration) { c.loadTimeout = d }
 
 // Get returns the cached key for id, or calls load once (however many
 // callers ask at the same time) and caches its result. The load runs
@@ -83,7 +96,16 @@ func (c *Cache) fill(ctx context.Context, id string, f *fetch, load func(context
 		c.mu.Unlock()
 		close(f.done)
 	}()
+	ctx, cancel := context.WithTimeout(ctx, c.loadTimeout)
+	defer cancel()
 	f.key, f.err = load(ctx)
+}
+
+// add caches k under id, as a load would.
+func (c *Cache) add(id string, k BranchKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.put(id, k)
 }
 
 var errLoadPanicked = errors.New("hierarchy: branch key source panicked")

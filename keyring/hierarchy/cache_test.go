@@ -11,6 +11,7 @@ import (
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/keyring/keyringtest"
 	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
 )
 
 // clock is a settable time source, safe for concurrent use.
@@ -305,6 +306,8 @@ func (s *countingSource) ActiveKey(ctx context.Context, id string) (hierarchy.Br
 	return s.Static.ActiveKey(ctx, id)
 }
 
+func (s *countingSource) Name() string { return "test" }
+
 func (s *countingSource) KeyVersion(ctx context.Context, id, version string) (hierarchy.BranchKey, error) {
 	s.version.Add(1)
 	return s.Static.KeyVersion(ctx, id, version)
@@ -329,12 +332,70 @@ func TestKeyringCallsSourceOncePerTTL(t *testing.T) {
 		}
 	}
 	roundTrip(10000)
-	if a, v := src.active.Load(), src.version.Load(); a != 1 || v != 1 {
-		t.Fatalf("10000 round trips: %d ActiveKey and %d KeyVersion calls, want 1 and 1", a, v)
+	// Loading the active key also caches it as its version, so items it
+	// wrote decrypt without a second call.
+	if a, v := src.active.Load(), src.version.Load(); a != 1 || v != 0 {
+		t.Fatalf("10000 round trips: %d ActiveKey and %d KeyVersion calls, want 1 and 0", a, v)
 	}
 	clk.advance(hierarchy.DefaultTTL + time.Second)
 	roundTrip(100)
-	if a, v := src.active.Load(), src.version.Load(); a != 2 || v != 2 {
-		t.Fatalf("after the TTL: %d ActiveKey and %d KeyVersion calls, want 2 and 2", a, v)
+	if a, v := src.active.Load(), src.version.Load(); a != 2 || v != 0 {
+		t.Fatalf("after the TTL: %d ActiveKey and %d KeyVersion calls, want 2 and 0", a, v)
 	}
+}
+
+// blockingSource hangs until its context ends, like a key store behind a
+// dead network, unless healthy is set.
+type blockingSource struct {
+	hierarchy.Static
+	healthy atomic.Bool
+}
+
+func (s *blockingSource) ActiveKey(ctx context.Context, id string) (hierarchy.BranchKey, error) {
+	if !s.healthy.Load() {
+		<-ctx.Done()
+		return hierarchy.BranchKey{}, ctx.Err()
+	}
+	return s.Static.ActiveKey(ctx, id)
+}
+
+func TestCacheLoadTimeout(t *testing.T) {
+	t.Parallel()
+	src := &blockingSource{Static: hierarchy.Static{Keys: []hierarchy.BranchKey{branchKey("b", testVersionA)}}}
+	cache := hierarchy.NewCache(hierarchy.DefaultTTL, 10, nil)
+	cache.SetLoadTimeout(50 * time.Millisecond)
+	k, err := hierarchy.New("b", src, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	m := &materials.Encryption{Suite: s, Context: keyringtest.Context()}
+	if err := k.OnEncrypt(context.Background(), m); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("OnEncrypt with a hung source: %v, want the load to time out", err)
+	}
+	src.healthy.Store(true) // the store recovers: no restart needed
+	keyringtest.Encrypt(t, k, s, keyringtest.Context())
+}
+
+// TestCacheKeepsSourcesApart shares one cache between keyrings on two key
+// stores that both hold a branch key "b": each keyring must use its own
+// store's key.
+func TestCacheKeepsSourcesApart(t *testing.T) {
+	t.Parallel()
+	cache := hierarchy.NewCache(hierarchy.DefaultTTL, 10, nil)
+	a := hierarchy.Static{StoreName: "tenant-a", Keys: []hierarchy.BranchKey{branchKey("b", testVersionA)}}
+	other := branchKey("b", testVersionA)
+	other.Key = secret.Random(32)
+	b := hierarchy.Static{StoreName: "tenant-b", Keys: []hierarchy.BranchKey{other}}
+	ka, err1 := hierarchy.New("b", a, cache)
+	kb, err2 := hierarchy.New("b", b, cache)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	s := keyringtest.Suite(t, materials.SuiteSymSig)
+	enc := keyringtest.Encrypt(t, ka, s, keyringtest.Context())
+	if _, err := keyringtest.Decrypt(kb, s, keyringtest.Context(), enc.EDKs); err == nil {
+		t.Fatal("a keyring on another key store decrypted with the first store's cached key")
+	}
+	keyringtest.MustDecrypt(t, ka, enc, enc.EDKs, 0)
 }

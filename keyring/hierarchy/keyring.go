@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/sealstore/sealstore/materials"
 	"github.com/sealstore/sealstore/secret"
@@ -38,6 +39,7 @@ const (
 
 // Keyring is a hierarchical keyring for one branch key id.
 type Keyring struct {
+	cachePrefix string
 	branchKeyID string
 	source      Source
 	cache       *Cache
@@ -49,7 +51,25 @@ func New(branchKeyID string, source Source, cache *Cache) (*Keyring, error) {
 	if branchKeyID == "" || source == nil || cache == nil {
 		return nil, errors.New("hierarchy: branch key id, source and cache are required")
 	}
-	return &Keyring{branchKeyID: branchKeyID, source: source, cache: cache}, nil
+	name := source.Name()
+	prefix := "/" + strconv.Itoa(len(name)) + ":" + name + strconv.Itoa(len(branchKeyID)) + ":" + branchKeyID + "/"
+	return &Keyring{cachePrefix: prefix, branchKeyID: branchKeyID, source: source, cache: cache}, nil
+}
+
+// sourceError marks a source's failure as materials.ErrUnavailable unless
+// the source said the key does not exist: a key store that cannot be
+// reached is an outage to retry, not a wrong or forged item.
+func sourceError(err error) error {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, materials.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", materials.ErrUnavailable, err)
+}
+
+// cacheID names a cache entry: kind, then the source's name and the branch
+// key id (length-prefixed, so no two pairs collide), then the version.
+func (k *Keyring) cacheID(kind, version string) string {
+	return kind + k.cachePrefix + version
 }
 
 // Format prints the keyring by its branch key id for every verb (%v, %+v,
@@ -60,11 +80,18 @@ func (k *Keyring) Format(f fmt.State, _ rune) {
 
 // OnEncrypt implements materials.Keyring.
 func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error {
-	bk, err := k.cache.Get(ctx, "active/"+k.branchKeyID, func(ctx context.Context) (BranchKey, error) {
-		return k.source.ActiveKey(ctx, k.branchKeyID)
+	if err := m.Suite.Check(); err != nil {
+		return err
+	}
+	bk, err := k.cache.Get(ctx, k.cacheID("active", ""), func(ctx context.Context) (BranchKey, error) {
+		bk, err := k.source.ActiveKey(ctx, k.branchKeyID)
+		if err == nil { // the active key is also a version: one load serves both
+			k.cache.add(k.cacheID("version", bk.Version), bk)
+		}
+		return bk, err
 	})
 	if err != nil {
-		return fmt.Errorf("hierarchy: active branch key: %w", err)
+		return fmt.Errorf("hierarchy: active branch key: %w", sourceError(err))
 	}
 	aad, err := m.Context.AAD()
 	if err != nil {
@@ -96,7 +123,10 @@ func (k *Keyring) wrapDataKey(s materials.Suite, bk BranchKey, dataKey secret.By
 // OnDecrypt implements materials.Keyring.
 func (k *Keyring) OnDecrypt(ctx context.Context, m *materials.Decryption, edks []materials.EDK) error {
 	if !m.DataKey.IsZero() {
-		return errors.New("hierarchy: decryption materials already hold a data key")
+		return materials.ErrDataKeyPresent
+	}
+	if err := m.Suite.Check(); err != nil {
+		return err
 	}
 	var errs []error
 	for i, e := range edks {
@@ -123,11 +153,11 @@ func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e mat
 	}
 	ct := e.Ciphertext[prefix:]
 	version := VersionString(ct[saltLen+ivLen : saltLen+ivLen+versionLen])
-	bk, err := k.cache.Get(ctx, "version/"+k.branchKeyID+"/"+version, func(ctx context.Context) (BranchKey, error) {
+	bk, err := k.cache.Get(ctx, k.cacheID("version", version), func(ctx context.Context) (BranchKey, error) {
 		return k.source.KeyVersion(ctx, k.branchKeyID, version)
 	})
 	if err != nil {
-		return fmt.Errorf("hierarchy: branch key version: %w", err)
+		return fmt.Errorf("hierarchy: branch key version: %w", sourceError(err))
 	}
 	aad, err := m.Context.AAD()
 	if err != nil {

@@ -161,6 +161,8 @@ func (s errSource) ActiveKey(context.Context, string) (hierarchy.BranchKey, erro
 	return hierarchy.BranchKey{}, s.err
 }
 
+func (s errSource) Name() string { return "test" }
+
 func (s errSource) KeyVersion(context.Context, string, string) (hierarchy.BranchKey, error) {
 	return hierarchy.BranchKey{}, s.err
 }
@@ -282,6 +284,8 @@ type rotatingSource struct {
 func (s rotatingSource) ActiveKey(_ context.Context, id string) (hierarchy.BranchKey, error) {
 	return s.KeyVersion(context.Background(), id, *s.active)
 }
+
+func (s rotatingSource) Name() string { return "test" }
 
 func (s rotatingSource) KeyVersion(_ context.Context, id, version string) (hierarchy.BranchKey, error) {
 	k, ok := s.keys[version]

@@ -24,6 +24,10 @@ type BranchKey struct {
 // Source gives branch keys: a key store behind a root key, or a static
 // source in tests. Implementations must be safe for concurrent use.
 type Source interface {
+	// Name is the logical name of the key store. Keyrings sharing a Cache
+	// keep the keys of differently named sources apart, so two stores
+	// holding the same branch key id never see each other's keys.
+	Name() string
 	// ActiveKey returns the active version of a branch key.
 	ActiveKey(ctx context.Context, id string) (BranchKey, error)
 	// KeyVersion returns one version of a branch key, or ErrNotFound.
@@ -33,8 +37,13 @@ type Source interface {
 // Static is a Source holding fixed branch keys, for tests and for the
 // conformance vectors' static-branch-key entries.
 type Static struct {
+	StoreName string
+
 	Keys []BranchKey // the first version of an id is its active one
 }
+
+// Name implements Source.
+func (s Static) Name() string { return s.StoreName }
 
 // ActiveKey implements Source.
 func (s Static) ActiveKey(_ context.Context, id string) (BranchKey, error) {

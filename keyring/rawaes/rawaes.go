@@ -37,10 +37,6 @@ import (
 // ("aws-kms", "aws-kms-hierarchy", "aws-kms-rsa", ...).
 const reservedPrefix = "aws-kms"
 
-// ErrDataKeyPresent is returned by OnDecrypt when the decryption materials
-// already hold a data key.
-var ErrDataKeyPresent = errors.New("rawaes: decryption materials already hold a data key")
-
 var _ materials.Keyring = (*Keyring)(nil)
 
 // Keyring is a raw AES keyring for one wrapping key. It is safe for
@@ -105,7 +101,7 @@ func (k *Keyring) Format(f fmt.State, _ rune) { fmt.Fprint(f, k.String()) }
 // OnEncrypt implements materials.Keyring: it generates m.DataKey if it is
 // zero and appends one EDK and its signing key.
 func (k *Keyring) OnEncrypt(_ context.Context, m *materials.Encryption) error {
-	if err := checkSuite(m.Suite); err != nil {
+	if err := m.Suite.Check(); err != nil {
 		return err
 	}
 	aad, err := contextAAD(m.Context)
@@ -141,9 +137,9 @@ func (k *Keyring) wrap(s materials.Suite, dataKey secret.Bytes, aad []byte) (mat
 // whose provider id and info match this keyring.
 func (k *Keyring) OnDecrypt(_ context.Context, m *materials.Decryption, edks []materials.EDK) error {
 	if !m.DataKey.IsZero() {
-		return ErrDataKeyPresent
+		return materials.ErrDataKeyPresent
 	}
-	if err := checkSuite(m.Suite); err != nil {
+	if err := m.Suite.Check(); err != nil {
 		return err
 	}
 	aad, err := contextAAD(m.Context)
@@ -186,11 +182,4 @@ func (k *Keyring) unwrap(s materials.Suite, ct, iv, aad []byte) (secret.Bytes, s
 		return secret.Bytes{}, secret.Bytes{}, fmt.Errorf("rawaes: %w", err)
 	}
 	return dk, sig, nil
-}
-
-func checkSuite(s materials.Suite) error {
-	if s.KeyLen <= 0 || s.KDFHash == nil {
-		return errors.New("rawaes: materials carry no algorithm suite")
-	}
-	return nil
 }

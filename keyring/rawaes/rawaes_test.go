@@ -248,7 +248,7 @@ func TestDecryptRefusesFilledMaterials(t *testing.T) {
 	s := keyringtest.Suite(t, materials.SuiteSymSig)
 	k := newKeyring(t, testNS, testName, keyringtest.RandomBytes(32))
 	m := keyringtest.Encrypt(t, k, s, keyringtest.Context())
-	keyringtest.MustRefuseFilledMaterials(t, k, m, ErrDataKeyPresent)
+	keyringtest.MustRefuseFilledMaterials(t, k, m, materials.ErrDataKeyPresent)
 }
 
 func TestOnEncryptFailureLeavesMaterials(t *testing.T) {
