@@ -20,8 +20,12 @@ import (
 // (its literal text, never a float64), NS entries may be JSON numbers, and
 // list entries and map values may use the same shorthand.
 //
-// Errors name the problem and, where there is one, the path to the value
-// (like Stuff.list[2]). They never quote string or binary values.
+// Errors name the problem and, where there is one, the path to the value:
+// the top-level attribute name (for ParseItemJSON), then list indexes and
+// map members by position in JSON order, as in Stuff[2].M[0] (the first
+// member of the map at index 2 of attribute Stuff). Errors never quote a
+// value, a map key or a type name, since map keys may be as secret as
+// values; of a number they give only its length.
 func ParseValueJSON(data []byte, shorthand bool) (Value, error) {
 	p := newJSONParser(data, shorthand)
 	v, err := p.value(nil, 0)
@@ -33,10 +37,11 @@ func ParseValueJSON(data []byte, shorthand bool) (Value, error) {
 
 // ParseItemJSON parses a DynamoDB JSON item: an object mapping attribute
 // names to values in the form ParseValueJSON accepts. Empty and duplicate
-// attribute names are rejected.
+// attribute names are rejected. Errors name the attribute, which is schema
+// rather than data, and below it are as ParseValueJSON's.
 func ParseItemJSON(data []byte, shorthand bool) (Item, error) {
 	p := newJSONParser(data, shorthand)
-	m, err := p.members(nil, 0)
+	m, err := p.item()
 	if err != nil {
 		return nil, err
 	}

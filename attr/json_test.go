@@ -2,6 +2,8 @@ package attr_test
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,7 +83,7 @@ func TestParseValueJSONRejects(t *testing.T) {
 		{"empty object", `{}`, false, "no type"},
 		{"two members", `{"S":"a","N":"1"}`, false, "more than one member"},
 		{"duplicate member", `{"S":"a","S":"b"}`, false, "more than one member"},
-		{"unknown type", `{"X":"a"}`, false, `unknown type "X"`},
+		{"unknown type", `{"X":"a"}`, false, "unknown type name; want S, N, B, BOOL"},
 		{"lower-case type", `{"s":"a"}`, false, "unknown type"},
 		{"bare string", `"a"`, false, "expected a typed object, got a string"},
 		{"bare number", `1`, false, "expected a typed object, got a number"},
@@ -103,9 +105,11 @@ func TestParseValueJSONRejects(t *testing.T) {
 		{"NULL null", `{"NULL":null}`, false, "expected a boolean for NULL"},
 		{"L object", `{"L":{}}`, false, "expected an array for L"},
 		{"L bare entry", `{"L":["a"]}`, false, "at [0]: expected a typed object"},
-		{"M array", `{"M":[]}`, false, "expected an object"},
-		{"M empty key", `{"M":{"":{"S":"a"}}}`, false, "empty attribute name"},
-		{"M duplicate key", `{"M":{"a":{"S":"a"},"a":{"S":"b"}}}`, false, "at a: duplicate"},
+		{"M array", `{"M":[]}`, false, "expected an object for M"},
+		{"M empty key", `{"M":{"":{"S":"a"}}}`, false, "at M[0]: empty map key"},
+		{"M duplicate key", `{"M":{"a":{"S":"a"},"b":{"S":"b"},"a":{"S":"c"}}}`, false,
+			"at M[2]: duplicate map key (same as M[0])"},
+		{"M bad value", `{"M":{"a":{"S":"a"},"b":{"L":[{"S":"b"},{"B":"?"}]}}}`, false, "at M[1][1]: B is not valid base64"},
 		{"SS number", `{"SS":["a",1]}`, true, "at [1]: SS entries must be strings, got a number"},
 		{"SS duplicate", `{"SS":["a","b","a"]}`, false, "at [2]: SS has duplicate entries"},
 		{"SS object", `{"SS":"a"}`, false, "expected an array for SS"},
@@ -169,7 +173,8 @@ func TestParseItemJSONRejects(t *testing.T) {
 		{"string", `"a"`, "expected an object, got a string"},
 		{"empty name", `{"":{"S":"a"}}`, "empty attribute name"},
 		{"duplicate name", `{"a":{"S":"a"},"a":{"S":"b"}}`, "at a: duplicate attribute name"},
-		{"bad value path", `{"Stuff":{"L":[{"S":"x"},{"M":{"k y":{"Q":1}}}]}}`, `at Stuff[1]."k y": unknown type "Q"`},
+		{"bad value path", `{"Stuff":{"L":[{"S":"x"},{"M":{"k y":{"Q":1}}}]}}`, `at Stuff[1].M[0]: unknown type name;`},
+		{"quoted attribute name", `{"a b":{"N":"x"}}`, `at "a b": number (1 bytes) is not a decimal number`},
 		{"trailing", `{} []`, "after the value"},
 		{"truncated", `{"a":{"S":"b"}`, "end of input"},
 	}
@@ -182,6 +187,39 @@ func TestParseItemJSONRejects(t *testing.T) {
 		if !strings.Contains(err.Error(), tt.problem) {
 			t.Errorf("%s: error %q does not say %q", tt.name, err, tt.problem)
 		}
+	}
+}
+
+// TestParseJSONErrorFormat pins whole messages: the path names the
+// top-level attribute, then list indexes and map members by position.
+func TestParseJSONErrorFormat(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{`{"secret":{"M":{"alice@example.com":{"S":"x"},"b":"y","c":"z","4111111111111111":{"S":"x"},` +
+			`"4111111111111111":{"S":"x"}}}}`,
+			`attr: json at secret.M[4]: duplicate map key (same as M[3])`},
+		{`{"secret":{"M":{"alice@example.com":{"S":"x"},"b":{"L":[1,2,{"N":"x1"}]}}}}`,
+			`attr: json at secret.M[1][2]: number (2 bytes) is not a decimal number`},
+		{`{"secret":{"L":[1,2,{"M":{"pin":{"B":"1234"},"k":{"BOOL":"yes"}}}]}}`,
+			`attr: json at secret[2].M[1]: expected a boolean for BOOL, got a string`},
+		{`{"secret":{"alice@example.com":{"S":"x"}}}`,
+			`attr: json at secret: unknown type name; want S, N, B, BOOL, NULL, L, M, SS, NS or BS`},
+		{`{"secret":{"M":{"alice@example.com":{"S":"x"}}},"secret":{"S":"x"}}`,
+			`attr: json at secret: duplicate attribute name`},
+		{`{"secret":{"M":{"alice@example.com":{"SS":["a","a"]}}}}`,
+			`attr: json at secret.M[0][1]: SS has duplicate entries`},
+		{`{"secret":{"M":{"alice@example.com":{"S":"x\q"}}}}`,
+			`attr: json at secret.M[0]: invalid JSON at offset 41`},
+	}
+	for _, tt := range tests {
+		_, err := attr.ParseItemJSON([]byte(tt.in), true)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("ParseItemJSON(%s) error = %v\nwant %s", tt.in, err, tt.want)
+		}
+	}
+	_, err := attr.ParseValueJSON([]byte(`{"M":{"a":{"S":"x"},"b":{"M":{"c":{"N":"1e999"}}}}}`), false)
+	if want := `attr: json at M[1].M[0]: number (5 bytes) is out of DynamoDB's range`; err == nil || err.Error() != want {
+		t.Errorf("ParseValueJSON error = %v, want %s", err, want)
 	}
 }
 
@@ -199,6 +237,78 @@ func TestParseJSONErrorsHideValues(t *testing.T) {
 		_, err := attr.ParseItemJSON([]byte(in), false)
 		if err == nil || strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "c2Vj") {
 			t.Errorf("ParseItemJSON(%s) error = %v", in, err)
+		}
+	}
+}
+
+// Map keys may be as secret as values (a whole M may be encrypted): no
+// error may quote either, however the JSON is broken.
+func TestParseJSONErrorsHideMapKeysAndValues(t *testing.T) {
+	t.Parallel()
+	const canary = "CANARY"
+	deep := strings.Repeat(`{"M":{"CANARY-key":`, 40) + `{"S":"CANARY-value"}` + strings.Repeat(`}}`, 40)
+	deepList := strings.Repeat(`{"M":{"CANARY-key":{"L":[`, 20) + `"CANARY-value"` + strings.Repeat(`]}}}`, 20)
+	for _, v := range []string{
+		// Bad type keys, and an M's body missing its {"M": …} wrapper.
+		`{"M":{"CANARY-key":{"CANARY-type":"CANARY-value"}}}`,
+		`{"M":{"CANARY-key":{"s":"CANARY-value"}}}`,
+		`{"CANARY-key":{"S":"CANARY-value"}}`,
+		`{"M":{"CANARY-key":{"CANARY-key2":{"S":"CANARY-value"}}}}`,
+		`{"M":{"CANARY-key":{"S":"CANARY-value","CANARY-key2":"CANARY-value2"}}}`,
+		`{"M":{"CANARY-key":{}}}`,
+		// Duplicate nested keys, at several depths.
+		`{"M":{"CANARY-key":{"S":"CANARY-value"},"CANARY-key":{"S":"CANARY-value2"}}}`,
+		`{"M":{"CANARY-a":{"M":{"CANARY-key":{"N":"1"},"CANARY-key":{"N":"2"}}}}}`,
+		`{"L":[{"M":{"CANARY-key":{"BOOL":true},"CANARY-key":{"NULL":true}}}]}`,
+		`{"M":{"":{"S":"CANARY-value"}}}`,
+		// Bad numbers.
+		`{"M":{"CANARY-key":{"N":"CANARY-value"}}}`,
+		`{"M":{"CANARY-key":{"N":"1CANARY"}}}`,
+		`{"M":{"CANARY-key":{"NS":["1","CANARY-value"]}}}`,
+		`{"M":{"CANARY-key":{"NS":["1","1.0"]}}}`,
+		`{"M":{"CANARY-key":{"N":"1e999"}}}`,
+		// Bad base64.
+		`{"M":{"CANARY-key":{"B":"CANARY-value"}}}`,
+		`{"M":{"CANARY-key":{"BS":["Q0FOQVJZ","CANARY-value"]}}}`,
+		`{"M":{"CANARY-key":{"BS":["Q0FOQVJZ","Q0FOQVJZ"]}}}`,
+		// Wrong JSON types.
+		`{"M":{"CANARY-key":{"S":{"CANARY-key2":"CANARY-value"}}}}`,
+		`{"M":{"CANARY-key":{"S":["CANARY-value"]}}}`,
+		`{"M":{"CANARY-key":{"BOOL":"CANARY-value"}}}`,
+		`{"M":{"CANARY-key":{"NULL":"CANARY-value"}}}`,
+		`{"M":{"CANARY-key":{"L":{"CANARY-key2":"CANARY-value"}}}}`,
+		`{"M":{"CANARY-key":{"M":["CANARY-value"]}}}`,
+		`{"M":["CANARY-value"]}`,
+		`{"M":{"CANARY-key":{"SS":"CANARY-value"}}}`,
+		`{"M":{"CANARY-key":{"SS":[{"CANARY-key2":"CANARY-value"}]}}}`,
+		`{"M":{"CANARY-key":{"SS":["CANARY-value","CANARY-value"]}}}`,
+		`{"M":{"CANARY-key":true}}`,
+		`{"M":{"CANARY-key":null}}`,
+		`{"M":{"CANARY-key":["CANARY-value"]}}`,
+		// Too deep.
+		deep,
+		deepList,
+		// Broken JSON around keys and values.
+		`{"M":{"CANARY-key" {"S":"CANARY-value"}}}`,
+		`{"M":{"CANARY-key":{"S":"CANARY-value\q"}}}`,
+		"{\"M\":{\"CANARY-key\":{\"S\":\"CANARY-value\x01\"}}}",
+		`{"M":{"CANARY-key":{"S":"CANARY-value"}} CANARY-trailing}`,
+		`{"M":{"CANARY-key":{"S":"CANARY-value"},}}`,
+		`{"M":{"CANARY-key":{"S":"CANARY-value"`,
+		`{"M":{"CANARY-key"`,
+		`{"M":{CANARY-key:{"S":"CANARY-value"}}}`,
+		`{"M":{"CANARY-key":{"S":CANARY-value}}}`,
+	} {
+		for _, shorthand := range []bool{false, true} {
+			_, err := attr.ParseValueJSON([]byte(v), shorthand)
+			if err == nil || strings.Contains(err.Error(), canary) {
+				t.Errorf("ParseValueJSON(%s, %v) error = %v", v, shorthand, err)
+			}
+			item := `{"secret":` + v + `}`
+			_, err = attr.ParseItemJSON([]byte(item), shorthand)
+			if err == nil || strings.Contains(err.Error(), canary) {
+				t.Errorf("ParseItemJSON(%s, %v) error = %v", item, shorthand, err)
+			}
 		}
 	}
 }
@@ -301,11 +411,15 @@ func checkItemsEqual(t *testing.T, got, want attr.Item) {
 // plaintext items may use shorthand, encrypted items are typed.
 func TestParseConformanceItems(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join("..", "..", "shared", "conformance", "dbesdk", "runtimes", "java")
+	vectors, fromEnv := dbesdkVectorsDir()
+	dir := filepath.Join(vectors, "runtimes", "java")
 	for _, name := range []string{"decrypt_java_32.json", "decrypt_java_33.json"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
-		if os.IsNotExist(err) {
-			t.Skipf("test vectors not present: %v", err)
+		if errors.Is(err, fs.ErrNotExist) {
+			if fromEnv {
+				t.Fatalf("SEALSTORE_DBESDK_VECTORS is set, but %s has no %s", dir, name)
+			}
+			t.Skipf("DB-ESDK vectors not found: no %s in %s (set SEALSTORE_DBESDK_VECTORS)", name, dir)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -331,4 +445,14 @@ func TestParseConformanceItems(t *testing.T) {
 			}
 		}
 	}
+}
+
+// dbesdkVectorsDir returns the folder of the DB-ESDK cross-language vectors,
+// as conformance's tests find it: $SEALSTORE_DBESDK_VECTORS (fromEnv), or
+// shared/conformance/dbesdk beside the repository.
+func dbesdkVectorsDir() (dir string, fromEnv bool) {
+	if dir := os.Getenv("SEALSTORE_DBESDK_VECTORS"); dir != "" {
+		return dir, true
+	}
+	return filepath.Join("..", "..", "shared", "conformance", "dbesdk"), false
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -23,17 +24,36 @@ func newJSONParser(data []byte, shorthand bool) *jsonParser {
 	return &jsonParser{dec: dec, shorthand: shorthand}
 }
 
-// jsonPath locates a value for error messages: an attribute name, then map
-// keys and list indexes. It is rendered only when an error needs it.
+// jsonPath locates a value for error messages. Only a top-level attribute
+// name is written as text: it is schema, not data. Below it come list
+// indexes, [2], and map members by position in JSON order, M[3], never by
+// key, because the keys of a map may be as secret as its values (the whole
+// map may be an encrypted attribute). A path is rendered only when an error
+// needs it.
 type jsonPath struct {
 	parent *jsonPath
-	name   string
-	index  int // -1 for a name
+	name   string   // the attribute name, for pathName
+	index  int      // the list index or member position
+	kind   pathKind // what the step is
 }
 
-func (p *jsonPath) key(name string) *jsonPath { return &jsonPath{p, name, -1} }
+type pathKind uint8
 
-func (p *jsonPath) at(i int) *jsonPath { return &jsonPath{p, "", i} }
+const (
+	pathName   pathKind = iota // a top-level attribute name
+	pathIndex                  // a list index: [i]
+	pathMember                 // the i-th member of an M, in JSON order: M[i]
+)
+
+// attribute returns the path of a top-level attribute of an item.
+func attribute(name string) *jsonPath { return &jsonPath{name: name, kind: pathName} }
+
+// at returns the path of list entry (or set entry) i.
+func (p *jsonPath) at(i int) *jsonPath { return &jsonPath{parent: p, index: i, kind: pathIndex} }
+
+// member returns the path of the i-th member of a map, counted from 0 in
+// JSON order.
+func (p *jsonPath) member(i int) *jsonPath { return &jsonPath{parent: p, index: i, kind: pathMember} }
 
 func (p *jsonPath) String() string {
 	var b strings.Builder
@@ -45,14 +65,17 @@ func (p *jsonPath) write(b *strings.Builder) {
 	if p.parent != nil {
 		p.parent.write(b)
 	}
-	if p.index >= 0 {
+	switch p.kind {
+	case pathIndex:
 		fmt.Fprintf(b, "[%d]", p.index)
-		return
+	case pathMember:
+		if p.parent != nil {
+			b.WriteByte('.')
+		}
+		fmt.Fprintf(b, "M[%d]", p.index)
+	default:
+		b.WriteString(quoteName(p.name))
 	}
-	if p.parent != nil {
-		b.WriteByte('.')
-	}
-	b.WriteString(quoteName(p.name))
 }
 
 // quoteName returns an attribute name as is when it is plain, quoted (and
@@ -86,15 +109,15 @@ func (p *jsonParser) errorf(at *jsonPath, format string, args ...any) error {
 
 func (p *jsonParser) token(at *jsonPath) (json.Token, error) {
 	tok, err := p.dec.Token()
-	var syntax *json.SyntaxError
 	switch {
 	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 		return nil, p.errorf(at, "unexpected end of input")
-	case errors.As(err, &syntax):
-		// The decoder's message may quote a character of a value.
-		return nil, p.errorf(at, "invalid JSON at offset %d", syntax.Offset)
 	case err != nil:
-		return nil, p.errorf(at, "invalid JSON: %w", err)
+		// The decoder's message may quote a character of a value or
+		// name map keys, so only an offset is given: that of the token
+		// that failed (a SyntaxError's own Offset is unreliable while
+		// reading tokens, and can point before the token).
+		return nil, p.errorf(at, "invalid JSON at offset %d", p.dec.InputOffset())
 	}
 	return tok, nil
 }
@@ -212,12 +235,14 @@ func (p *jsonParser) body(kind string, at *jsonPath, depth int) (Value, error) {
 	case "L":
 		return p.list(at, depth)
 	case "M":
-		m, err := p.members(at, depth+1)
+		m, err := p.mapBody(at, depth+1)
 		return M(m), err
 	case "SS", "NS", "BS":
 		return p.set(kind, at)
 	}
-	return nil, p.errorf(at, "unknown type %s", quoteShort(kind))
+	// The name is not quoted: when an M's body is written without its
+	// {"M": …} wrapper, the map's keys are read as type names.
+	return nil, p.errorf(at, "unknown type name; want S, N, B, BOOL, NULL, L, M, SS, NS or BS")
 }
 
 func (p *jsonParser) str(at *jsonPath, what string) (string, error) {
@@ -298,24 +323,51 @@ func (p *jsonParser) list(at *jsonPath, depth int) (Value, error) {
 	return l, p.close(at)
 }
 
-// members parses an object of name to value: an item, or the body of an M.
-func (p *jsonParser) members(at *jsonPath, depth int) (map[string]Value, error) {
-	if err := p.open('{', at, "an object"); err != nil {
+// item parses the members of an item: attribute name to value.
+func (p *jsonParser) item() (map[string]Value, error) {
+	if err := p.open('{', nil, "an object"); err != nil {
 		return nil, err
 	}
 	m := make(map[string]Value)
 	for p.dec.More() {
-		name, err := p.str(at, "a name")
+		name, err := p.str(nil, "an attribute name")
 		if err != nil {
 			return nil, err
 		}
 		if name == "" {
-			return nil, p.errorf(at, "empty attribute name")
+			return nil, p.errorf(nil, "empty attribute name")
 		}
 		if _, dup := m[name]; dup {
-			return nil, p.errorf(at.key(name), "duplicate attribute name")
+			return nil, p.errorf(attribute(name), "duplicate attribute name")
 		}
-		if m[name], err = p.value(at.key(name), depth); err != nil {
+		if m[name], err = p.value(attribute(name), 0); err != nil {
+			return nil, err
+		}
+	}
+	return m, p.close(nil)
+}
+
+// mapBody parses the object of an M. Errors locate its members by
+// position, never by key.
+func (p *jsonParser) mapBody(at *jsonPath, depth int) (map[string]Value, error) {
+	if err := p.open('{', at, "an object for M"); err != nil {
+		return nil, err
+	}
+	m := make(map[string]Value)
+	var keys []string // in JSON order, to say where a duplicate first was
+	for i := 0; p.dec.More(); i++ {
+		key, err := p.str(at.member(i), "a key")
+		if err != nil {
+			return nil, err
+		}
+		if key == "" {
+			return nil, p.errorf(at.member(i), "empty map key")
+		}
+		if _, dup := m[key]; dup {
+			return nil, p.errorf(at.member(i), "duplicate map key (same as M[%d])", slices.Index(keys, key))
+		}
+		keys = append(keys, key)
+		if m[key], err = p.value(at.member(i), depth); err != nil {
 			return nil, err
 		}
 	}
