@@ -6,7 +6,9 @@
 //
 // Decrypt verifies the header commitment, the recipient tag and (0x6701) the
 // ECDSA signature before it decrypts anything, and every failure of the
-// stored bytes is the single opaque ErrDecrypt.
+// stored bytes is the single opaque ErrDecrypt. A key source that cannot be
+// reached is materials.ErrUnavailable instead (retry later), and Encrypt's
+// errors about the item given wrap ErrInvalidItem.
 package item
 
 import (
