@@ -1,0 +1,235 @@
+// Package bolt is the embedded store: a store.Store in one bbolt file.
+//
+// Each table is a bucket; an item is kept as its DB-ESDK typed
+// serialization (a map value) under a key built from its key attributes.
+// Writes are group-committed: concurrent Puts and Deletes share one
+// transaction and one fsync, and each returns only after that fsync, so a
+// nil error means the write survives a crash.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/store"
+)
+
+// ErrLocked is returned by Open when another process holds the file.
+var ErrLocked = errors.New("bolt: database is in use by another process (is a sealstore server running on this data directory?)")
+
+// DefaultScanLimit is the page size of a Scan that asks for none.
+const DefaultScanLimit = 100
+
+var tablesBucket = []byte("sealstore/tables")
+
+// Store is a store.Store over one bbolt database.
+type Store struct {
+	db      *bbolt.DB
+	batches *batcher
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens or creates the database at path (mode 0600). It waits at most
+// lockWait for another process to release the file, then fails with
+// ErrLocked.
+func Open(path string, lockWait time.Duration) (*Store, error) {
+	if lockWait <= 0 {
+		lockWait = time.Millisecond
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: lockWait})
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return nil, ErrLocked
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(tablesBucket)
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	return &Store{db: db, batches: &batcher{db: db}}, nil
+}
+
+// Close waits for the commit in progress and closes the database; writes
+// still queued then fail with store.ErrUnavailable.
+func (s *Store) Close() error { return s.db.Close() }
+
+// view runs a read transaction; a closed database is store.ErrUnavailable.
+func (s *Store) view(fn func(*bbolt.Tx) error) error {
+	err := s.db.View(fn)
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return fmt.Errorf("bolt: %w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+// Ping reports whether the database can be read.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.view(func(tx *bbolt.Tx) error {
+		if tx.Bucket(tablesBucket) == nil {
+			return fmt.Errorf("bolt: %w: table list missing", store.ErrUnavailable)
+		}
+		return nil
+	})
+}
+
+// CreateTable implements store.Store.
+func (s *Store) CreateTable(ctx context.Context, t store.Table) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.Name == "" || t.PartitionKey == "" {
+		return errors.New("bolt: a table needs a name and a partition key")
+	}
+	schema := []byte(t.PartitionKey + "\x00" + t.SortKey)
+	return s.batches.do(func(tx *bbolt.Tx) error {
+		tables := tx.Bucket(tablesBucket)
+		if cur := tables.Get([]byte(t.Name)); cur != nil {
+			if !bytes.Equal(cur, schema) {
+				return fmt.Errorf("bolt: table %s exists with another key schema", t.Name)
+			}
+			return nil
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketName(t.Name)); err != nil {
+			return err
+		}
+		return tables.Put([]byte(t.Name), schema)
+	})
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, t store.Table, key attr.Item) (attr.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	k, err := encodeKey(t, key)
+	if err != nil {
+		return nil, err
+	}
+	var it attr.Item
+	err = s.view(func(tx *bbolt.Tx) error {
+		b, err := bucket(tx, t)
+		if err != nil {
+			return err
+		}
+		it, err = load(b, k)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if it == nil {
+		return nil, store.ErrNotFound
+	}
+	return it, nil
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, t store.Table, it attr.Item, c store.Cond) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.Check(); err != nil {
+		return err
+	}
+	if store.ItemSize(it) > store.MaxItemSize {
+		return store.ErrTooLarge
+	}
+	k, err := encodeKey(t, it)
+	if err != nil {
+		return err
+	}
+	v, err := attr.MarshalTyped(attr.M(it))
+	if err != nil {
+		return fmt.Errorf("bolt: table %s: %w", t.Name, err)
+	}
+	return s.batches.do(func(tx *bbolt.Tx) error {
+		b, err := bucket(tx, t)
+		if err != nil {
+			return err
+		}
+		if err := checkCond(b, k, c); err != nil {
+			return err
+		}
+		return b.Put(k, v)
+	})
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, t store.Table, key attr.Item, c store.Cond) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.Check(); err != nil {
+		return err
+	}
+	k, err := encodeKey(t, key)
+	if err != nil {
+		return err
+	}
+	return s.batches.do(func(tx *bbolt.Tx) error {
+		b, err := bucket(tx, t)
+		if err != nil {
+			return err
+		}
+		if err := checkCond(b, k, c); err != nil {
+			return err
+		}
+		return b.Delete(k)
+	})
+}
+
+// Scan implements store.Store. The cursor is the last key returned.
+func (s *Store) Scan(ctx context.Context, t store.Table, cursor []byte, limit int) (store.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Page{}, err
+	}
+	if limit <= 0 {
+		limit = DefaultScanLimit
+	}
+	var page store.Page
+	err := s.view(func(tx *bbolt.Tx) error {
+		b, err := bucket(tx, t)
+		if err != nil {
+			return err
+		}
+		c := b.Cursor()
+		k, v := c.First()
+		if cursor != nil {
+			k, v = c.Seek(cursor)
+			if bytes.Equal(k, cursor) {
+				k, v = c.Next()
+			}
+		}
+		var last []byte
+		for ; k != nil; k, v = c.Next() {
+			if len(page.Items) == limit {
+				page.Next = bytes.Clone(last)
+				break
+			}
+			it, err := decode(v)
+			if err != nil {
+				return err
+			}
+			page.Items = append(page.Items, it)
+			last = k
+		}
+		return nil
+	})
+	return page, err
+}
