@@ -1,0 +1,267 @@
+// Package tokens issues and checks the bearer tokens that grant access to
+// collections. A token is 256 random bits, shown once when created; only
+// its SHA-256 is stored. Each token carries scopes: a collection (or * for
+// every collection) and an action (read, write or admin; admin implies the
+// other two).
+package tokens
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/store"
+)
+
+// prefix starts every token, so that secret scanners can recognise one.
+const prefix = "sst_"
+
+// tokenLen is the length of a token: the prefix and 32 bytes in base64url.
+var tokenLen = len(prefix) + base64.RawURLEncoding.EncodedLen(32)
+
+// Errors callers branch on.
+var (
+	ErrExists   = errors.New("tokens: a token with that name exists")
+	ErrNotFound = errors.New("tokens: no token with that name")
+)
+
+// Action is what a scope allows on a collection.
+type Action string
+
+// Actions, from least to most.
+const (
+	Read  Action = "read"
+	Write Action = "write"
+	Admin Action = "admin"
+)
+
+// AnyCollection in a scope stands for every collection.
+const AnyCollection = "*"
+
+// Scope grants one action on one collection (or on AnyCollection).
+type Scope struct {
+	Collection string
+	Action     Action
+}
+
+func (s Scope) String() string { return s.Collection + ":" + string(s.Action) }
+
+// allows reports whether s grants a on collection c.
+func (s Scope) allows(c string, a Action) bool {
+	if s.Collection != c && s.Collection != AnyCollection {
+		return false
+	}
+	return s.Action == a || s.Action == Admin
+}
+
+// ParseScopes parses a comma-separated list such as "items:read,*:admin".
+func ParseScopes(list string) ([]Scope, error) {
+	var out []Scope
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		c, a, ok := strings.Cut(part, ":")
+		if !ok || !validName(c) && c != AnyCollection {
+			return nil, fmt.Errorf("tokens: scope %q is not COLLECTION:read|write|admin", part)
+		}
+		switch Action(a) {
+		case Read, Write, Admin:
+		default:
+			return nil, fmt.Errorf("tokens: scope %q: action must be read, write or admin", part)
+		}
+		out = append(out, Scope{Collection: c, Action: Action(a)})
+	}
+	return out, nil
+}
+
+// validName reports whether s can name a token or a collection: 1 to 64
+// letters, digits, '.', '_' or '-'.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Token is a stored token, without its secret.
+type Token struct {
+	Name    string
+	Scopes  []Scope
+	Created time.Time
+	hash    [sha256.Size]byte
+}
+
+// Allows reports whether the token may do a on collection c.
+func (t Token) Allows(c string, a Action) bool {
+	return slices.ContainsFunc(t.Scopes, func(s Scope) bool { return s.allows(c, a) })
+}
+
+// Store keeps tokens in a table.
+type Store struct {
+	db    Backend
+	table store.Table
+	now   func() time.Time
+}
+
+// Backend is the storage the token store needs.
+type Backend interface {
+	CreateTable(ctx context.Context, t store.Table) error
+	Put(ctx context.Context, t store.Table, it attr.Item, c store.Cond) error
+	Delete(ctx context.Context, t store.Table, key attr.Item, c store.Cond) error
+	Scan(ctx context.Context, t store.Table, cursor []byte, limit int) (store.Page, error)
+}
+
+// New returns the token store kept in table tableName of db.
+func New(db Backend, tableName string) *Store {
+	return &Store{db: db, table: store.Table{Name: tableName, PartitionKey: "name"}, now: time.Now}
+}
+
+// Init creates the token table if it does not exist.
+func (s *Store) Init(ctx context.Context) error { return s.db.CreateTable(ctx, s.table) }
+
+// Create stores a new token named name (a random name if empty) and
+// returns the token's secret, which is not kept and cannot be shown again.
+func (s *Store) Create(ctx context.Context, name string, scopes []Scope) (tok Token, secret string, err error) {
+	if name == "" {
+		name = "token-" + randomHex(4)
+	}
+	if !validName(name) {
+		return Token{}, "", errors.New("tokens: a name is 1 to 64 letters, digits, '.', '_' or '-'")
+	}
+	if len(scopes) == 0 {
+		return Token{}, "", errors.New("tokens: a token needs at least one scope")
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return Token{}, "", err
+	}
+	secret = prefix + base64.RawURLEncoding.EncodeToString(raw[:])
+	tok = Token{Name: name, Scopes: scopes, Created: s.now().UTC().Truncate(time.Second), hash: sha256.Sum256([]byte(secret))}
+	err = s.db.Put(ctx, s.table, encode(tok), store.Cond{Absent: true})
+	if errors.Is(err, store.ErrConflict) {
+		return Token{}, "", fmt.Errorf("%w: %s", ErrExists, name)
+	}
+	if err != nil {
+		return Token{}, "", fmt.Errorf("tokens: create: %w", err)
+	}
+	return tok, secret, nil
+}
+
+// Revoke deletes the token named name.
+func (s *Store) Revoke(ctx context.Context, name string) error {
+	if !validName(name) {
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	err := s.db.Delete(ctx, s.table, attr.Item{"name": attr.S(name)}, store.Cond{Attr: "name", Equals: attr.S(name)})
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("%w: %s", ErrNotFound, name)
+	}
+	return err
+}
+
+// List returns every token, sorted by name.
+func (s *Store) List(ctx context.Context) ([]Token, error) {
+	var out []Token
+	var cursor []byte
+	for {
+		page, err := s.db.Scan(ctx, s.table, cursor, 0)
+		if err != nil {
+			return nil, fmt.Errorf("tokens: list: %w", err)
+		}
+		for _, it := range page.Items {
+			t, err := decode(it)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, t)
+		}
+		if page.Next == nil {
+			break
+		}
+		cursor = page.Next
+	}
+	slices.SortFunc(out, func(a, b Token) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Set is a snapshot of the stored tokens, for checking presented ones.
+type Set struct{ tokens []Token }
+
+// NewSet returns a Set of ts.
+func NewSet(ts []Token) *Set { return &Set{tokens: slices.Clone(ts)} }
+
+// Len is the number of tokens in the set.
+func (s *Set) Len() int { return len(s.tokens) }
+
+// Verify returns the token whose secret is presented. It hashes the
+// presented value and compares that hash with every stored hash in
+// constant time, without stopping at a match, so the time taken says
+// nothing about which token (if any) matched.
+func (s *Set) Verify(presented string) (Token, bool) {
+	if len(presented) != tokenLen || !strings.HasPrefix(presented, prefix) {
+		return Token{}, false
+	}
+	h := sha256.Sum256([]byte(presented))
+	found := -1
+	for i := range s.tokens {
+		if subtle.ConstantTimeCompare(h[:], s.tokens[i].hash[:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return Token{}, false
+	}
+	return s.tokens[found], true
+}
+
+func encode(t Token) attr.Item {
+	scopes := make([]string, len(t.Scopes))
+	for i, s := range t.Scopes {
+		scopes[i] = s.String()
+	}
+	return attr.Item{
+		"name":    attr.S(t.Name),
+		"sha256":  attr.B(t.hash[:]),
+		"scopes":  attr.SS(scopes),
+		"created": attr.S(t.Created.Format(time.RFC3339)),
+	}
+}
+
+func decode(it attr.Item) (Token, error) {
+	name, _ := it["name"].(attr.S)
+	hash, _ := it["sha256"].(attr.B)
+	scopes, _ := it["scopes"].(attr.SS)
+	created, _ := it["created"].(attr.S)
+	if len(hash) != sha256.Size {
+		return Token{}, fmt.Errorf("tokens: stored token %q is malformed", name)
+	}
+	t := Token{Name: string(name)}
+	copy(t.hash[:], hash)
+	ss, err := ParseScopes(strings.Join(scopes, ","))
+	if err != nil {
+		return Token{}, fmt.Errorf("tokens: stored token %q: %w", name, err)
+	}
+	t.Scopes = ss
+	t.Created, _ = time.Parse(time.RFC3339, string(created))
+	return t, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
