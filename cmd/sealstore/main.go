@@ -1,5 +1,8 @@
 // Command sealstore is the sealstore service and its tools.
 //
+//	sealstore serve [--data-dir DIR] [--listen ADDR] [--http-listen ADDR] [--tls-cert F --tls-key F]
+//	sealstore tokens create --scope SCOPES [--name NAME] [--data-dir DIR]
+//	sealstore tokens list | revoke NAME [--data-dir DIR]
 //	sealstore conformance run [--keys KEYS.json] MANIFEST.json...
 //	sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
 package main
@@ -28,6 +31,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
+	case "serve":
+		return serveCmd(ctx, args[1:], stdout, stderr)
+	case "tokens":
+		return tokensCmd(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return conformanceCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -39,6 +46,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 const usage = `usage:
+  sealstore serve [--data-dir DIR] [--listen ADDR] [--http-listen ADDR] [--tls-cert FILE --tls-key FILE]
+      run the HTTPS service on the embedded default (default data directory
+      ./sealstore-data, address 127.0.0.1:8443); SIGHUP reloads the
+      certificate and tokens, SIGTERM drains in-flight requests
+  sealstore tokens create --scope COLLECTION:read|write|admin[,...] [--name NAME] [--data-dir DIR]
+      create a token (printed alone on stdout, stored only as its SHA-256);
+      works offline, while no server holds the data directory
+  sealstore tokens list [--data-dir DIR]
+  sealstore tokens revoke NAME [--data-dir DIR]
   sealstore conformance run [--keys KEYS.json] MANIFEST.json...
       decrypt DB-ESDK decrypt manifests (or iotest.json DecryptTests);
       prints one line per failure and "N passed, N failed, N skipped";

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sealstore/sealstore/tokens"
+)
+
+// Defaults of the failed-authentication limiter.
+const (
+	DefaultFailureLimit  = 20
+	DefaultFailureWindow = time.Minute
+	limiterMaxAddrs      = 100_000
+)
+
+// authorize checks the bearer token and its scope (a zero scope: any valid
+// token). Missing or unknown tokens get 401, tokens without the scope 403;
+// an address with too many recent failures gets 429 before its token is
+// even looked at.
+func (s *server) authorize(scope tokens.Scope) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		addr := clientAddr(ctx.RemoteAddr())
+		if wait, blocked := s.limiter.blocked(addr); blocked {
+			s.metrics.authFailures.WithLabelValues("throttled").Inc()
+			ctx.SetHeader("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+			_ = huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, "too many failed authentications from this address; retry later")
+			return
+		}
+		tok, ok := s.cfg.Tokens().Verify(bearer(ctx.Header("Authorization")))
+		if !ok {
+			s.limiter.fail(addr)
+			s.metrics.authFailures.WithLabelValues("unauthenticated").Inc()
+			ctx.SetHeader("WWW-Authenticate", `Bearer realm="sealstore"`)
+			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
+			return
+		}
+		if info := infoFrom(ctx.Context()); info != nil {
+			info.token = tok.Name
+		}
+		if scope != (tokens.Scope{}) && !tok.Allows(scope.Collection, scope.Action) {
+			s.metrics.authFailures.WithLabelValues("forbidden").Inc()
+			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this token lacks the scope "+scope.String())
+			return
+		}
+		next(ctx)
+	}
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header,
+// or "".
+func bearer(h string) string {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
+}
+
+func clientAddr(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
+	}
+	return host
+}
+
+// limiter counts failed authentications per address in fixed windows.
+type limiter struct {
+	limit  int
+	window time.Duration
+	now    func() time.Time
+
+	mu    sync.Mutex
+	addrs map[string]*failures
+}
+
+type failures struct {
+	start time.Time
+	n     int
+}
+
+func newLimiter(limit int, window time.Duration, now func() time.Time) *limiter {
+	if limit <= 0 {
+		limit = DefaultFailureLimit
+	}
+	if window <= 0 {
+		window = DefaultFailureWindow
+	}
+	return &limiter{limit: limit, window: window, now: now, addrs: map[string]*failures{}}
+}
+
+// blocked reports whether addr has used up its failures in the current
+// window, and how long until the window ends.
+func (l *limiter) blocked(addr string) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f := l.addrs[addr]
+	if f == nil {
+		return 0, false
+	}
+	left := f.start.Add(l.window).Sub(l.now())
+	if left <= 0 {
+		delete(l.addrs, addr)
+		return 0, false
+	}
+	return left, f.n >= l.limit
+}
+
+func (l *limiter) fail(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	f := l.addrs[addr]
+	if f == nil || now.Sub(f.start) >= l.window {
+		if len(l.addrs) >= limiterMaxAddrs {
+			l.evict(now)
+		}
+		f = &failures{start: now}
+		l.addrs[addr] = f
+	}
+	f.n++
+}
+
+// evict drops expired windows; if none expired, it forgets everything
+// rather than grow without bound.
+func (l *limiter) evict(now time.Time) {
+	for a, f := range l.addrs {
+		if now.Sub(f.start) >= l.window {
+			delete(l.addrs, a)
+		}
+	}
+	if len(l.addrs) >= limiterMaxAddrs {
+		clear(l.addrs)
+	}
+}

@@ -1,0 +1,251 @@
+package api
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a settable clock for the limiter.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestLimiterBlocksAfterLimit(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(3, time.Minute, clk.now)
+	const addr = "192.0.2.1"
+	for i := range 3 {
+		if wait, blocked := l.blocked(addr); blocked {
+			t.Fatalf("blocked (wait %v) after %d failures, limit 3", wait, i)
+		}
+		l.fail(addr)
+		clk.advance(10 * time.Second)
+	}
+	wait, blocked := l.blocked(addr)
+	if !blocked {
+		t.Fatal("not blocked after 3 failures, limit 3")
+	}
+	// The window started at the first failure, 30s ago.
+	if wait != 30*time.Second {
+		t.Fatalf("wait %v, want 30s (the rest of the window)", wait)
+	}
+	// Other addresses are not affected.
+	if _, blocked := l.blocked("192.0.2.2"); blocked {
+		t.Fatal("another address is blocked")
+	}
+	// Still blocked just before the window ends.
+	clk.advance(30*time.Second - time.Nanosecond)
+	if wait, blocked := l.blocked(addr); !blocked || wait != time.Nanosecond {
+		t.Fatalf("1ns before the window ends: blocked %v, wait %v", blocked, wait)
+	}
+	// Unblocked once the window has passed, with a fresh count.
+	clk.advance(time.Nanosecond)
+	if _, blocked := l.blocked(addr); blocked {
+		t.Fatal("still blocked after the window")
+	}
+	for i := range 2 {
+		l.fail(addr)
+		if _, blocked := l.blocked(addr); blocked {
+			t.Fatalf("blocked after %d failures in a new window", i+1)
+		}
+	}
+	l.fail(addr)
+	if _, blocked := l.blocked(addr); !blocked {
+		t.Fatal("not blocked after the limit in the new window")
+	}
+}
+
+func TestLimiterFailAfterWindowStartsNewWindow(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(2, time.Minute, clk.now)
+	l.fail("a")
+	clk.advance(time.Minute) // the window has passed; blocked() not called
+	l.fail("a")
+	if _, blocked := l.blocked("a"); blocked {
+		t.Fatal("failures from two windows were added up")
+	}
+	wait, _ := l.blocked("a")
+	if wait != time.Minute {
+		t.Fatalf("wait %v, want a full new window", wait)
+	}
+}
+
+func TestLimiterDefaults(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		limit  int
+		window time.Duration
+	}{{0, 0}, {-1, -time.Second}} {
+		l := newLimiter(c.limit, c.window, time.Now)
+		if l.limit != DefaultFailureLimit || l.window != DefaultFailureWindow {
+			t.Errorf("newLimiter(%d, %v): limit %d window %v, want the defaults", c.limit, c.window, l.limit, l.window)
+		}
+	}
+	clk := newFakeClock()
+	l := newLimiter(0, 0, clk.now)
+	for range DefaultFailureLimit - 1 {
+		l.fail("a")
+	}
+	if _, blocked := l.blocked("a"); blocked {
+		t.Fatal("blocked before the default limit")
+	}
+	l.fail("a")
+	if _, blocked := l.blocked("a"); !blocked {
+		t.Fatal("not blocked at the default limit")
+	}
+}
+
+func TestLimiterEvictionBound(t *testing.T) {
+	t.Parallel()
+	fill := func(l *limiter, n int) {
+		for i := range n {
+			l.fail(fmt.Sprintf("10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff))
+		}
+	}
+
+	t.Run("all expired: dropped", func(t *testing.T) {
+		t.Parallel()
+		clk := newFakeClock()
+		l := newLimiter(1, time.Minute, clk.now)
+		fill(l, limiterMaxAddrs)
+		if len(l.addrs) != limiterMaxAddrs {
+			t.Fatalf("%d addresses tracked, want %d", len(l.addrs), limiterMaxAddrs)
+		}
+		clk.advance(time.Minute) // every window expires
+		l.fail("newest")
+		if len(l.addrs) != 1 {
+			t.Fatalf("after eviction of expired windows: %d addresses, want 1", len(l.addrs))
+		}
+		if _, blocked := l.blocked("newest"); !blocked {
+			t.Fatal("the failure that caused the eviction was not counted")
+		}
+	})
+
+	t.Run("nothing expired: cleared", func(t *testing.T) {
+		t.Parallel()
+		clk := newFakeClock()
+		l := newLimiter(1, time.Minute, clk.now)
+		fill(l, limiterMaxAddrs)
+		if _, blocked := l.blocked("10.0.0.5"); !blocked {
+			t.Fatal("a tracked address is not blocked")
+		}
+		l.fail("one-more")
+		if len(l.addrs) != 1 {
+			t.Fatalf("%d addresses after the bound was hit with no expired window, want 1", len(l.addrs))
+		}
+		if _, blocked := l.blocked("one-more"); !blocked {
+			t.Fatal("the new address's failure was not counted")
+		}
+	})
+
+	t.Run("some expired: only those dropped", func(t *testing.T) {
+		t.Parallel()
+		clk := newFakeClock()
+		l := newLimiter(1, time.Minute, clk.now)
+		fill(l, 10) // these will expire
+		clk.advance(time.Minute)
+		for i := range limiterMaxAddrs - 10 {
+			l.fail(fmt.Sprintf("r%d", i))
+		}
+		l.fail("trigger")
+		if want := limiterMaxAddrs - 10 + 1; len(l.addrs) != want {
+			t.Fatalf("%d addresses, want %d (expired dropped, recent kept)", len(l.addrs), want)
+		}
+		if _, blocked := l.blocked("r0"); !blocked {
+			t.Fatal("a recent address was forgotten by eviction")
+		}
+	})
+}
+
+func TestLimiterConcurrent(t *testing.T) {
+	t.Parallel()
+	clk := newFakeClock()
+	l := newLimiter(1000, time.Minute, clk.now)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				l.fail(fmt.Sprint("a", (g+i)%4))
+				l.blocked(fmt.Sprint("a", i%4))
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, f := range l.addrs {
+		total += f.n
+	}
+	if total != 800 {
+		t.Fatalf("%d failures counted, want 800", total)
+	}
+}
+
+func TestBearer(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"Bearer x":             "x",
+		"bearer x":             "x",
+		"BEARER x":             "x",
+		"BeArEr sst_abc":       "sst_abc",
+		"Bearer  x ":           "x",
+		"Basic x":              "",
+		"Basic dXNlcjpwYXNz":   "",
+		"Bearer":               "",
+		"Bearer ":              "",
+		"":                     "",
+		"x":                    "",
+		"Bearerx":              "",
+		"Token x":              "",
+		" Bearer x":            "",
+		"Bearer\tx":            "",
+		"NotBearer x":          "",
+		"Bearer x y":           "x y",
+		"Bearer sst_token\r\n": "sst_token",
+	}
+	for in, want := range cases {
+		if got := bearer(in); got != want {
+			t.Errorf("bearer(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"192.0.2.1:1234":   "192.0.2.1",
+		"[2001:db8::1]:80": "2001:db8::1",
+		"192.0.2.1":        "192.0.2.1",
+		"":                 "",
+		"pipe":             "pipe",
+	}
+	for in, want := range cases {
+		if got := clientAddr(in); got != want {
+			t.Errorf("clientAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// Two ports of one address share a limiter entry.
+	if clientAddr("192.0.2.1:1") != clientAddr("192.0.2.1:2") {
+		t.Error("ports split one address")
+	}
+}

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Redirect returns the handler of the plain-HTTP listener. GET and HEAD
+// are redirected (308) to the same path on HTTPS at httpsPort; every other
+// method gets a 400 problem telling the client to use HTTPS, without the
+// body being read (a secret sent over plain HTTP is not taken in; the
+// connection is closed after the answer).
+func Redirect(httpsPort string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		host := requestHost(r.Host)
+		if r.Method != http.MethodGet && r.Method != http.MethodHead || host == "" {
+			w.Header().Set("Connection", "close")
+			writeProblem(w, http.StatusBadRequest, "this port is plain HTTP: send requests to https://"+
+				net.JoinHostPort(orLocalhost(host), httpsPort)+" (secrets are never accepted without TLS)")
+			return
+		}
+		target := url.URL{Scheme: "https", Host: net.JoinHostPort(host, httpsPort), Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+		http.Redirect(w, r, target.String(), http.StatusPermanentRedirect)
+	})
+}
+
+// requestHost returns the host name of a Host header without its port, or
+// "" if it is not a plausible host name or address.
+func requestHost(hostport string) string {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if host == "" || len(host) > 253 || strings.ContainsAny(host, "/\\@?#%[] ") {
+		return ""
+	}
+	if strings.Contains(host, ":") && net.ParseIP(host) == nil {
+		return ""
+	}
+	return host
+}
+
+func orLocalhost(h string) string {
+	if h == "" {
+		return "localhost"
+	}
+	return h
+}

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/server"
+	"github.com/sealstore/sealstore/tokens"
+)
+
+func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet("tokens "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("data-dir", envOr("SEALSTORE_DATA_DIR", datadir.Default), "data directory (env SEALSTORE_DATA_DIR)")
+	scope := fs.String("scope", "", "scopes, e.g. items:read,items:write or *:admin")
+	name := fs.String("name", "", "token name (default: a random one)")
+	rest, err := parseArgs(fs, args[1:])
+	if err != nil {
+		return exitUsage
+	}
+	var run func(context.Context, *tokens.Store) error
+	switch args[0] {
+	case "create":
+		scopes, err := tokens.ParseScopes(*scope)
+		if *scope == "" || err != nil || len(rest) > 0 {
+			fmt.Fprintln(stderr, "usage: sealstore tokens create --scope COLLECTION:read|write|admin[,...] [--name NAME] [--data-dir DIR]")
+			if err != nil && *scope != "" {
+				fmt.Fprintf(stderr, "sealstore tokens create: %v\n", err)
+			}
+			return exitUsage
+		}
+		run = func(ctx context.Context, ts *tokens.Store) error {
+			_, secret, err := ts.Create(ctx, *name, scopes)
+			if err == nil {
+				fmt.Fprintln(stdout, secret)
+			}
+			return err
+		}
+	case "list":
+		run = func(ctx context.Context, ts *tokens.Store) error { return listTokens(ctx, ts, stdout) }
+	case "revoke":
+		if len(rest) != 1 {
+			fmt.Fprintln(stderr, "usage: sealstore tokens revoke NAME [--data-dir DIR]")
+			return exitUsage
+		}
+		run = func(ctx context.Context, ts *tokens.Store) error { return ts.Revoke(ctx, rest[0]) }
+	default:
+		fmt.Fprintf(stderr, "sealstore tokens: unknown subcommand %q\n%s", args[0], usage)
+		return exitUsage
+	}
+	if err := withTokens(ctx, *dir, run); err != nil {
+		fmt.Fprintf(stderr, "sealstore tokens %s: %v\n", args[0], err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// withTokens opens the data directory's token store offline.
+func withTokens(ctx context.Context, dir string, run func(context.Context, *tokens.Store) error) error {
+	db, err := datadir.OpenStore(dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ts := tokens.New(db, server.TokensTable)
+	if err := ts.Init(ctx); err != nil {
+		return err
+	}
+	return run(ctx, ts)
+}
+
+func listTokens(ctx context.Context, ts *tokens.Store, stdout io.Writer) error {
+	list, err := ts.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range list {
+		scopes := make([]string, len(t.Scopes))
+		for i, s := range t.Scopes {
+			scopes[i] = s.String()
+		}
+		fmt.Fprintf(stdout, "%s\t%s\t%s\n", t.Name, strings.Join(scopes, ","), t.Created.Format(time.RFC3339))
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+// Package datadir lays out the embedded default's data directory: the
+// bbolt database, the local root key file (mode 0600) and a self-signed
+// TLS certificate, created on first use and reused afterwards.
+package datadir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sealstore/sealstore/keystore/localroot"
+	"github.com/sealstore/sealstore/store/bolt"
+)
+
+// Default is the data directory used when none is given.
+const Default = "sealstore-data"
+
+// File names inside the data directory.
+const (
+	DBFile   = "sealstore.db"
+	RootFile = "root.key"
+	CertFile = "tls-cert.pem"
+	KeyFile  = "tls-key.pem"
+)
+
+// lockWait is how long Open waits for another process to release the
+// database before saying the directory is in use.
+const lockWait = 500 * time.Millisecond
+
+// Dir is an open data directory.
+type Dir struct {
+	Path  string
+	Store *bolt.Store
+	Root  *localroot.Key
+	// Fresh is true when this Open created the database.
+	Fresh bool
+}
+
+// Open opens the data directory at path, creating it and whatever it lacks.
+// It refuses a root key file that others may read, and a database without
+// its root key (that data could never be read again).
+func Open(path string) (*Dir, error) {
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	dbPath := filepath.Join(path, DBFile)
+	rootPath := filepath.Join(path, RootFile)
+	fresh := !exists(dbPath)
+	root, err := openRoot(rootPath, fresh)
+	if err != nil {
+		return nil, err
+	}
+	if err := EnsureCert(path); err != nil {
+		return nil, err
+	}
+	db, err := bolt.Open(dbPath, lockWait)
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", path, err)
+	}
+	return &Dir{Path: path, Store: db, Root: root, Fresh: fresh}, nil
+}
+
+func openRoot(path string, fresh bool) (*localroot.Key, error) {
+	if exists(path) {
+		return localroot.Load(path)
+	}
+	if !fresh {
+		return nil, fmt.Errorf("data directory: the database exists but its root key %s is missing: without it the stored records cannot be read", path)
+	}
+	return localroot.Create(path)
+}
+
+// OpenStore opens the database of an existing data directory, for the
+// offline tools (tokens). It fails if a server holds the directory.
+func OpenStore(path string) (*bolt.Store, error) {
+	dbPath := filepath.Join(path, DBFile)
+	if !exists(dbPath) {
+		return nil, fmt.Errorf("no sealstore database in %s (run 'sealstore serve --data-dir %s' once to create it)", path, path)
+	}
+	db, err := bolt.Open(dbPath, lockWait)
+	if errors.Is(err, bolt.ErrLocked) {
+		return nil, fmt.Errorf("%s is in use by a running sealstore server: stop it first", path)
+	}
+	return db, err
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return !errors.Is(err, fs.ErrNotExist)
+}
+
+// Close closes the database.
+func (d *Dir) Close() error { return d.Store.Close() }

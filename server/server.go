@@ -1,0 +1,272 @@
+// Package server wires sealstore's layers into a running HTTPS service on
+// the embedded default (a data directory): it opens the store and keys,
+// serves the API, reloads certificates and tokens on request and drains
+// in-flight requests on shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/sealstore/sealstore/api"
+	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/keyring/hierarchy"
+	"github.com/sealstore/sealstore/keystore"
+	"github.com/sealstore/sealstore/records"
+	"github.com/sealstore/sealstore/tokens"
+)
+
+// Table names of the embedded store.
+const (
+	KeyStoreTable = "sealstore_keys"
+	KeyStoreName  = "sealstore"
+	TokensTable   = "sealstore_tokens"
+	BootstrapName = "bootstrap-admin"
+)
+
+// Config is the service configuration.
+type Config struct {
+	DataDir    string
+	Listen     string // HTTPS address
+	HTTPListen string // optional plain-HTTP redirect address
+	// TLSCert and TLSKey name PEM files; empty: the data directory's
+	// self-signed certificate.
+	TLSCert, TLSKey string
+	// DrainTimeout bounds how long shutdown waits for in-flight requests.
+	DrainTimeout time.Duration
+	// KeyCacheTTL is how long a branch key stays cached.
+	KeyCacheTTL time.Duration
+	// FailureLimit failed authentications per FailureWindow from one
+	// address earn it 429s; zero means the api package's defaults.
+	FailureLimit  int
+	FailureWindow time.Duration
+	Version       string
+	// Out receives the start banner; Log the JSON request log.
+	Out, Log io.Writer
+	// OnListen, if set, is called with the bound addresses once serving.
+	OnListen func(https, http net.Addr)
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.DataDir == "" || c.Listen == "" {
+		return errors.New("server: a data directory and a listen address are required")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("server: --tls-cert and --tls-key go together")
+	}
+	return nil
+}
+
+// Run serves until ctx is done, then drains. Each value on reload
+// re-reads the certificate files and the tokens.
+func Run(ctx context.Context, cfg Config, reload <-chan struct{}) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	svc, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer svc.dir.Close()
+	return svc.serve(ctx, reload)
+}
+
+// service is a wired, not yet serving, sealstore.
+type service struct {
+	cfg    Config
+	dir    *datadir.Dir
+	tokens *tokens.Store
+	set    atomic.Pointer[tokens.Set]
+	certs  *api.CertSource
+	log    *slog.Logger
+}
+
+func open(ctx context.Context, cfg Config) (_ *service, err error) {
+	dir, err := datadir.Open(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			dir.Close()
+		}
+	}()
+	s := &service{cfg: cfg, dir: dir, log: slog.New(slog.NewJSONHandler(cfg.Log, nil))}
+	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
+	if certFile == "" {
+		certFile, keyFile = filepath.Join(dir.Path, datadir.CertFile), filepath.Join(dir.Path, datadir.KeyFile)
+	}
+	if s.certs, err = api.LoadCert(certFile, keyFile); err != nil {
+		return nil, err
+	}
+	s.tokens = tokens.New(dir.Store, TokensTable)
+	if err := s.tokens.Init(ctx); err != nil {
+		return nil, err
+	}
+	if dir.Fresh {
+		if err := s.bootstrap(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s, s.reloadTokens(ctx)
+}
+
+// bootstrap creates the first admin token and prints it, once.
+func (s *service) bootstrap(ctx context.Context) error {
+	scopes := []tokens.Scope{{Collection: tokens.AnyCollection, Action: tokens.Admin}}
+	_, secret, err := s.tokens.Create(ctx, BootstrapName, scopes)
+	if errors.Is(err, tokens.ErrExists) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.cfg.Out, "bootstrap admin token (shown once; store it now): %s\n", secret)
+	return nil
+}
+
+func (s *service) reloadTokens(ctx context.Context) error {
+	list, err := s.tokens.List(ctx)
+	if err != nil {
+		return err
+	}
+	s.set.Store(tokens.NewSet(list))
+	return nil
+}
+
+func (s *service) handler(ctx context.Context) (http.Handler, error) {
+	ks := keystore.New(KeyStoreName, KeyStoreTable, s.dir.Store, s.dir.Root)
+	if err := ks.Init(ctx); err != nil {
+		return nil, err
+	}
+	ttl := s.cfg.KeyCacheTTL
+	if ttl <= 0 {
+		ttl = hierarchy.DefaultTTL
+	}
+	recs, err := records.Open(ctx, s.dir.Store, ks, hierarchy.NewCache(ttl, 1000, time.Now))
+	if err != nil {
+		return nil, err
+	}
+	return api.New(api.Config{
+		Records:       recs,
+		Tokens:        s.set.Load,
+		Log:           s.log,
+		Version:       s.cfg.Version,
+		FailureLimit:  s.cfg.FailureLimit,
+		FailureWindow: s.cfg.FailureWindow,
+	}), nil
+}
+
+func (s *service) serve(ctx context.Context, reload <-chan struct{}) error {
+	h, err := s.handler(ctx)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	srv := newHTTPServer(h, s.log)
+	srv.TLSConfig = api.TLSConfig(s.certs)
+	servers := []*http.Server{srv}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(tls.NewListener(ln, srv.TLSConfig)) }()
+
+	var httpAddr net.Addr
+	if s.cfg.HTTPListen != "" {
+		hl, err := net.Listen("tcp", s.cfg.HTTPListen)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("listen %s: %w", s.cfg.HTTPListen, err)
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		redirect := newHTTPServer(api.Redirect(port), s.log)
+		servers = append(servers, redirect)
+		httpAddr = hl.Addr()
+		go func() { errc <- redirect.Serve(hl) }()
+	}
+	s.banner(ln.Addr(), httpAddr)
+	if s.cfg.OnListen != nil {
+		s.cfg.OnListen(ln.Addr(), httpAddr)
+	}
+	return s.loop(ctx, reload, servers, errc)
+}
+
+func (s *service) loop(ctx context.Context, reload <-chan struct{}, servers []*http.Server, errc <-chan error) error {
+	for {
+		select {
+		case <-reload:
+			s.reload(ctx)
+		case err := <-errc:
+			for _, srv := range servers {
+				srv.Close()
+			}
+			return err
+		case <-ctx.Done():
+			return s.drain(servers)
+		}
+	}
+}
+
+func (s *service) reload(ctx context.Context) {
+	if err := s.certs.Reload(); err != nil {
+		s.log.Error("reload certificate", slog.String("error", err.Error()))
+	}
+	if err := s.reloadTokens(ctx); err != nil {
+		s.log.Error("reload tokens", slog.String("error", err.Error()))
+	}
+	s.log.Info("reloaded certificate and tokens", slog.Int("tokens", s.set.Load().Len()))
+}
+
+// drain stops accepting connections and waits for in-flight requests.
+func (s *service) drain(servers []*http.Server) error {
+	timeout := s.cfg.DrainTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	s.log.Info("draining", slog.Duration("timeout", timeout))
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (s *service) banner(https, http net.Addr) {
+	out := s.cfg.Out
+	fmt.Fprintf(out, "sealstore listening on https://%s\n", https)
+	if http != nil {
+		fmt.Fprintf(out, "plain HTTP on http://%s redirects to HTTPS\n", http)
+	}
+	if fp, err := datadir.LeafFingerprint(s.certs.Get().Certificate); err == nil {
+		fmt.Fprintf(out, "certificate SHA-256 fingerprint: %s\n", fp)
+	}
+	fmt.Fprintf(out, "data directory: %s\n", s.dir.Path)
+	fmt.Fprintln(out, "WARNING: the root key is a local file (development only): anyone who can read it and the database can read every record")
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
