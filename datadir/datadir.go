@@ -35,8 +35,6 @@ type Dir struct {
 	Path  string
 	Store *bolt.Store
 	Root  *localroot.Key
-	// Fresh is true when this Open created the database.
-	Fresh bool
 }
 
 // Open opens the data directory at path, creating it and whatever it lacks.
@@ -60,7 +58,7 @@ func Open(path string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data directory %s: %w", path, err)
 	}
-	return &Dir{Path: path, Store: db, Root: root, Fresh: fresh}, nil
+	return &Dir{Path: path, Store: db, Root: root}, nil
 }
 
 func openRoot(path string, fresh bool) (*localroot.Key, error) {

@@ -113,15 +113,20 @@ func open(ctx context.Context, cfg Config) (_ *service, err error) {
 	if err := s.tokens.Init(ctx); err != nil {
 		return nil, err
 	}
-	if dir.Fresh {
+	if err := s.reloadTokens(ctx); err != nil {
+		return nil, err
+	}
+	if s.set.Load().Len() == 0 {
 		if err := s.bootstrap(ctx); err != nil {
 			return nil, err
 		}
 	}
-	return s, s.reloadTokens(ctx)
+	return s, nil
 }
 
-// bootstrap creates the first admin token and prints it, once.
+// bootstrap creates an admin token and prints it, once: on the first
+// start of a data directory, or of one left without any token (a first
+// start that failed half way, or every token revoked offline).
 func (s *service) bootstrap(ctx context.Context) error {
 	scopes := []tokens.Scope{{Collection: tokens.AnyCollection, Action: tokens.Admin}}
 	_, secret, err := s.tokens.Create(ctx, BootstrapName, scopes)
@@ -132,7 +137,7 @@ func (s *service) bootstrap(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(s.cfg.Out, "bootstrap admin token (shown once; store it now): %s\n", secret)
-	return nil
+	return s.reloadTokens(ctx)
 }
 
 func (s *service) reloadTokens(ctx context.Context) error {
@@ -239,7 +244,12 @@ func (s *service) drain(servers []*http.Server) error {
 	s.log.Info("draining", slog.Duration("timeout", timeout))
 	var errs []error
 	for _, srv := range servers {
-		if err := srv.Shutdown(ctx); err != nil {
+		err := srv.Shutdown(ctx)
+		if errors.Is(err, context.DeadlineExceeded) {
+			srv.Close()
+			err = fmt.Errorf("in-flight requests did not finish within the drain timeout (%s); they were cut off", timeout)
+		}
+		if err != nil {
 			errs = append(errs, err)
 		}
 	}

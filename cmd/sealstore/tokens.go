@@ -21,8 +21,11 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("tokens "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("data-dir", envOr("SEALSTORE_DATA_DIR", datadir.Default), "data directory (env SEALSTORE_DATA_DIR)")
-	scope := fs.String("scope", "", "scopes, e.g. items:read,items:write or *:admin")
-	name := fs.String("name", "", "token name (default: a random one)")
+	var scope, name *string
+	if args[0] == "create" {
+		scope = fs.String("scope", "", "scopes, e.g. items:read,items:write or *:admin")
+		name = fs.String("name", "", "token name (default: a random one)")
+	}
 	rest, err := parseArgs(fs, args[1:])
 	if err != nil {
 		return exitUsage
@@ -46,6 +49,10 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return err
 		}
 	case "list":
+		if len(rest) > 0 {
+			fmt.Fprintln(stderr, "usage: sealstore tokens list [--data-dir DIR]")
+			return exitUsage
+		}
 		run = func(ctx context.Context, ts *tokens.Store) error { return listTokens(ctx, ts, stdout) }
 	case "revoke":
 		if len(rest) != 1 {
