@@ -59,6 +59,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "sealstore serve: %v\n", err)
 		return exitUsage
 	}
+	server.TuneGC()
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	reload := make(chan struct{}, 1)
