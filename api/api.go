@@ -8,7 +8,9 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -107,7 +109,14 @@ func strictJSON(f huma.Format) huma.Format {
 		if !utf8.Valid(data) {
 			return errors.New("the body is not valid UTF-8")
 		}
-		return unmarshal(data, v)
+		err := unmarshal(data, v)
+		// A syntax error quotes the offending character, which may be a
+		// secret's; say where it is instead.
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return fmt.Errorf("the body is not valid JSON (error at byte %d)", syn.Offset)
+		}
+		return err
 	}
 	return f
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +27,7 @@ const (
 // even looked at.
 func (s *server) authorize(scope tokens.Scope) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
-		addr := clientAddr(ctx.RemoteAddr())
+		addr := limiterKey(ctx.RemoteAddr())
 		if wait, blocked := s.limiter.blocked(addr); blocked {
 			s.metrics.authFailures.WithLabelValues("throttled").Inc()
 			ctx.SetHeader("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
@@ -63,6 +64,7 @@ func bearer(h string) string {
 	return strings.TrimSpace(tok)
 }
 
+// clientAddr is the client's address without its port.
 func clientAddr(remote string) string {
 	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
@@ -71,14 +73,31 @@ func clientAddr(remote string) string {
 	return host
 }
 
+// limiterKey is the address failures are counted against: the IPv4
+// address, or the /64 an IPv6 address is in (one host usually holds a
+// whole /64, and could otherwise rotate through it).
+func limiterKey(remote string) string {
+	host := clientAddr(remote)
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.Is4() || ip.Is4In6() {
+		return host
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return host
+	}
+	return p.String()
+}
+
 // limiter counts failed authentications per address in fixed windows.
 type limiter struct {
 	limit  int
 	window time.Duration
 	now    func() time.Time
 
-	mu    sync.Mutex
-	addrs map[string]*failures
+	mu        sync.Mutex
+	addrs     map[string]*failures
+	fullUntil time.Time
 }
 
 type failures struct {
@@ -119,8 +138,8 @@ func (l *limiter) fail(addr string) {
 	now := l.now()
 	f := l.addrs[addr]
 	if f == nil || now.Sub(f.start) >= l.window {
-		if len(l.addrs) >= limiterMaxAddrs {
-			l.evict(now)
+		if len(l.addrs) >= limiterMaxAddrs && !l.evict(now) {
+			return
 		}
 		f = &failures{start: now}
 		l.addrs[addr] = f
@@ -128,15 +147,22 @@ func (l *limiter) fail(addr string) {
 	f.n++
 }
 
-// evict drops expired windows; if none expired, it forgets everything
-// rather than grow without bound.
-func (l *limiter) evict(now time.Time) {
+// evict makes room in a full table: it drops expired windows, then
+// addresses that are not blocked; blocked addresses stay blocked. If every
+// address is blocked it reports false, and for a second no new address is
+// tracked (nor the table scanned again).
+func (l *limiter) evict(now time.Time) bool {
+	if now.Before(l.fullUntil) {
+		return false
+	}
 	for a, f := range l.addrs {
-		if now.Sub(f.start) >= l.window {
+		if now.Sub(f.start) >= l.window || f.n < l.limit {
 			delete(l.addrs, a)
 		}
 	}
 	if len(l.addrs) >= limiterMaxAddrs {
-		clear(l.addrs)
+		l.fullUntil = now.Add(time.Second)
+		return false
 	}
+	return true
 }

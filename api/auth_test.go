@@ -142,20 +142,35 @@ func TestLimiterEvictionBound(t *testing.T) {
 		}
 	})
 
-	t.Run("nothing expired: cleared", func(t *testing.T) {
+	t.Run("nothing expired, all blocked: blocks kept, new address untracked", func(t *testing.T) {
 		t.Parallel()
 		clk := newFakeClock()
 		l := newLimiter(1, time.Minute, clk.now)
 		fill(l, limiterMaxAddrs)
-		if _, blocked := l.blocked("10.0.0.5"); !blocked {
-			t.Fatal("a tracked address is not blocked")
+		l.fail("one-more")
+		if len(l.addrs) != limiterMaxAddrs {
+			t.Fatalf("%d addresses, want the %d blocked ones kept", len(l.addrs), limiterMaxAddrs)
 		}
+		if _, blocked := l.blocked("10.0.0.5"); !blocked {
+			t.Fatal("a blocked address was forgotten to make room")
+		}
+		if _, blocked := l.blocked("one-more"); blocked {
+			t.Fatal("an address was tracked in a full table")
+		}
+	})
+
+	t.Run("nothing expired, none blocked: dropped for the new address", func(t *testing.T) {
+		t.Parallel()
+		clk := newFakeClock()
+		l := newLimiter(2, time.Minute, clk.now)
+		fill(l, limiterMaxAddrs)
+		l.fail("one-more")
 		l.fail("one-more")
 		if len(l.addrs) != 1 {
-			t.Fatalf("%d addresses after the bound was hit with no expired window, want 1", len(l.addrs))
+			t.Fatalf("%d addresses after eviction of unblocked ones, want 1", len(l.addrs))
 		}
 		if _, blocked := l.blocked("one-more"); !blocked {
-			t.Fatal("the new address's failure was not counted")
+			t.Fatal("the new address's failures were not counted")
 		}
 	})
 
@@ -242,6 +257,19 @@ func TestClientAddr(t *testing.T) {
 	for in, want := range cases {
 		if got := clientAddr(in); got != want {
 			t.Errorf("clientAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"192.0.2.1:1234":            "192.0.2.1",
+		"[2001:db8::1]:80":          "2001:db8::/64",
+		"[2001:db8::ffff:1:2:3]:80": "2001:db8::/64",
+		"[2001:db8:0:1::1]:80":      "2001:db8:0:1::/64",
+		"[::ffff:192.0.2.1]:80":     "::ffff:192.0.2.1",
+		"not-an-address":            "not-an-address",
+		"[fe80::1%eth0]:80":         "fe80::/64",
+	} {
+		if got := limiterKey(in); got != want {
+			t.Errorf("limiterKey(%q) = %q, want %q", in, got, want)
 		}
 	}
 	// Two ports of one address share a limiter entry.

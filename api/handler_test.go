@@ -100,7 +100,7 @@ type testServer struct {
 
 // newTestServer builds the handler with a fake Records and tokens made
 // through tokens.Store over a bolt store.
-func newTestServer(t *testing.T, limit int) *testServer {
+func newTestServer(t testing.TB, limit int) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), time.Second)
@@ -144,7 +144,7 @@ func newTestServer(t *testing.T, limit int) *testServer {
 }
 
 // do sends a request with the named token ("" for none).
-func (s *testServer) do(t *testing.T, method, target, token string, body io.Reader) *httptest.ResponseRecorder {
+func (s *testServer) do(t testing.TB, method, target, token string, body io.Reader) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, target, body)
 	if body != nil {

@@ -74,10 +74,11 @@ func (s *server) done(r *http.Request, status int, info *reqInfo, d time.Duratio
 	} else if _, p, ok := strings.Cut(route, " "); ok {
 		route = strings.TrimSuffix(p, "{$}")
 	}
-	s.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-	s.metrics.duration.WithLabelValues(route, r.Method).Observe(d.Seconds())
+	method := methodLabel(r.Method)
+	s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	s.metrics.duration.WithLabelValues(route, method).Observe(d.Seconds())
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-		slog.String("method", r.Method),
+		slog.String("method", method),
 		slog.String("route", route),
 		slog.Int("status", status),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
@@ -115,7 +116,19 @@ func (s *server) unmatched(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
 	writeProblem(w, http.StatusMethodNotAllowed,
-		fmt.Sprintf("method %s is not allowed on this route; allowed: %s", r.Method, strings.Join(allow, ", ")))
+		fmt.Sprintf("method %s is not allowed on this route; allowed: %s", methodLabel(r.Method), strings.Join(allow, ", ")))
+}
+
+// methodLabel maps a request method to one of a fixed set, for metric
+// labels and logs: the method is the client's free choice, and each new
+// label value would stay in memory for good.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // requestIDs makes request ids: a random per-process prefix and a counter,

@@ -27,8 +27,9 @@ func Redirect(httpsPort string) http.Handler {
 	})
 }
 
-// requestHost returns the host name of a Host header without its port, or
-// "" if it is not a plausible host name or address.
+// requestHost returns the host of a Host header without its port: an IP
+// address or a name of letters, digits, dots and hyphens; "" for anything
+// else.
 func requestHost(hostport string) string {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
@@ -36,10 +37,10 @@ func requestHost(hostport string) string {
 	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
 		host = host[1 : len(host)-1]
 	}
-	if host == "" || len(host) > 253 || strings.ContainsAny(host, "/\\@?#%[] ") {
-		return ""
+	if net.ParseIP(host) != nil {
+		return host
 	}
-	if strings.Contains(host, ":") && net.ParseIP(host) == nil {
+	if host == "" || len(host) > 253 || strings.Trim(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") != "" {
 		return ""
 	}
 	return host
