@@ -45,6 +45,11 @@ const (
 // ErrExists is returned by Create for a branch key id already in use.
 var ErrExists = errors.New("keystore: branch key already exists")
 
+// ErrUnwrap is wrapped by a Root's Unwrap errors for a wrapped key that
+// does not authenticate under its encryption context (as opposed to a
+// root key that cannot be reached, which is an outage).
+var ErrUnwrap = errors.New("keystore: wrapped key does not authenticate")
+
 // Root wraps branch keys under a root key. The KMS adapter maps NewKey to
 // GenerateDataKeyWithoutPlaintext, Unwrap to Decrypt and Rewrap to
 // ReEncrypt; a local key file does all three with AES-256-GCM.
@@ -227,16 +232,19 @@ func (k *KeyStore) load(ctx context.Context, id, typ string) (attr.Item, secret.
 	}
 	ec, err := k.context(it)
 	if err != nil {
-		return nil, secret.Bytes{}, err
+		return nil, secret.Bytes{}, fmt.Errorf("%w: %w", hierarchy.ErrInvalidKey, err)
 	}
 	enc, _ := it[attrEnc].(attr.B)
 	key, err := k.root.Unwrap(ctx, enc, ec)
+	if errors.Is(err, ErrUnwrap) {
+		return nil, secret.Bytes{}, fmt.Errorf("keystore: %s %s: %w: %w", id, typ, hierarchy.ErrInvalidKey, err)
+	}
 	if err != nil {
 		return nil, secret.Bytes{}, fmt.Errorf("keystore: unwrap %s %s: %w", id, typ, err)
 	}
 	if key.Len() != KeyLen {
 		key.Zero()
-		return nil, secret.Bytes{}, fmt.Errorf("keystore: %s %s: key is not %d bytes", id, typ, KeyLen)
+		return nil, secret.Bytes{}, fmt.Errorf("keystore: %s %s: %w: key is not %d bytes", id, typ, hierarchy.ErrInvalidKey, KeyLen)
 	}
 	return it, key, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/keystore"
 	"github.com/sealstore/sealstore/keystore/localroot"
+	"github.com/sealstore/sealstore/materials"
 	"github.com/sealstore/sealstore/records"
 	"github.com/sealstore/sealstore/store"
 	"github.com/sealstore/sealstore/store/bolt"
@@ -429,8 +430,14 @@ func TestReopenReusesCollectionKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open with another root key: %v", err)
 	}
-	if s, err := svc.GetSecret(ctx, "before"); err == nil || s != "" {
+	s, err := svc.GetSecret(ctx, "before")
+	if err == nil || s != "" {
 		t.Fatalf("another root key read an item: %q", s)
+	}
+	// A key that does not authenticate is a decryption failure (500), not
+	// an outage to retry (503).
+	if !errors.Is(err, item.ErrDecrypt) || errors.Is(err, materials.ErrUnavailable) {
+		t.Fatalf("GetSecret under the wrong root key: %v; want item.ErrDecrypt, not materials.ErrUnavailable", err)
 	}
 }
 

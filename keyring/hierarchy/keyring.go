@@ -57,10 +57,10 @@ func New(branchKeyID string, source Source, cache *Cache) (*Keyring, error) {
 }
 
 // sourceError marks a source's failure as materials.ErrUnavailable unless
-// the source said the key does not exist: a key store that cannot be
-// reached is an outage to retry, not a wrong or forged item.
+// the source said the key does not exist or is invalid: a key store that
+// cannot be reached is an outage to retry, not a wrong or forged item.
 func sourceError(err error) error {
-	if errors.Is(err, ErrNotFound) || errors.Is(err, materials.ErrUnavailable) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalidKey) || errors.Is(err, materials.ErrUnavailable) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", materials.ErrUnavailable, err)

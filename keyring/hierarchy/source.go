@@ -13,6 +13,11 @@ import (
 // ErrNotFound is returned by a Source that has no such branch key or version.
 var ErrNotFound = errors.New("hierarchy: branch key not found")
 
+// ErrInvalidKey is wrapped by a Source's errors for a stored branch key
+// that does not authenticate or is malformed: a tampered key store or the
+// wrong root key, not an outage.
+var ErrInvalidKey = errors.New("hierarchy: stored branch key is invalid")
+
 // BranchKey is one version of a branch key, in plaintext.
 type BranchKey struct {
 	ID string

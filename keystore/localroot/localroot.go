@@ -10,11 +10,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 
+	"github.com/sealstore/sealstore/internal/atomicfile"
+	"github.com/sealstore/sealstore/keystore"
 	"github.com/sealstore/sealstore/materials"
 	"github.com/sealstore/sealstore/secret"
 )
@@ -29,8 +29,9 @@ const (
 	newKeyLen = 32
 )
 
-// ErrUnwrap is returned for any wrapped key that does not authenticate.
-var ErrUnwrap = errors.New("localroot: wrapped key does not authenticate")
+// ErrUnwrap is returned for any wrapped key that does not authenticate; it
+// wraps keystore.ErrUnwrap.
+var ErrUnwrap = fmt.Errorf("localroot: %w", keystore.ErrUnwrap)
 
 // Key is a local root key.
 type Key struct {
@@ -48,23 +49,11 @@ func fromSecret(k secret.Bytes) *Key {
 }
 
 // Create writes a new root key to path with mode 0600; it fails if path
-// exists.
+// exists. The file appears whole or not at all, even across a crash.
 func Create(path string) (*Key, error) {
 	k := Generate()
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := atomicfile.WriteNew(path, k.key.InsecureBytes(), 0o600); err != nil {
 		return nil, fmt.Errorf("localroot: %w", err)
-	}
-	_, err = f.Write(k.key.InsecureBytes())
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return nil, fmt.Errorf("localroot: write %s: %w", path, err)
 	}
 	return k, nil
 }
@@ -72,11 +61,7 @@ func Create(path string) (*Key, error) {
 // Load reads the root key at path. It refuses a file that group or others
 // may read or write, and one of the wrong length.
 func Load(path string) (*Key, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("localroot: %w", err)
-	}
-	if err := checkMode(path, fi.Mode()); err != nil {
+	if err := CheckFile(path); err != nil {
 		return nil, err
 	}
 	b, err := os.ReadFile(path)
@@ -90,12 +75,19 @@ func Load(path string) (*Key, error) {
 	return fromSecret(secret.New(b)), nil
 }
 
-func checkMode(path string, m fs.FileMode) error {
+// CheckFile refuses a key file that is not a regular file (a symbolic
+// link included) or that group or others may read or write.
+func CheckFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("localroot: %w", err)
+	}
+	m := fi.Mode()
 	if !m.IsRegular() {
 		return fmt.Errorf("localroot: %s is not a regular file", path)
 	}
 	if m.Perm()&0o077 != 0 {
-		return fmt.Errorf("localroot: %s has mode %04o; a root key file must be readable by its owner only (chmod 600 %s)", path, m.Perm(), path)
+		return fmt.Errorf("localroot: %s has mode %04o; a key file must be readable by its owner only (chmod 600 %s)", path, m.Perm(), path)
 	}
 	return nil
 }
