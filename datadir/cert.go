@@ -11,32 +11,49 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sealstore/sealstore/internal/atomicfile"
+	"github.com/sealstore/sealstore/keystore/localroot"
 )
 
 // certLifetime is the validity of the self-signed certificate.
 const certLifetime = 397 * 24 * time.Hour
 
 // EnsureCert creates the self-signed certificate (ECDSA P-256, for
-// localhost, 127.0.0.1 and ::1) in dir unless both files exist.
+// localhost, 127.0.0.1 and ::1) in dir unless both files exist, and
+// refuses a key file that others may read. A pair left half-written by a
+// crash is made again.
 func EnsureCert(dir string) error {
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
 	if exists(certPath) && exists(keyPath) {
+		if err := localroot.CheckFile(keyPath); err != nil {
+			return fmt.Errorf("data directory: TLS key: %w", err)
+		}
 		return nil
 	}
 	certPEM, keyPEM, err := selfSigned(time.Now())
 	if err != nil {
 		return err
 	}
-	if err := writeFile(keyPath, keyPEM, 0o600); err != nil {
-		return err
+	for _, p := range []string{certPath, keyPath} {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("data directory: %w", err)
+		}
 	}
-	return writeFile(certPath, certPEM, 0o644)
+	if err := atomicfile.WriteNew(keyPath, keyPEM, 0o600); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if err := atomicfile.WriteNew(certPath, certPEM, 0o644); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return nil
 }
 
 func selfSigned(now time.Time) (certPEM, keyPEM []byte, err error) {
@@ -56,9 +73,20 @@ func selfSigned(now time.Time) (certPEM, keyPEM []byte, err error) {
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		// A CA, so that clients can trust it as their root (curl
+		// --cacert), but one that can vouch for loopback names only:
+		// whoever reads its key cannot impersonate any other host to a
+		// client that trusts it.
+		IsCA:                        true,
+		MaxPathLenZero:              true,
+		PermittedDNSDomainsCritical: true,
+		PermittedDNSDomains:         []string{"localhost"},
+		PermittedIPRanges: []*net.IPNet{
+			{IP: net.IPv4(127, 0, 0, 1).To4(), Mask: net.CIDRMask(32, 32)},
+			{IP: net.IPv6loopback, Mask: net.CIDRMask(128, 128)},
+		},
+		DNSNames:    []string{"localhost"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -70,24 +98,6 @@ func selfSigned(now time.Time) (certPEM, keyPEM []byte, err error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
-}
-
-func writeFile(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("data directory: %w", err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("data directory: write %s: %w", path, err)
-	}
-	return nil
 }
 
 // Fingerprint returns the SHA-256 fingerprint of a DER certificate as

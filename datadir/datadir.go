@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/sealstore/sealstore/keystore/localroot"
@@ -38,15 +39,31 @@ type Dir struct {
 }
 
 // Open opens the data directory at path, creating it and whatever it lacks.
-// It refuses a root key file that others may read, and a database without
-// its root key (that data could never be read again).
-func Open(path string) (*Dir, error) {
-	if err := os.MkdirAll(path, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
+// It refuses a directory that is a symbolic link, belongs to another user
+// or that group or others may write, a root key or TLS key file that others
+// may read, and a database without its root key (that data could never be
+// read again). The database lock is taken before anything is created, so
+// two servers starting at once cannot both initialize the directory.
+func Open(path string) (_ *Dir, err error) {
+	if err := ensureDir(path); err != nil {
+		return nil, err
 	}
 	dbPath := filepath.Join(path, DBFile)
 	rootPath := filepath.Join(path, RootFile)
 	fresh := !exists(dbPath)
+	db, err := bolt.Open(dbPath, lockWait)
+	if err != nil {
+		return nil, fmt.Errorf("data directory %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			db.Close()
+			if fresh {
+				// Leave no database behind whose root key was never made.
+				os.Remove(dbPath)
+			}
+		}
+	}()
 	root, err := openRoot(rootPath, fresh)
 	if err != nil {
 		return nil, err
@@ -54,11 +71,31 @@ func Open(path string) (*Dir, error) {
 	if err := EnsureCert(path); err != nil {
 		return nil, err
 	}
-	db, err := bolt.Open(dbPath, lockWait)
-	if err != nil {
-		return nil, fmt.Errorf("data directory %s: %w", path, err)
-	}
 	return &Dir{Path: path, Store: db, Root: root}, nil
+}
+
+// ensureDir creates the data directory (mode 0700) or checks the existing
+// one: a real directory, owned by this user, that no one else may write.
+func ensureDir(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	if err := os.Mkdir(path, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	switch {
+	case !fi.IsDir():
+		return fmt.Errorf("data directory %s is not a directory (symbolic links are refused)", path)
+	case fi.Mode().Perm()&0o022 != 0:
+		return fmt.Errorf("data directory %s has mode %04o: group or others may write it (chmod 700 %s)", path, fi.Mode().Perm(), path)
+	case !ownedByMe(fi):
+		return fmt.Errorf("data directory %s belongs to another user", path)
+	}
+	return nil
 }
 
 func openRoot(path string, fresh bool) (*localroot.Key, error) {
@@ -69,6 +106,11 @@ func openRoot(path string, fresh bool) (*localroot.Key, error) {
 		return nil, fmt.Errorf("data directory: the database exists but its root key %s is missing: without it the stored records cannot be read", path)
 	}
 	return localroot.Create(path)
+}
+
+func ownedByMe(fi fs.FileInfo) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return !ok || int(st.Uid) == os.Geteuid()
 }
 
 // OpenStore opens the database of an existing data directory, for the

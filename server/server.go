@@ -14,14 +14,17 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/sealstore/sealstore/api"
+	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/datadir"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/keystore"
 	"github.com/sealstore/sealstore/records"
+	"github.com/sealstore/sealstore/store"
 	"github.com/sealstore/sealstore/tokens"
 )
 
@@ -113,31 +116,50 @@ func open(ctx context.Context, cfg Config) (_ *service, err error) {
 	if err := s.tokens.Init(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.reloadTokens(ctx); err != nil {
+	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
 	}
-	if s.set.Load().Len() == 0 {
-		if err := s.bootstrap(ctx); err != nil {
-			return nil, err
-		}
-	}
-	return s, nil
+	return s, s.reloadTokens(ctx)
 }
 
-// bootstrap creates an admin token and prints it, once: on the first
-// start of a data directory, or of one left without any token (a first
-// start that failed half way, or every token revoked offline).
+// metaTable holds the service's own records: for now, that the bootstrap
+// token was handed out.
+var metaTable = store.Table{Name: "sealstore_meta", PartitionKey: "name"}
+
+// bootstrap creates an admin token and prints it, once per data directory:
+// a marker written after the token is printed says it is done. A start that
+// fails before that (or is killed) leaves no marker, and the next start
+// replaces the token no one saw. A directory that already has other tokens
+// (made offline) needs none. Revoking every token later does not bring a
+// new one: that is the offline 'sealstore tokens create'.
 func (s *service) bootstrap(ctx context.Context) error {
+	db := s.dir.Store
+	if err := db.CreateTable(ctx, metaTable); err != nil {
+		return err
+	}
+	marker := attr.Item{"name": attr.S("bootstrap")}
+	_, err := db.Get(ctx, metaTable, marker)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	list, err := s.tokens.List(ctx)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(list, func(t tokens.Token) bool { return t.Name != BootstrapName }) {
+		return db.Put(ctx, metaTable, marker, store.Cond{Absent: true})
+	}
+	if err := s.tokens.Revoke(ctx, BootstrapName); err != nil && !errors.Is(err, tokens.ErrNotFound) {
+		return err
+	}
 	scopes := []tokens.Scope{{Collection: tokens.AnyCollection, Action: tokens.Admin}}
 	_, secret, err := s.tokens.Create(ctx, BootstrapName, scopes)
-	if errors.Is(err, tokens.ErrExists) {
-		return nil
-	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.cfg.Out, "bootstrap admin token (shown once; store it now): %s\n", secret)
-	return s.reloadTokens(ctx)
+	marker["created"] = attr.S(time.Now().UTC().Format(time.RFC3339))
+	return db.Put(ctx, metaTable, marker, store.Cond{Absent: true})
 }
 
 func (s *service) reloadTokens(ctx context.Context) error {
