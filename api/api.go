@@ -110,13 +110,20 @@ func strictJSON(f huma.Format) huma.Format {
 			return errors.New("the body is not valid UTF-8")
 		}
 		err := unmarshal(data, v)
-		// A syntax error quotes the offending character, which may be a
-		// secret's; say where it is instead.
+		// The decoder's messages quote the body (the offending character,
+		// a whole out-of-range number), which may be a secret's: say where
+		// the problem is instead.
 		var syn *json.SyntaxError
-		if errors.As(err, &syn) {
+		var typ *json.UnmarshalTypeError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &syn):
 			return fmt.Errorf("the body is not valid JSON (error at byte %d)", syn.Offset)
+		case errors.As(err, &typ):
+			return fmt.Errorf("a value in the body has the wrong type or is out of range (at byte %d)", typ.Offset)
 		}
-		return err
+		return errors.New("the body is not valid JSON")
 	}
 	return f
 }

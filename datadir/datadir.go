@@ -57,11 +57,12 @@ func Open(path string) (_ *Dir, err error) {
 	}
 	defer func() {
 		if err != nil {
-			db.Close()
 			if fresh {
-				// Leave no database behind whose root key was never made.
+				// Leave no database behind whose root key was never made;
+				// removed while the lock is still held.
 				os.Remove(dbPath)
 			}
+			db.Close()
 		}
 	}()
 	root, err := openRoot(rootPath, fresh)
