@@ -4,7 +4,13 @@
 // HTTPS with concurrent keep-alive clients for a fixed time, and prints
 // requests/s, p50 and p99 for each, and sealstore's ratio to the ceiling.
 //
-//	go run ./bench/load [-duration 10s] [-conns 32] [-size 1024] [-rounds 1]
+//	go run ./bench/load [-duration 10s] [-conns 32] [-size 1024] [-rounds 1] [-processes]
+//
+// By default both servers run in this process, beside the clients, under
+// one Go scheduler; -processes runs each in a child process instead (with
+// its own heap and collector) and reports the sealstore process's memory.
+// On two cores the OS then time-slices three processes, which lengthens
+// every server's tail latency, the trivial one's most.
 //
 // Each comparison alternates 1-second slices of the ceiling and of
 // sealstore (ABBA) for -duration each, and reports the median of the
@@ -28,6 +34,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -35,10 +42,10 @@ import (
 	"runtime/pprof"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/sealstore/sealstore/api"
@@ -51,14 +58,24 @@ func main() {
 	conns := flag.Int("conns", 32, "concurrent connections")
 	size := flag.Int("size", 1024, "secret size in bytes")
 	rounds := flag.Int("rounds", 1, "rounds of all phases (the report shows each)")
-	flag.StringVar(&profile.file, "cpuprofile", "", "write a CPU profile of one phase to this file")
+	flag.StringVar(&profile.file, "cpuprofile", "", "write a CPU profile of one phase of this process to this file (without -processes, it holds the servers)")
 	flag.StringVar(&profile.phase, "profile-phase", "sealstore GET (read)", "the phase -cpuprofile covers")
+	processes := flag.Bool("processes", false, "run each server in a child process (its own heap and GC; reports the sealstore process's memory) instead of in this process")
+	child := flag.String("child", "", "internal: run as the child serving 'ceiling' or 'sealstore' from -dir")
+	childDir := flag.String("dir", "", "internal: the child's directory")
 	flag.Parse()
 	// The whole process (ceiling and sealstore alike) runs with the GC
 	// settings of sealstore serve; GOGC=100 in the environment measures
 	// Go's defaults instead.
 	server.TuneGC()
-	if err := run(*duration, *conns, *size, *rounds); err != nil {
+	if *child != "" {
+		if err := serveChild(*child, *childDir, *size); err != nil {
+			fmt.Fprintln(os.Stderr, "load child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(*duration, *conns, *size, *rounds, !*processes); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -106,7 +123,7 @@ func (r result) String() string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func run(duration time.Duration, conns, size, rounds int) error {
+func run(duration time.Duration, conns, size, rounds int, inProcess bool) error {
 	gcPercent := debug.SetGCPercent(-1)
 	debug.SetGCPercent(gcPercent)
 	tmp, err := os.MkdirTemp("", "sealstore-load-")
@@ -114,35 +131,52 @@ func run(duration time.Duration, conns, size, rounds int) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	ceiling, err := startCeiling(filepath.Join(tmp, "ceiling"), size)
+	start := startProcess
+	if inProcess {
+		start = startInProcess
+	}
+	ceiling, err := start("ceiling", filepath.Join(tmp, "ceiling"), size)
 	if err != nil {
 		return err
 	}
-	defer ceiling.Close()
-	ss, err := startSealstore(filepath.Join(tmp, "data"))
+	defer ceiling.stop()
+	ss, err := start("sealstore", filepath.Join(tmp, "data"), size)
 	if err != nil {
 		return err
 	}
 	defer ss.stop()
+	cpu = func() time.Duration { return cpuTime(0) + ceiling.cpu() + ss.cpu() }
+	where := "each server in its own process"
+	if inProcess {
+		where = "both servers in this process"
+	}
 
-	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s, GOGC %d; %d connections, %d-byte secrets, %s per workload\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), debug.SetGCPercent(-1), conns, size, duration)
+	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s, GOGC %d; %d connections, %d-byte secrets, %s per workload; %s\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), debug.SetGCPercent(-1), conns, size, duration, where)
 	debug.SetGCPercent(gcPercent)
 	for r := 1; r <= rounds; r++ {
 		if err := round(r, ceiling, ss, duration, conns, size); err != nil {
 			return err
 		}
 	}
-	fmt.Printf("\nmemory of this process (servers and clients): %s\n", rss())
+	if inProcess {
+		fmt.Printf("\nmemory of this process (servers and clients): %s\n", rss(0))
+	} else {
+		fmt.Printf("\nmemory of the sealstore process: %s\n", rss(ss.pid))
+	}
 	return nil
 }
 
-// rss returns the process's resident memory from /proc (Linux): the total
+// rss returns a process's (0: this one) resident memory from /proc (Linux): the total
 // now and at its peak, and now split into anonymous memory (heaps, stacks:
 // what the process itself holds) and file pages (bbolt's memory-mapped
 // database, which the kernel may drop and re-read at will).
-func rss() string {
-	b, err := os.ReadFile("/proc/self/status")
+func rss(pid int) string {
+	path := "/proc/self/status"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/status", pid)
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return "unknown"
 	}
@@ -183,7 +217,7 @@ func compare(a, b workload, slices, conns int, slice time.Duration) (ra, rb resu
 	return ra, rb, ratios[len(ratios)/2]
 }
 
-func round(r int, ceiling *ceilingServer, ss *sealstoreServer, duration time.Duration, conns, size int) error {
+func round(r int, ceiling, ss *target, duration time.Duration, conns, size int) error {
 	fmt.Printf("\nround %d\n", r)
 	secret := strings.Repeat("s", size)
 	body := func(id string) []byte {
@@ -251,7 +285,7 @@ func drive(name string, c *http.Client, d time.Duration, conns int, mk func(w, i
 	var errs atomic.Int64
 	lat := make([][]time.Duration, conns)
 	deadline := time.Now().Add(d)
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), cpu()
 	var wg sync.WaitGroup
 	for w := range conns {
 		wg.Go(func() {
@@ -281,17 +315,36 @@ func drive(name string, c *http.Client, d time.Duration, conns int, mk func(w, i
 	wg.Wait()
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	return result{name: name, n: len(all), errors: int(errs.Load()), elapsed: time.Since(start), cpu: cpuTime() - cpu0, lat: all}
+	return result{name: name, n: len(all), errors: int(errs.Load()), elapsed: time.Since(start), cpu: cpu() - cpu0, lat: all}
 }
 
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+// cpu is the CPU time used so far by this process and the servers'.
+var cpu = func() time.Duration { return cpuTime(0) }
+
+// cpuTime is the user and system CPU time of process pid (0: this one)
+// so far, from /proc (Linux; 0 elsewhere).
+func cpuTime(pid int) time.Duration {
+	path := "/proc/self/stat"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
 		return 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	// Fields after the command name (which may hold spaces), from field 3.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	return time.Duration(utime+stime) * time.Second / clockTicks
 }
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat times.
+const clockTicks = 100
 
 func newClient(caFile string, conns int) (*http.Client, error) {
 	pem, err := os.ReadFile(caFile)
@@ -309,26 +362,104 @@ func newClient(caFile string, conns int) (*http.Client, error) {
 	}, Timeout: 30 * time.Second}, nil
 }
 
-// ceilingServer is the trivial HTTPS JSON handler.
-type ceilingServer struct {
-	*http.Server
-	url    string
-	client *http.Client
+// target is a server under test, as the clients see it.
+type target struct {
+	url, token string
+	client     *http.Client
+	pid        int // 0: in this process
+	stop       func()
 }
 
-// startCeiling starts the trivial handler: GET answers the JSON a read of
-// a size-byte secret answers, POST decodes the JSON body and answers
-// {"status":"ok"}; no token check, storage or crypto.
-func startCeiling(dir string, size int) (*ceilingServer, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+func (t *target) cpu() time.Duration {
+	if t.pid == 0 {
+		return 0 // counted with this process
+	}
+	return cpuTime(t.pid)
+}
+
+// startInProcess starts server kind ("ceiling" or "sealstore") in this
+// process.
+func startInProcess(kind, dir string, size int) (*target, error) {
+	url, token, stop, err := serve(kind, dir, size)
+	if err != nil {
 		return nil, err
 	}
-	if err := datadir.EnsureCert(dir); err != nil {
+	client, err := newClient(filepath.Join(dir, datadir.CertFile), 64)
+	if err != nil {
+		stop()
 		return nil, err
+	}
+	return &target{url: url, token: token, client: client, stop: stop}, nil
+}
+
+// startProcess starts server kind in a child process (this program with
+// -child), which prints "URL TOKEN" on its stdout once serving.
+func startProcess(kind, dir string, size int) (*target, error) {
+	cmd := exec.Command(os.Args[0], "-child", kind, "-dir", dir, "-size", strconv.Itoa(size))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() { stdin.Close(); _ = cmd.Wait() }
+	var url, token string
+	if _, err := fmt.Fscanln(stdout, &url, &token); err != nil {
+		stop()
+		return nil, fmt.Errorf("%s did not start: %w", kind, err)
+	}
+	client, err := newClient(filepath.Join(dir, datadir.CertFile), 64)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	return &target{url: url, token: token, client: client, pid: cmd.Process.Pid, stop: stop}, nil
+}
+
+// serveChild serves kind until its stdin closes.
+func serveChild(kind, dir string, size int) error {
+	url, token, stop, err := serve(kind, dir, size)
+	if err != nil {
+		return err
+	}
+	fmt.Println(url, token)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	stop()
+	return nil
+}
+
+// serve starts kind in this process: the trivial handler, or sealstore on
+// the data directory dir. token is "-" for the ceiling.
+func serve(kind, dir string, size int) (url, token string, stop func(), err error) {
+	switch kind {
+	case "ceiling":
+		url, stop, err = serveCeiling(dir, size)
+		return url, "-", stop, err
+	case "sealstore":
+		return serveSealstore(dir)
+	}
+	return "", "", nil, fmt.Errorf("unknown server %q", kind)
+}
+
+// serveCeiling starts the trivial handler: GET answers the JSON a read of
+// a size-byte secret answers, POST decodes the JSON body and answers
+// {"status":"ok"}; no token check, storage or crypto.
+func serveCeiling(dir string, size int) (string, func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil, err
+	}
+	if err := datadir.EnsureCert(dir); err != nil {
+		return "", nil, err
 	}
 	certs, err := api.LoadCert(filepath.Join(dir, datadir.CertFile), filepath.Join(dir, datadir.KeyFile))
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	secret := strings.Repeat("s", size)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -347,27 +478,17 @@ func startCeiling(dir string, size int) (*ceilingServer, error) {
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	srv := &http.Server{Handler: h, TLSConfig: api.TLSConfig(certs)}
 	go func() { _ = srv.Serve(tls.NewListener(ln, srv.TLSConfig)) }()
-	client, err := newClient(filepath.Join(dir, datadir.CertFile), 64)
-	if err != nil {
-		return nil, err
-	}
-	return &ceilingServer{Server: srv, url: "https://" + ln.Addr().String(), client: client}, nil
-}
-
-// sealstoreServer is a sealstore server.Run in this process.
-type sealstoreServer struct {
-	url, token string
-	client     *http.Client
-	stop       func()
+	return "https://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
 var tokenLine = regexp.MustCompile(`sst_[A-Za-z0-9_-]{43}`)
 
-func startSealstore(dir string) (*sealstoreServer, error) {
+// serveSealstore runs server.Run (what sealstore serve runs) on dir.
+func serveSealstore(dir string) (url, token string, stop func(), err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out lockedBuffer
 	addrc := make(chan net.Addr, 1)
@@ -380,20 +501,14 @@ func startSealstore(dir string) (*sealstoreServer, error) {
 	case addr = <-addrc:
 	case err := <-done:
 		cancel()
-		return nil, fmt.Errorf("sealstore did not start: %w", err)
+		return "", "", nil, fmt.Errorf("sealstore did not start: %w", err)
 	}
-	token := tokenLine.FindString(out.String())
+	token = tokenLine.FindString(out.String())
 	if token == "" {
 		cancel()
-		return nil, errors.New("no bootstrap token printed")
+		return "", "", nil, errors.New("no bootstrap token printed")
 	}
-	client, err := newClient(filepath.Join(dir, datadir.CertFile), 64)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	stop := func() { cancel(); <-done }
-	return &sealstoreServer{url: "https://" + addr.String(), token: token, client: client, stop: stop}, nil
+	return "https://" + addr.String(), token, func() { cancel(); <-done }, nil
 }
 
 type lockedBuffer struct {
