@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/syncbuf"
 	"github.com/sealstore/sealstore/item"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/materials"
@@ -70,29 +71,11 @@ func (f *fakeRecords) Ready(ctx context.Context) error {
 	return fn(ctx)
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testServer struct {
 	h       http.Handler
 	recs    *fakeRecords
 	metrics *Metrics
-	log     *syncBuffer
+	log     *syncbuf.Buffer
 	// secrets of tokens by name: read (items:read), write (items:write),
 	// admin (*:admin), other (other:admin).
 	secrets map[string]string
@@ -131,7 +114,7 @@ func newTestServer(t testing.TB, limit int) *testServer {
 		t.Fatal(err)
 	}
 	set := tokens.NewSet(list)
-	srv := &testServer{recs: &fakeRecords{}, metrics: NewMetrics(), log: &syncBuffer{}, secrets: secrets}
+	srv := &testServer{recs: &fakeRecords{}, metrics: NewMetrics(), log: &syncbuf.Buffer{}, secrets: secrets}
 	srv.h = New(Config{
 		Records:      srv.recs,
 		Tokens:       func() *tokens.Set { return set },

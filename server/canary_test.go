@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/api"
+	"github.com/sealstore/sealstore/internal/syncbuf"
 )
 
 // encodedForms returns the byte strings that reveal s in data: s itself,
@@ -86,7 +87,7 @@ func TestCanaryDetector(t *testing.T) {
 // tokens never reach the log.
 func TestCanaries(t *testing.T) {
 	t.Parallel()
-	out, log := &lockedBuffer{}, &lockedBuffer{}
+	out, log := &syncbuf.Buffer{}, &syncbuf.Buffer{}
 	s := startServer(t, opts{out: out, log: log})
 	tok := s.tokens["bootstrap"]
 	if tok == "" {

@@ -23,34 +23,10 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/syncbuf"
 	"github.com/sealstore/sealstore/server"
 	"github.com/sealstore/sealstore/tokens"
 )
-
-// lockedBuffer is an io.Writer safe for the server's goroutines and the
-// test's reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *lockedBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
 
 // Token names created by seedTokens.
 const (
@@ -114,7 +90,7 @@ type opts struct {
 	seed         bool   // create the standard tokens before starting
 	noHTTP       bool   // no plain-HTTP listener
 	failureLimit int
-	out, log     *lockedBuffer
+	out, log     *syncbuf.Buffer
 }
 
 // srv is a running in-process server.
@@ -123,7 +99,7 @@ type srv struct {
 	dataDir   string
 	httpsAddr string
 	httpAddr  string
-	out, log  *lockedBuffer
+	out, log  *syncbuf.Buffer
 	tokens    map[string]string // by name; "bootstrap" for the printed one
 	client    *http.Client
 	reload    chan struct{}
@@ -143,10 +119,10 @@ func startServer(t testing.TB, o opts) *srv {
 		o.dataDir = t.TempDir()
 	}
 	if o.out == nil {
-		o.out = &lockedBuffer{}
+		o.out = &syncbuf.Buffer{}
 	}
 	if o.log == nil {
-		o.log = &lockedBuffer{}
+		o.log = &syncbuf.Buffer{}
 	}
 	s := &srv{t: t, dataDir: o.dataDir, out: o.out, log: o.log, tokens: map[string]string{},
 		reload: make(chan struct{}), done: make(chan error, 1)}

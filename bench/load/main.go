@@ -50,6 +50,7 @@ import (
 
 	"github.com/sealstore/sealstore/api"
 	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/syncbuf"
 	"github.com/sealstore/sealstore/server"
 )
 
@@ -490,7 +491,7 @@ var tokenLine = regexp.MustCompile(`sst_[A-Za-z0-9_-]{43}`)
 // serveSealstore runs server.Run (what sealstore serve runs) on dir.
 func serveSealstore(dir string) (url, token string, stop func(), err error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	cfg := server.Config{DataDir: dir, Listen: "127.0.0.1:0", Out: &out, Log: io.Discard,
@@ -509,21 +510,4 @@ func serveSealstore(dir string) (url, token string, stop func(), err error) {
 		return "", "", nil, errors.New("no bootstrap token printed")
 	}
 	return "https://" + addr.String(), token, func() { cancel(); <-done }, nil
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

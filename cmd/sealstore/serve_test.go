@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/syncbuf"
 )
 
 // Timeouts. The subprocess is this test binary, built with -race when the
@@ -50,24 +51,6 @@ const (
 )
 
 var tokenRE = regexp.MustCompile(`^sst_[A-Za-z0-9_-]{43}$`)
-
-// syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // childEnv is the environment of every subprocess: ours without the
 // SEALSTORE_* variables, which would change the defaults under test.
@@ -86,7 +69,7 @@ type proc struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	dir    string
-	stderr syncBuffer
+	stderr syncbuf.Buffer
 
 	mu    sync.Mutex
 	lines []string // stdout, line by line

@@ -158,16 +158,7 @@ func (s *Store) Put(ctx context.Context, t store.Table, it attr.Item, c store.Co
 	if err != nil {
 		return fmt.Errorf("bolt: table %s: %w", t.Name, err)
 	}
-	return s.batches.do(func(tx *bbolt.Tx) error {
-		b, err := bucket(tx, t)
-		if err != nil {
-			return err
-		}
-		if err := checkCond(b, k, c); err != nil {
-			return err
-		}
-		return b.Put(k, v)
-	})
+	return s.write(t, k, c, func(b *bbolt.Bucket) error { return b.Put(k, v) })
 }
 
 // Delete implements store.Store.
@@ -182,6 +173,12 @@ func (s *Store) Delete(ctx context.Context, t store.Table, key attr.Item, c stor
 	if err != nil {
 		return err
 	}
+	return s.write(t, k, c, func(b *bbolt.Bucket) error { return b.Delete(k) })
+}
+
+// write makes one change to the item at key k of t in the next group
+// commit, if c holds there.
+func (s *Store) write(t store.Table, k []byte, c store.Cond, change func(*bbolt.Bucket) error) error {
 	return s.batches.do(func(tx *bbolt.Tx) error {
 		b, err := bucket(tx, t)
 		if err != nil {
@@ -190,7 +187,7 @@ func (s *Store) Delete(ctx context.Context, t store.Table, key attr.Item, c stor
 		if err := checkCond(b, k, c); err != nil {
 			return err
 		}
-		return b.Delete(k)
+		return change(b)
 	})
 }
 
