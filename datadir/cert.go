@@ -26,19 +26,30 @@ import (
 // certLifetime is the validity of the self-signed certificate.
 const certLifetime = 397 * 24 * time.Hour
 
+// renewBefore is how long before it expires the self-signed certificate
+// is replaced at start.
+const renewBefore = 30 * 24 * time.Hour
+
 // EnsureCert creates the self-signed certificate (ECDSA P-256, for
 // localhost, 127.0.0.1 and ::1) in dir unless both files exist, and
 // refuses a key file that others may read. A pair left half-written by a
-// crash is made again.
+// crash is made again, and so is a certificate that expires within 30
+// days (the start banner shows the new fingerprint).
 func EnsureCert(dir string) error {
+	return ensureCert(dir, time.Now())
+}
+
+func ensureCert(dir string, now time.Time) error {
 	certPath, keyPath := filepath.Join(dir, CertFile), filepath.Join(dir, KeyFile)
 	if exists(certPath) && exists(keyPath) {
 		if err := localroot.CheckFile(keyPath); err != nil {
 			return fmt.Errorf("data directory: TLS key: %w", err)
 		}
-		return nil
+		if !expiresSoon(certPath, now) {
+			return nil
+		}
 	}
-	certPEM, keyPEM, err := selfSigned(time.Now())
+	certPEM, keyPEM, err := selfSigned(now)
 	if err != nil {
 		return err
 	}
@@ -98,6 +109,21 @@ func selfSigned(now time.Time) (certPEM, keyPEM []byte, err error) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+}
+
+// expiresSoon reports whether the certificate at path is unreadable or
+// expires within renewBefore of now.
+func expiresSoon(path string, now time.Time) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return true
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	return err != nil || now.Add(renewBefore).After(cert.NotAfter)
 }
 
 // Fingerprint returns the SHA-256 fingerprint of a DER certificate as
