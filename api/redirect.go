@@ -1,6 +1,7 @@
 package api
 
 import (
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -11,12 +12,18 @@ import (
 // are redirected (308) to the same path on HTTPS at httpsPort; every other
 // method gets a 400 problem telling the client to use HTTPS, without the
 // body being read (a secret sent over plain HTTP is not taken in; the
-// connection is closed after the answer).
-func Redirect(httpsPort string) http.Handler {
+// connection is closed after the answer). Refused requests are logged as
+// warnings, if log is not nil: such a client may have sent a secret over
+// the network in clear.
+func Redirect(httpsPort string, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		host := requestHost(r.Host)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead || host == "" {
+			if log != nil {
+				log.LogAttrs(r.Context(), slog.LevelWarn, "plain HTTP request refused: the client may have sent data in clear",
+					slog.String("method", methodLabel(r.Method)), slog.String("remote", clientAddr(r.RemoteAddr)))
+			}
 			w.Header().Set("Connection", "close")
 			writeProblem(w, http.StatusBadRequest, "this port is plain HTTP: send requests to https://"+
 				net.JoinHostPort(orLocalhost(host), httpsPort)+" (secrets are never accepted without TLS)")

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -60,7 +62,7 @@ func TestRedirectGetHead(t *testing.T) {
 		{"example.com", "/items/%C3%A9", "https://example.com:8443/items/%C3%A9"},
 		{"example.com", "/items/", "https://example.com:8443/items/"},
 	}
-	h := Redirect("8443")
+	h := Redirect("8443", nil)
 	for _, c := range cases {
 		for _, m := range []string{http.MethodGet, http.MethodHead} {
 			req := httptest.NewRequest(m, "http://placeholder"+c.target, nil)
@@ -90,7 +92,7 @@ func TestRedirectOtherPort(t *testing.T) {
 	t.Parallel()
 	req := httptest.NewRequest(http.MethodGet, "http://example.com:8080/x?y=1", nil)
 	rec := httptest.NewRecorder()
-	Redirect("443").ServeHTTP(rec, req)
+	Redirect("443", nil).ServeHTTP(rec, req)
 	if got := rec.Header().Get("Location"); got != "https://example.com:443/x?y=1" {
 		t.Fatalf("Location %q", got)
 	}
@@ -107,7 +109,7 @@ func TestRedirectHostWithoutPort(t *testing.T) {
 		req := httptest.NewRequest(http.MethodGet, "http://placeholder/items/a", nil)
 		req.Host = host
 		rec := httptest.NewRecorder()
-		Redirect("8443").ServeHTTP(rec, req)
+		Redirect("8443", nil).ServeHTTP(rec, req)
 		return rec
 	}
 	for host, want := range map[string]string{
@@ -138,7 +140,7 @@ func TestRedirectRefusesOtherMethodsWithoutReadingBody(t *testing.T) {
 			req.ContentLength = 1 << 20
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
-			Redirect("8443").ServeHTTP(rec, req)
+			Redirect("8443", nil).ServeHTTP(rec, req)
 			if rec.Code != http.StatusBadRequest {
 				t.Fatalf("status %d, want 400", rec.Code)
 			}
@@ -166,7 +168,7 @@ func TestRedirectRefusesOtherMethodsWithoutReadingBody(t *testing.T) {
 // connection is closed, and the handler never reads the body.
 func TestRedirectServerPost(t *testing.T) {
 	t.Parallel()
-	inner := Redirect("8443")
+	inner := Redirect("8443", nil)
 	var bodyRead bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = &readSpy{ReadCloser: r.Body, read: &bodyRead}
@@ -211,7 +213,7 @@ func TestRedirectBadHost(t *testing.T) {
 			req.Host = host
 			req.Body = &trapBody{t: t}
 			rec := httptest.NewRecorder()
-			Redirect("8443").ServeHTTP(rec, req)
+			Redirect("8443", nil).ServeHTTP(rec, req)
 			if rec.Code != http.StatusBadRequest {
 				t.Errorf("%s Host %.30q: status %d (Location %q), want 400", m, host, rec.Code, rec.Header().Get("Location"))
 				continue
@@ -229,8 +231,41 @@ func TestRedirectBadHost(t *testing.T) {
 	req := httptest.NewRequest(http.MethodGet, "http://placeholder/", nil)
 	req.Host = strings.Repeat("a", 253)
 	rec := httptest.NewRecorder()
-	Redirect("8443").ServeHTTP(rec, req)
+	Redirect("8443", nil).ServeHTTP(rec, req)
 	if rec.Code != http.StatusPermanentRedirect {
 		t.Fatalf("253-byte host: status %d, want 308", rec.Code)
+	}
+}
+
+// TestRedirectLogsRefusedRequests checks that a request refused on the
+// plain-HTTP port leaves a warning naming the method and client, and
+// nothing of its path or body.
+func TestRedirectLogsRefusedRequests(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	req := httptest.NewRequest(http.MethodPost, "http://localhost/items/secret-id-7", strings.NewReader(`{"secret":"body-canary-7"}`))
+	req.RemoteAddr = "192.0.2.9:5555"
+	rec := httptest.NewRecorder()
+	Redirect("8443", log).ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("status %d", rec.Code)
+	}
+	var line map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("log %q: %v", buf.String(), err)
+	}
+	if line["level"] != "WARN" || line["method"] != "POST" || line["remote"] != "192.0.2.9" {
+		t.Fatalf("log line %v", line)
+	}
+	for _, leak := range []string{"secret-id-7", "body-canary-7"} {
+		if strings.Contains(buf.String(), leak) {
+			t.Fatalf("log holds %q: %s", leak, buf.String())
+		}
+	}
+	buf.Reset()
+	Redirect("8443", log).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "http://localhost/healthz", nil))
+	if buf.Len() != 0 {
+		t.Fatalf("a redirected GET was logged as refused: %s", buf.String())
 	}
 }

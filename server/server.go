@@ -217,7 +217,7 @@ func (s *service) serve(ctx context.Context, reload <-chan struct{}) error {
 			return fmt.Errorf("listen %s: %w", s.cfg.HTTPListen, err)
 		}
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		redirect := newHTTPServer(api.Redirect(port), s.log)
+		redirect := newHTTPServer(api.Redirect(port, s.log), s.log)
 		servers = append(servers, redirect)
 		httpAddr = hl.Addr()
 		go func() { errc <- redirect.Serve(hl) }()
