@@ -133,7 +133,7 @@ func TestItemSizeNumbersNotUnderDocumented(t *testing.T) {
 
 func TestKeyOf(t *testing.T) {
 	hash := Table{Name: "h", PartitionKey: "pk"}
-	rng := Table{Name: "r", PartitionKey: "pk", SortKey: "sk"}
+	rng := Table{Name: "r", PartitionKey: "pk", SortKey: "sk", SortType: KeyN}
 	full := attr.Item{"pk": attr.S("p"), "sk": attr.N("1"), "other": attr.Bool(true)}
 
 	t.Run("hash", func(t *testing.T) {
@@ -163,8 +163,21 @@ func TestKeyOf(t *testing.T) {
 	})
 	t.Run("key types", func(t *testing.T) {
 		for _, v := range []attr.Value{attr.S("s"), attr.N("-1.5"), attr.B{1}} {
-			if _, err := KeyOf(rng, attr.Item{"pk": v, "sk": v}); err != nil {
+			typ := typeOf(v)
+			tbl := Table{Name: "t", PartitionKey: "pk", SortKey: "sk", PartitionType: typ, SortType: typ}
+			if _, err := KeyOf(tbl, attr.Item{"pk": v, "sk": v}); err != nil {
 				t.Errorf("KeyOf with %T key: %v", v, err)
+			}
+			// A key of another type than the table's is refused, as
+			// DynamoDB refuses it.
+			for _, other := range []KeyType{KeyS, KeyN, KeyB} {
+				if other == typ {
+					continue
+				}
+				tbl.PartitionType = other
+				if _, err := KeyOf(tbl, attr.Item{"pk": v, "sk": v}); err == nil {
+					t.Errorf("KeyOf accepted a %T partition key in a table of %s keys", v, other)
+				}
 			}
 		}
 		// DynamoDB refuses empty key values and keys over 2048 (partition)
@@ -175,11 +188,11 @@ func TestKeyOf(t *testing.T) {
 			{"pk": attr.S(strings.Repeat("p", 2049)), "sk": attr.N("1")},
 			{"pk": attr.S("p"), "sk": attr.S(strings.Repeat("s", 1025))},
 		} {
-			if _, err := KeyOf(rng, it); err == nil {
+			if _, err := KeyOf(Table{Name: "r", PartitionKey: "pk", SortKey: "sk", SortType: typeOf(it["sk"])}, it); err == nil {
 				t.Errorf("KeyOf accepted an empty or over-long key")
 			}
 		}
-		if _, err := KeyOf(rng, attr.Item{"pk": attr.S(strings.Repeat("p", 2048)), "sk": attr.S(strings.Repeat("s", 1024))}); err != nil {
+		if _, err := KeyOf(Table{Name: "r", PartitionKey: "pk", SortKey: "sk"}, attr.Item{"pk": attr.S(strings.Repeat("p", 2048)), "sk": attr.S(strings.Repeat("s", 1024))}); err != nil {
 			t.Errorf("KeyOf refused keys at the length limits: %v", err)
 		}
 	})

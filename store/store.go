@@ -38,11 +38,104 @@ const (
 	maxSortKeyLen      = 1024
 )
 
-// Table names a table and its key schema.
+// KeyType is the DynamoDB type of a key attribute: S, N or B.
+type KeyType string
+
+// Key types. The zero KeyType means KeyS.
+const (
+	KeyS KeyType = "S"
+	KeyN KeyType = "N"
+	KeyB KeyType = "B"
+)
+
+// Table names a table, its key schema and its indexes.
 type Table struct {
 	Name         string
 	PartitionKey string
 	SortKey      string // empty when the table has no sort key
+	// PartitionType and SortType are the key attributes' types; the zero
+	// value is KeyS.
+	PartitionType, SortType KeyType
+	// Indexes are secondary indexes that Query reads.
+	Indexes []Index
+}
+
+// Index is a secondary index over one attribute of type S (a DynamoDB
+// global secondary index projecting every attribute). An item without the
+// attribute is not in the index.
+type Index struct {
+	Name string
+	Attr string
+}
+
+// Index returns the index of t named name.
+func (t Table) Index(name string) (Index, bool) {
+	for _, ix := range t.Indexes {
+		if ix.Name == name {
+			return ix, true
+		}
+	}
+	return Index{}, false
+}
+
+// Validate checks the table's description.
+func (t Table) Validate() error {
+	if t.Name == "" || t.PartitionKey == "" {
+		return errors.New("store: a table needs a name and a partition key")
+	}
+	if t.SortKey == t.PartitionKey {
+		return fmt.Errorf("store: table %s: the sort key must differ from the partition key", t.Name)
+	}
+	for _, k := range []KeyType{t.PartitionType, t.SortType} {
+		if k := k.Type(); k != KeyS && k != KeyN && k != KeyB {
+			return fmt.Errorf("store: table %s: key type %q is not S, N or B", t.Name, k)
+		}
+	}
+	seen := map[string]bool{}
+	for _, ix := range t.Indexes {
+		if ix.Name == "" || ix.Attr == "" || seen[ix.Name] {
+			return fmt.Errorf("store: table %s: every index needs a unique name and an attribute", t.Name)
+		}
+		if ix.Attr == t.PartitionKey || ix.Attr == t.SortKey {
+			return fmt.Errorf("store: table %s: index %s is over a key attribute", t.Name, ix.Name)
+		}
+		seen[ix.Name] = true
+	}
+	return nil
+}
+
+// MaxIndexValueLen is DynamoDB's limit on an index key value.
+const MaxIndexValueLen = 2048
+
+// IndexValues returns the values of it's indexed attributes, by index name,
+// or an error if one is not a non-empty S of at most MaxIndexValueLen bytes
+// (DynamoDB refuses such items). Items lacking an attribute are simply not
+// in its index.
+func IndexValues(t Table, it attr.Item) (map[string]string, error) {
+	var out map[string]string
+	for _, ix := range t.Indexes {
+		v, ok := it[ix.Attr]
+		if !ok {
+			continue
+		}
+		s, ok := v.(attr.S)
+		if !ok || len(s) == 0 || len(s) > MaxIndexValueLen {
+			return nil, fmt.Errorf("store: table %s: indexed attribute %q must be a string of 1 to %d bytes", t.Name, ix.Attr, MaxIndexValueLen)
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[ix.Name] = string(s)
+	}
+	return out, nil
+}
+
+// Type returns k, or KeyS for the zero KeyType.
+func (k KeyType) Type() KeyType {
+	if k == "" {
+		return KeyS
+	}
+	return k
 }
 
 // Cond is a write condition. The zero Cond always holds.
@@ -81,6 +174,11 @@ type Store interface {
 	// starting at cursor (nil: the start of the table), in no particular
 	// order. A cursor from one table is not valid for another.
 	Scan(ctx context.Context, t Table, cursor []byte, limit int) (Page, error)
+	// Query returns up to limit items whose attribute indexed by index
+	// equals value, starting at cursor, like Scan. Index reads may lag
+	// behind writes (DynamoDB's global secondary indexes are eventually
+	// consistent): callers re-check what they read.
+	Query(ctx context.Context, t Table, index string, value string, cursor []byte, limit int) (Page, error)
 }
 
 // KeyOf returns the key attributes of it under t's key schema, or an error
@@ -100,16 +198,19 @@ func KeyOf(t Table, it attr.Item) (attr.Item, error) {
 		if name == t.SortKey {
 			limit = maxSortKeyLen
 		}
-		var n int
+		want := t.PartitionType.Type()
+		if name == t.SortKey {
+			want = t.SortType.Type()
+		}
+		if typeOf(v) != want {
+			return nil, fmt.Errorf("store: table %s: key attribute %q must be of type %s", t.Name, name, want)
+		}
+		n := 1 // a number's length is checked when it is parsed
 		switch v := v.(type) {
 		case attr.S:
 			n = len(v)
 		case attr.B:
 			n = len(v)
-		case attr.N:
-			n = 1
-		default:
-			return nil, fmt.Errorf("store: table %s: key attribute %q must be S, N or B", t.Name, name)
 		}
 		if n == 0 || n > limit {
 			return nil, fmt.Errorf("store: table %s: key attribute %q must be 1 to %d bytes", t.Name, name, limit)
@@ -117,6 +218,18 @@ func KeyOf(t Table, it attr.Item) (attr.Item, error) {
 		key[name] = v
 	}
 	return key, nil
+}
+
+func typeOf(v attr.Value) KeyType {
+	switch v.(type) {
+	case attr.S:
+		return KeyS
+	case attr.N:
+		return KeyN
+	case attr.B:
+		return KeyB
+	}
+	return ""
 }
 
 // Check returns an error if c cannot be evaluated.

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -88,13 +89,14 @@ func (s *Store) Ping(ctx context.Context) error {
 	})
 }
 
-// CreateTable implements store.Store.
+// CreateTable implements store.Store. Indexes that an existing table
+// lacks are added and filled from its items.
 func (s *Store) CreateTable(ctx context.Context, t store.Table) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if t.Name == "" || t.PartitionKey == "" {
-		return errors.New("bolt: a table needs a name and a partition key")
+	if err := t.Validate(); err != nil {
+		return err
 	}
 	schema := []byte(t.PartitionKey + "\x00" + t.SortKey)
 	return s.batches.do(func(tx *bbolt.Tx) error {
@@ -103,12 +105,15 @@ func (s *Store) CreateTable(ctx context.Context, t store.Table) error {
 			if !bytes.Equal(cur, schema) {
 				return fmt.Errorf("bolt: table %s exists with another key schema", t.Name)
 			}
-			return nil
+			return addIndexes(tx, t)
 		}
 		if _, err := tx.CreateBucketIfNotExists(bucketName(t.Name)); err != nil {
 			return err
 		}
-		return tables.Put([]byte(t.Name), schema)
+		if err := tables.Put([]byte(t.Name), schema); err != nil {
+			return err
+		}
+		return addIndexes(tx, t)
 	})
 }
 
@@ -158,7 +163,7 @@ func (s *Store) Put(ctx context.Context, t store.Table, it attr.Item, c store.Co
 	if err != nil {
 		return fmt.Errorf("bolt: table %s: %w", t.Name, err)
 	}
-	return s.write(t, k, c, func(b *bbolt.Bucket) error { return b.Put(k, v) })
+	return s.write(t, k, c, it, v)
 }
 
 // Delete implements store.Store.
@@ -173,21 +178,45 @@ func (s *Store) Delete(ctx context.Context, t store.Table, key attr.Item, c stor
 	if err != nil {
 		return err
 	}
-	return s.write(t, k, c, func(b *bbolt.Bucket) error { return b.Delete(k) })
+	return s.write(t, k, c, nil, nil)
 }
 
-// write makes one change to the item at key k of t in the next group
-// commit, if c holds there.
-func (s *Store) write(t store.Table, k []byte, c store.Cond, change func(*bbolt.Bucket) error) error {
+// write puts it (encoded as v), or deletes the item when it is nil, at key
+// k of t in the next group commit, if c holds there, and keeps the table's
+// indexes in step. Every check comes before the first change, so a failed
+// write changes nothing in the shared transaction.
+func (s *Store) write(t store.Table, k []byte, c store.Cond, it attr.Item, v []byte) error {
 	return s.batches.do(func(tx *bbolt.Tx) error {
 		b, err := bucket(tx, t)
 		if err != nil {
 			return err
 		}
-		if err := checkCond(b, k, c); err != nil {
+		ixs, err := tableIndexes(tx, t.Name)
+		if err != nil {
 			return err
 		}
-		return change(b)
+		var cur attr.Item
+		if c != (store.Cond{}) || len(ixs) > 0 {
+			if cur, err = load(b, k); err != nil {
+				return err
+			}
+		}
+		if !c.Holds(cur) {
+			return store.ErrConflict
+		}
+		var vals map[string]string
+		if it != nil {
+			if vals, err = store.IndexValues(store.Table{Name: t.Name, Indexes: ixs}, it); err != nil {
+				return err
+			}
+		}
+		if err := reindex(tx, t.Name, ixs, k, indexValuesOf(ixs, cur), vals); err != nil {
+			return err
+		}
+		if it == nil {
+			return b.Delete(k)
+		}
+		return b.Put(k, v)
 	})
 }
 
@@ -227,6 +256,30 @@ func (s *Store) Scan(ctx context.Context, t store.Table, cursor []byte, limit in
 			last = k
 		}
 		return nil
+	})
+	return page, err
+}
+
+// Query implements store.Store. The cursor is the last index key returned.
+func (s *Store) Query(ctx context.Context, t store.Table, index, value string, cursor []byte, limit int) (store.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Page{}, err
+	}
+	if limit <= 0 {
+		limit = DefaultScanLimit
+	}
+	var page store.Page
+	err := s.view(func(tx *bbolt.Tx) error {
+		ixs, err := tableIndexes(tx, t.Name)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(ixs, func(ix store.Index) bool { return ix.Name == index })
+		if i < 0 {
+			return fmt.Errorf("bolt: table %s has no index %q", t.Name, index)
+		}
+		page, err = queryIndex(tx, t, ixs[i], value, cursor, limit)
+		return err
 	})
 	return page, err
 }

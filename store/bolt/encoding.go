@@ -72,17 +72,3 @@ func decode(v []byte) (attr.Item, error) {
 	}
 	return attr.Item(m), nil
 }
-
-func checkCond(b *bbolt.Bucket, k []byte, c store.Cond) error {
-	if c == (store.Cond{}) {
-		return nil
-	}
-	cur, err := load(b, k)
-	if err != nil {
-		return err
-	}
-	if !c.Holds(cur) {
-		return store.ErrConflict
-	}
-	return nil
-}

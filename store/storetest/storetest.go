@@ -66,6 +66,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentCounter", testConcurrentCounter},
 		{"ConcurrentCreateIfAbsent", testConcurrentCreateIfAbsent},
 		{"ConcurrentPuts", testConcurrentPuts},
+		{"Query", testQuery},
+		{"QueryPagination", testQueryPagination},
+		{"QueryBadIndexValue", testQueryBadIndexValue},
+		{"AddIndex", testAddIndex},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -341,18 +345,19 @@ func testRoundTrip(t *testing.T, s store.Store) {
 
 func testKeyTypes(t *testing.T, s store.Store) {
 	keys := []struct {
-		name   string
-		pk, sk attr.Value
+		name     string
+		pk, sk   attr.Value
+		pkt, skt store.KeyType
 	}{
-		{"S S", attr.S("p"), attr.S("s")},
-		{"S N", attr.S("p"), attr.N("-1.5")},
-		{"S B", attr.S("p"), attr.B{0, 1, 2}},
-		{"N S", attr.N("12"), attr.S("s")},
-		{"B N", attr.B{0xff, 0x00}, attr.N("3")},
-		{"unicode", attr.S("ключ 😀"), attr.S("\uFF61")},
+		{"S S", attr.S("p"), attr.S("s"), "", store.KeyS},
+		{"S N", attr.S("p"), attr.N("-1.5"), store.KeyS, store.KeyN},
+		{"S B", attr.S("p"), attr.B{0, 1, 2}, "", store.KeyB},
+		{"N S", attr.N("12"), attr.S("s"), store.KeyN, ""},
+		{"B N", attr.B{0xff, 0x00}, attr.N("3"), store.KeyB, store.KeyN},
+		{"unicode", attr.S("ключ 😀"), attr.S("\uFF61"), "", ""},
 	}
 	for i, k := range keys {
-		tbl := store.Table{Name: "storetest_keys" + strconv.Itoa(i), PartitionKey: "pk", SortKey: "sk"}
+		tbl := store.Table{Name: "storetest_keys" + strconv.Itoa(i), PartitionKey: "pk", SortKey: "sk", PartitionType: k.pkt, SortType: k.skt}
 		createTable(t, s, tbl)
 		it := attr.Item{"pk": k.pk, "sk": k.sk, "v": attr.S(k.name)}
 		put(t, s, tbl, it)
@@ -365,17 +370,18 @@ func testKeyTypes(t *testing.T, s store.Store) {
 
 func testNumberKeys(t *testing.T, s store.Store) {
 	// DynamoDB compares numbers by value: 10, 10.0 and 1e1 are one key.
-	createTable(t, s, hashTable)
-	put(t, s, hashTable, attr.Item{"pk": attr.N("10"), "v": attr.S("first")})
+	tbl := store.Table{Name: "storetest_numbers", PartitionKey: "pk", PartitionType: store.KeyN}
+	createTable(t, s, tbl)
+	put(t, s, tbl, attr.Item{"pk": attr.N("10"), "v": attr.S("first")})
 	for _, n := range []string{"10", "10.0", "1e1", "010", "+10"} {
-		got := get(t, s, hashTable, attr.Item{"pk": attr.N(n)})
+		got := get(t, s, tbl, attr.Item{"pk": attr.N(n)})
 		if !attr.Equal(got["v"], attr.S("first")) {
 			t.Fatalf("Get(pk=N %q) = %v", n, got)
 		}
 	}
-	put(t, s, hashTable, attr.Item{"pk": attr.N("1.0E1"), "v": attr.S("second")})
-	wantItem(t, s, hashTable, attr.Item{"pk": attr.N("10"), "v": attr.S("second")})
-	wantScan(t, s, hashTable, 0, []attr.Item{{"pk": attr.N("10"), "v": attr.S("second")}})
+	put(t, s, tbl, attr.Item{"pk": attr.N("1.0E1"), "v": attr.S("second")})
+	wantItem(t, s, tbl, attr.Item{"pk": attr.N("10"), "v": attr.S("second")})
+	wantScan(t, s, tbl, 0, []attr.Item{{"pk": attr.N("10"), "v": attr.S("second")}})
 }
 
 func testGetIgnoresNonKeyAttributes(t *testing.T, s store.Store) {
@@ -871,7 +877,7 @@ func testScanDefaultLimit(t *testing.T, s store.Store) {
 	createTable(t, s, hashTable)
 	items := make([]attr.Item, 120)
 	for i := range items {
-		items[i] = attr.Item{"pk": attr.N(strconv.Itoa(i))}
+		items[i] = attr.Item{"pk": attr.S(strconv.Itoa(i))}
 	}
 	putMany(t, s, hashTable, items)
 	// limit <= 0 means a backend default; following cursors sees all.
@@ -886,7 +892,7 @@ func testScanSortKeyTable(t *testing.T, s store.Store) {
 		for k := range 9 {
 			items = append(items, attr.Item{
 				"pk": attr.S(fmt.Sprintf("p%d", p)),
-				"sk": attr.N(strconv.Itoa(k)),
+				"sk": attr.S(strconv.Itoa(k)),
 				"v":  attr.S(fmt.Sprintf("%d/%d", p, k)),
 			})
 		}
@@ -1041,7 +1047,7 @@ func testConcurrentPuts(t *testing.T, s store.Store) {
 		if i%2 == 1 {
 			return rangeTable, attr.Item{
 				"pk": attr.S("shared"),
-				"sk": attr.N(strconv.Itoa(w*each + i)),
+				"sk": attr.S(strconv.Itoa(w*each + i)),
 				"v":  attr.S(fmt.Sprintf("%d-%d", w, i)),
 			}
 		}
@@ -1064,7 +1070,7 @@ func testConcurrentPuts(t *testing.T, s store.Store) {
 		for i := range each {
 			tbl, it := write(w, i)
 			wantItem(t, s, tbl, it)
-			if tbl == rangeTable {
+			if tbl.Name == rangeTable.Name {
 				rangeItems = append(rangeItems, it)
 			} else {
 				hashItems = append(hashItems, it)
