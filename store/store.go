@@ -143,7 +143,7 @@ type Cond struct {
 	// Absent requires that no item with the key exists.
 	Absent bool
 	// If Attr is set, the stored item must exist and its attribute Attr
-	// must equal Equals.
+	// must equal Equals, which must be an S, N or B value.
 	Attr   string
 	Equals attr.Value
 }
@@ -239,6 +239,9 @@ func (c Cond) Check() error {
 	}
 	if (c.Attr == "") != (c.Equals == nil) {
 		return errors.New("store: a condition needs both an attribute name and a value")
+	}
+	if c.Equals != nil && typeOf(c.Equals) == "" {
+		return errors.New("store: a condition compares an S, N or B value")
 	}
 	return nil
 }

@@ -31,10 +31,16 @@ var (
 	rangeTable = store.Table{Name: "storetest_range", PartitionKey: "pk", SortKey: "sk"}
 )
 
+// Skip names a subtest of Run to skip and says why.
+type Skip struct{ Test, Reason string }
+
 // Run runs the conformance suite. open must return a fresh, empty store for
 // each call; it is called once per subtest, with that subtest's t, and is
 // responsible for any cleanup (t.Cleanup).
-func Run(t *testing.T, open func(t *testing.T) store.Store) {
+//
+// A backend whose test double lacks a feature the real service has may
+// skip that subtest by name with a reason, which the test log prints.
+func Run(t *testing.T, open func(t *testing.T) store.Store, skip ...Skip) {
 	t.Helper()
 	tests := []struct {
 		name string
@@ -73,6 +79,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			for _, sk := range skip {
+				if sk.Test == tc.name {
+					t.Skip(sk.Reason)
+				}
+			}
 			s := open(t)
 			if s == nil {
 				t.Fatal("open returned a nil store")
@@ -566,9 +577,6 @@ func testCondEquals(t *testing.T, s store.Store) {
 	for _, c := range []store.Cond{
 		{Attr: "s", Equals: attr.S("str")},
 		{Attr: "b", Equals: attr.B{1, 2}},
-		{Attr: "ss", Equals: attr.SS{"y", "x"}}, // sets compare as sets
-		{Attr: "m", Equals: attr.M{"a": attr.N("1")}},
-		{Attr: "l", Equals: attr.L{attr.Bool(true)}},
 		{Attr: "pk", Equals: attr.S("k")},
 	} {
 		wantNoErr(t, fmt.Sprintf("Put with holding %v", c), s.Put(ctx, hashTable, rich, c))
@@ -576,9 +584,7 @@ func testCondEquals(t *testing.T, s store.Store) {
 	for _, c := range []store.Cond{
 		{Attr: "s", Equals: attr.S("STR")},
 		{Attr: "b", Equals: attr.B{1, 2, 3}},
-		{Attr: "ss", Equals: attr.SS{"x"}},
-		{Attr: "m", Equals: attr.M{"a": attr.N("2")}},
-		{Attr: "l", Equals: attr.L{attr.Bool(false)}},
+		{Attr: "ss", Equals: attr.S("x")}, // another type never equals
 		{Attr: "pk", Equals: attr.S("other")},
 	} {
 		changed := attr.Item{"pk": attr.S("k"), "tag": attr.S("must not be written")}
@@ -595,6 +601,12 @@ func testCondInvalid(t *testing.T, s store.Store) {
 	bad := []store.Cond{
 		{Absent: true, Attr: "v", Equals: attr.N("1")},
 		{Attr: "v"},
+		// Conditions compare S, N or B values only: backends disagree on
+		// how sets, lists and maps compare.
+		{Attr: "v", Equals: attr.SS{"x"}},
+		{Attr: "v", Equals: attr.M{"a": attr.N("1")}},
+		{Attr: "v", Equals: attr.L{attr.Bool(true)}},
+		{Attr: "v", Equals: attr.Bool(true)},
 	}
 	for _, c := range bad {
 		it := attr.Item{"pk": attr.S("new"), "v": attr.N("1")}
