@@ -182,7 +182,10 @@ func TestTooLargeNotSent(t *testing.T) {
 // countingAPI counts calls and fails each one.
 type countingAPI struct{ n *int }
 
-func (c countingAPI) fail() error { *c.n++; return &net.OpError{Op: "dial", Err: errors.New("refused")} }
+func (c countingAPI) fail() error {
+	*c.n++
+	return &net.OpError{Op: "dial", Err: errors.New("refused")}
+}
 func (c countingAPI) CreateTable(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
 	return nil, c.fail()
 }
