@@ -135,3 +135,13 @@ func exists(path string) bool {
 
 // Close closes the database.
 func (d *Dir) Close() error { return d.Store.Close() }
+
+// EnsureCertIn makes sure the directory at path exists with the checks of
+// Open and holds a self-signed certificate, for a server whose data lives
+// elsewhere (DynamoDB) but that has no --tls-cert.
+func EnsureCertIn(path string) error {
+	if err := ensureDir(path); err != nil {
+		return err
+	}
+	return EnsureCert(path)
+}

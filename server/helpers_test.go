@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/emutest"
 	"github.com/sealstore/sealstore/internal/syncbuf"
 	"github.com/sealstore/sealstore/server"
 	"github.com/sealstore/sealstore/tokens"
@@ -41,18 +42,30 @@ const (
 
 // seedTokens creates the standard tokens in a data directory before any
 // server runs there, and returns their secrets by name.
-func seedTokens(t testing.TB, dataDir string) map[string]string {
+func seedTokens(t testing.TB, dataDir string, b server.Backend) map[string]string {
 	t.Helper()
-	dir, err := datadir.Open(dataDir)
-	if err != nil {
+	out := map[string]string{}
+	if b.Kind == server.KindDynamoDB {
+		initOnce(t, dataDir, b, io.Discard)
+	} else if dir, err := datadir.Open(dataDir); err != nil { // creates it
 		t.Fatalf("datadir.Open: %v", err)
+	} else {
+		dir.Close()
 	}
-	defer dir.Close()
+	err := server.WithTokens(context.Background(), dataDir, b, func(ctx context.Context, ts *tokens.Store) error {
+		seedInto(t, ts, out)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("seed tokens: %v", err)
+	}
+	return out
+}
+
+// seedInto creates the standard tokens in ts and records their secrets.
+func seedInto(t testing.TB, ts *tokens.Store, out map[string]string) {
+	t.Helper()
 	ctx := context.Background()
-	ts := tokens.New(dir.Store, server.TokensTable)
-	if err := ts.Init(ctx); err != nil {
-		t.Fatalf("tokens Init: %v", err)
-	}
 	specs := map[string]string{
 		tokAdmin:  "*:admin",
 		tokRW:     "items:read,items:write",
@@ -60,7 +73,6 @@ func seedTokens(t testing.TB, dataDir string) map[string]string {
 		tokWriter: "items:write",
 		tokOther:  "other:admin",
 	}
-	out := map[string]string{}
 	for name, list := range specs {
 		scopes, err := tokens.ParseScopes(list)
 		if err != nil {
@@ -81,14 +93,74 @@ func seedTokens(t testing.TB, dataDir string) map[string]string {
 		t.Fatalf("tokens Revoke: %v", err)
 	}
 	out[tokRevoked] = secret
-	return out
+}
+
+// serverStoreVar selects the e2e tests' backend: unset, the embedded
+// default; "dynamodb", DynamoDB + KMS on the emulators. ./scripts/test runs
+// this package once each way.
+const serverStoreVar = "SEALSTORE_TEST_SERVER_STORE"
+
+var (
+	prefixesMu sync.Mutex
+	prefixes   = map[string]string{} // data directory → table prefix
+	inited     = map[string]bool{}   // data directories whose tables exist
+)
+
+// backendFor returns the backend of the server on dataDir: a data
+// directory keeps its DynamoDB table prefix across restarts.
+func backendFor(t testing.TB, dataDir string) server.Backend {
+	t.Helper()
+	switch os.Getenv(serverStoreVar) {
+	case "":
+		return server.Backend{}
+	case server.KindDynamoDB:
+	default:
+		t.Fatalf("%s=%q: want unset or dynamodb", serverStoreVar, os.Getenv(serverStoreVar))
+	}
+	return dynamoBackend(t, dataDir)
+}
+
+// dynamoBackend returns a DynamoDB + KMS backend on the emulators whose
+// tables belong to dataDir alone.
+func dynamoBackend(t testing.TB, dataDir string) server.Backend {
+	t.Helper()
+	env := emutest.Both(t)
+	prefixesMu.Lock()
+	defer prefixesMu.Unlock()
+	p, ok := prefixes[dataDir]
+	if !ok {
+		p = emutest.Prefix(t)
+		prefixes[dataDir] = p
+	}
+	return server.Backend{
+		Kind: server.KindDynamoDB, Region: env.Region, TablePrefix: p, KMSKeyID: env.KMSKeyARN,
+		DynamoDBEndpoint: env.DynamoDBEndpoint, KMSEndpoint: env.KMSEndpoint,
+	}
+}
+
+// initOnce runs 'sealstore init' for a DynamoDB data directory the first
+// time, writing its output (the bootstrap token) to out.
+func initOnce(t testing.TB, dataDir string, b server.Backend, out io.Writer) {
+	t.Helper()
+	prefixesMu.Lock()
+	done := inited[dataDir]
+	inited[dataDir] = true
+	prefixesMu.Unlock()
+	if done {
+		return
+	}
+	if err := server.Init(context.Background(), server.Config{DataDir: dataDir, Backend: b}, out); err != nil {
+		t.Fatalf("server.Init: %v", err)
+	}
 }
 
 // opts tunes startServer.
 type opts struct {
-	dataDir      string // default t.TempDir()
-	seed         bool   // create the standard tokens before starting
-	noHTTP       bool   // no plain-HTTP listener
+	dataDir      string          // default t.TempDir()
+	backend      *server.Backend // default backendFor(dataDir)
+	keyCacheTTL  time.Duration
+	seed         bool // create the standard tokens before starting
+	noHTTP       bool // no plain-HTTP listener
 	failureLimit int
 	out, log     *syncbuf.Buffer
 }
@@ -126,13 +198,22 @@ func startServer(t testing.TB, o opts) *srv {
 	}
 	s := &srv{t: t, dataDir: o.dataDir, out: o.out, log: o.log, tokens: map[string]string{},
 		reload: make(chan struct{}), done: make(chan error, 1)}
+	b := backendFor(t, o.dataDir)
+	if o.backend != nil {
+		b = *o.backend
+	}
 	if o.seed {
-		s.tokens = seedTokens(t, o.dataDir)
+		s.tokens = seedTokens(t, o.dataDir, b)
 	}
 	type addrs struct{ https, http net.Addr }
 	listening := make(chan addrs, 1)
+	if b.Kind == server.KindDynamoDB {
+		initOnce(t, o.dataDir, b, o.out)
+	}
 	cfg := server.Config{
 		DataDir:      o.dataDir,
+		Backend:      b,
+		KeyCacheTTL:  o.keyCacheTTL,
 		Listen:       "127.0.0.1:0",
 		FailureLimit: o.failureLimit,
 		DrainTimeout: 5 * time.Second,

@@ -34,6 +34,8 @@ const (
 	KeyStoreName  = "sealstore"
 	TokensTable   = "sealstore_tokens"
 	BootstrapName = "bootstrap-admin"
+	// DefaultKeyCacheSize is how many branch keys the cache holds.
+	DefaultKeyCacheSize = 1000
 )
 
 // Config is the service configuration.
@@ -46,8 +48,13 @@ type Config struct {
 	TLSCert, TLSKey string
 	// DrainTimeout bounds how long shutdown waits for in-flight requests.
 	DrainTimeout time.Duration
-	// KeyCacheTTL is how long a branch key stays cached.
-	KeyCacheTTL time.Duration
+	// Backend says where records and keys live; the zero value is the
+	// embedded default in DataDir.
+	Backend Backend
+	// KeyCacheTTL is how long a branch key stays cached; KeyCacheSize how
+	// many the cache holds. Zero: 5 minutes, 1000 keys.
+	KeyCacheTTL  time.Duration
+	KeyCacheSize int
 	// FailureLimit failed authentications per FailureWindow from one
 	// address earn it 429s; zero means the api package's defaults.
 	FailureLimit  int
@@ -67,7 +74,7 @@ func (c *Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("server: --tls-cert and --tls-key go together")
 	}
-	return nil
+	return c.Backend.Validate()
 }
 
 // Run serves until ctx is done, then drains. Each value on reload
@@ -80,44 +87,55 @@ func Run(ctx context.Context, cfg Config, reload <-chan struct{}) error {
 	if err != nil {
 		return err
 	}
-	defer svc.dir.Close()
+	defer svc.backend.close()
 	return svc.serve(ctx, reload)
 }
 
 // service is a wired, not yet serving, sealstore.
 type service struct {
-	cfg    Config
-	dir    *datadir.Dir
-	tokens *tokens.Store
-	set    atomic.Pointer[tokens.Set]
-	certs  *api.CertSource
-	log    *slog.Logger
+	cfg     Config
+	backend *opened
+	metrics *api.Metrics
+	tokens  *tokens.Store
+	set     atomic.Pointer[tokens.Set]
+	certs   *api.CertSource
+	log     *slog.Logger
 }
 
 func open(ctx context.Context, cfg Config) (_ *service, err error) {
-	dir, err := datadir.Open(cfg.DataDir)
-	if err != nil {
+	s := &service{cfg: cfg, log: slog.New(slog.NewJSONHandler(cfg.Log, nil)), metrics: api.NewMetrics()}
+	kmsCalls := newKMSCalls()
+	if err := s.metrics.Register(kmsCalls); err != nil {
+		return nil, err
+	}
+	if s.backend, err = openBackend(ctx, cfg, false, kmsCalls.observe); err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
-			dir.Close()
+			s.backend.close()
 		}
 	}()
-	s := &service{cfg: cfg, dir: dir, log: slog.New(slog.NewJSONHandler(cfg.Log, nil))}
 	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
 	if certFile == "" {
-		certFile, keyFile = filepath.Join(dir.Path, datadir.CertFile), filepath.Join(dir.Path, datadir.KeyFile)
+		if err := datadir.EnsureCertIn(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		certFile, keyFile = filepath.Join(cfg.DataDir, datadir.CertFile), filepath.Join(cfg.DataDir, datadir.KeyFile)
 	}
 	if s.certs, err = api.LoadCert(certFile, keyFile); err != nil {
 		return nil, err
 	}
-	s.tokens = tokens.New(dir.Store, TokensTable)
+	s.tokens = tokens.New(s.backend.db, TokensTable)
 	if err := s.tokens.Init(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.bootstrap(ctx); err != nil {
-		return nil, err
+	// On DynamoDB, 'sealstore init' hands out the bootstrap token: several
+	// servers may start at once, and only one command should print it.
+	if s.backend.dir != nil {
+		if err := bootstrap(ctx, s.backend.db, s.tokens, cfg.Out); err != nil {
+			return nil, err
+		}
 	}
 	return s, s.reloadTokens(ctx)
 }
@@ -132,8 +150,7 @@ var metaTable = store.Table{Name: "sealstore_meta", PartitionKey: "name"}
 // replaces the token no one saw. A directory that already has other tokens
 // (made offline) needs none. Revoking every token later does not bring a
 // new one: that is the offline 'sealstore tokens create'.
-func (s *service) bootstrap(ctx context.Context) error {
-	db := s.dir.Store
+func bootstrap(ctx context.Context, db store.Store, ts *tokens.Store, out io.Writer) error {
 	if err := db.CreateTable(ctx, metaTable); err != nil {
 		return err
 	}
@@ -142,22 +159,22 @@ func (s *service) bootstrap(ctx context.Context) error {
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	list, err := s.tokens.List(ctx)
+	list, err := ts.List(ctx)
 	if err != nil {
 		return err
 	}
 	if slices.ContainsFunc(list, func(t tokens.Token) bool { return t.Name != BootstrapName }) {
 		return db.Put(ctx, metaTable, marker, store.Cond{Absent: true})
 	}
-	if err := s.tokens.Revoke(ctx, BootstrapName); err != nil && !errors.Is(err, tokens.ErrNotFound) {
+	if err := ts.Revoke(ctx, BootstrapName); err != nil && !errors.Is(err, tokens.ErrNotFound) {
 		return err
 	}
 	scopes := []tokens.Scope{{Collection: tokens.AnyCollection, Action: tokens.Admin}}
-	_, secret, err := s.tokens.Create(ctx, BootstrapName, scopes)
+	_, secret, err := ts.Create(ctx, BootstrapName, scopes)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.cfg.Out, "bootstrap admin token (shown once; store it now): %s\n", secret)
+	fmt.Fprintf(out, "bootstrap admin token (shown once; store it now): %s\n", secret)
 	marker["created"] = attr.S(time.Now().UTC().Format(time.RFC3339))
 	return db.Put(ctx, metaTable, marker, store.Cond{Absent: true})
 }
@@ -172,15 +189,7 @@ func (s *service) reloadTokens(ctx context.Context) error {
 }
 
 func (s *service) handler(ctx context.Context) (http.Handler, error) {
-	ks := keystore.New(KeyStoreName, KeyStoreTable, s.dir.Store, s.dir.Root)
-	if err := ks.Init(ctx); err != nil {
-		return nil, err
-	}
-	ttl := s.cfg.KeyCacheTTL
-	if ttl <= 0 {
-		ttl = hierarchy.DefaultTTL
-	}
-	recs, err := records.Open(ctx, s.dir.Store, ks, hierarchy.NewCache(ttl, 1000, time.Now))
+	recs, err := openRecords(ctx, s.backend.db, s.backend.root, s.cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -188,10 +197,27 @@ func (s *service) handler(ctx context.Context) (http.Handler, error) {
 		Records:       recs,
 		Tokens:        s.set.Load,
 		Log:           s.log,
+		Metrics:       s.metrics,
 		Version:       s.cfg.Version,
 		FailureLimit:  s.cfg.FailureLimit,
 		FailureWindow: s.cfg.FailureWindow,
 	}), nil
+}
+
+// openRecords opens the key store and the records service over db.
+func openRecords(ctx context.Context, db store.Store, root keystore.Root, cfg Config) (*records.Service, error) {
+	ks := keystore.New(KeyStoreName, KeyStoreTable, db, root)
+	if err := ks.Init(ctx); err != nil {
+		return nil, err
+	}
+	ttl, size := cfg.KeyCacheTTL, cfg.KeyCacheSize
+	if ttl <= 0 {
+		ttl = hierarchy.DefaultTTL
+	}
+	if size <= 0 {
+		size = DefaultKeyCacheSize
+	}
+	return records.Open(ctx, db, ks, hierarchy.NewCache(ttl, size, time.Now))
 }
 
 func (s *service) serve(ctx context.Context, reload <-chan struct{}) error {
@@ -287,8 +313,10 @@ func (s *service) banner(https, http net.Addr) {
 	if fp, err := datadir.LeafFingerprint(s.certs.Get().Certificate); err == nil {
 		fmt.Fprintf(out, "certificate SHA-256 fingerprint: %s\n", fp)
 	}
-	fmt.Fprintf(out, "data directory: %s\n", s.dir.Path)
-	fmt.Fprintln(out, "WARNING: the root key is a local file (development only): anyone who can read it and the database can read every record")
+	fmt.Fprintln(out, s.backend.desc)
+	if s.backend.dir != nil {
+		fmt.Fprintln(out, "WARNING: the root key is a local file (development only): anyone who can read it and the database can read every record")
+	}
 }
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {

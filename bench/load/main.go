@@ -61,6 +61,7 @@ func main() {
 	rounds := flag.Int("rounds", 1, "rounds of all phases (the report shows each)")
 	flag.StringVar(&profile.file, "cpuprofile", "", "write a CPU profile of one phase of this process to this file (without -processes, it holds the servers)")
 	flag.StringVar(&profile.phase, "profile-phase", "sealstore GET (read)", "the phase -cpuprofile covers")
+	dynamo := flag.Bool("dynamodb", false, "compare sealstore on DynamoDB + KMS with the DynamoDB emulator's own PutItem/GetItem rate, instead of the embedded default with a trivial handler (needs the emulators: run under scripts/emulators/start)")
 	processes := flag.Bool("processes", false, "run each server in a child process (its own heap and GC; reports the sealstore process's memory) instead of in this process")
 	child := flag.String("child", "", "internal: run as the child serving 'ceiling' or 'sealstore' from -dir")
 	childDir := flag.String("dir", "", "internal: the child's directory")
@@ -75,6 +76,10 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	run := run
+	if *dynamo {
+		run = runDynamo
 	}
 	if err := run(*duration, *conns, *size, *rounds, !*processes); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -190,11 +195,31 @@ func rss(pid int) string {
 	return fmt.Sprintf("RSS %s (peak %s): anonymous %s, file-backed %s", v["VmRSS"], v["VmHWM"], v["RssAnon"], v["RssFile"])
 }
 
-// workload is one kind of request against one server.
+// workload is one kind of request against one server: op sends request i
+// of worker w and waits for its answer.
 type workload struct {
-	name   string
-	client *http.Client
-	mk     func(w, i int) (*http.Request, error)
+	name string
+	op   func(w, i int) error
+}
+
+// httpWork is a workload of HTTP requests that must answer 200.
+func httpWork(name string, c *http.Client, mk func(w, i int) (*http.Request, error)) workload {
+	return workload{name, func(w, i int) error {
+		req, err := mk(w, i)
+		if err != nil {
+			return err
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}}
 }
 
 // compare runs a (the ceiling) and b (sealstore) in alternating slices,
@@ -205,11 +230,11 @@ func compare(a, b workload, slices, conns int, slice time.Duration) (ra, rb resu
 	for i := range slices {
 		var x, y result
 		if i%2 == 0 {
-			x = drive(a.name, a.client, slice, conns, a.mk)
-			y = drive(b.name, b.client, slice, conns, b.mk)
+			x = drive(a, slice, conns)
+			y = drive(b, slice, conns)
 		} else {
-			y = drive(b.name, b.client, slice, conns, b.mk)
-			x = drive(a.name, a.client, slice, conns, a.mk)
+			y = drive(b, slice, conns)
+			x = drive(a, slice, conns)
 		}
 		ratios = append(ratios, y.rate()/x.rate())
 		ra, rb = ra.add(x), rb.add(y)
@@ -227,27 +252,13 @@ func round(r int, ceiling, ss *target, duration time.Duration, conns, size int) 
 	}
 	var seq atomic.Int64
 	var written atomic.Int64 // ids 0..written-1 exist
-	cGet := workload{"ceiling GET", ceiling.client, func(int, int) (*http.Request, error) {
+	cGet := httpWork("ceiling GET", ceiling.client, func(int, int) (*http.Request, error) {
 		return http.NewRequest(http.MethodGet, ceiling.url+"/items/x", nil)
-	}}
-	cPost := workload{"ceiling POST", ceiling.client, func(w, i int) (*http.Request, error) {
+	})
+	cPost := httpWork("ceiling POST", ceiling.client, func(w, i int) (*http.Request, error) {
 		return jsonPost(ceiling.url+"/items/", body(fmt.Sprintf("c-%d-%d-%d", r, w, i)), "")
-	}}
-	sPost := workload{"sealstore POST (write)", ss.client, func(int, int) (*http.Request, error) {
-		n := seq.Add(1) - 1
-		if n >= written.Load() {
-			written.Store(n + 1) // a later read may race ahead of this write: it then 404s and counts as an error
-		}
-		return jsonPost(ss.url+"/items/", body(fmt.Sprintf("r%d-%d", r, n)), ss.token)
-	}}
-	sGet := workload{"sealstore GET (read)", ss.client, func(w, i int) (*http.Request, error) {
-		n := (int64(w)*7919 + int64(i)*104729) % max(written.Load()-int64(conns), 1)
-		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/items/r%d-%d", ss.url, r, n), nil)
-		if err == nil {
-			req.Header.Set("Authorization", "Bearer "+ss.token)
-		}
-		return req, err
-	}}
+	})
+	sPost, sGet := sealstoreWork(ss, r, conns, body, &seq, &written)
 	slices := max(int(duration/time.Second), 2)
 	cw, sw, wRatio := compare(cPost, sPost, slices, conns, time.Second)
 	cr, sr, rRatio := compare(cGet, sGet, slices, conns, time.Second)
@@ -262,6 +273,27 @@ func round(r int, ceiling, ss *target, duration time.Duration, conns, size int) 
 	return nil
 }
 
+// sealstoreWork returns sealstore's write and read workloads: writes of
+// fresh ids, reads of ids already written.
+func sealstoreWork(ss *target, r, conns int, body func(id string) []byte, seq, written *atomic.Int64) (post, get workload) {
+	post = httpWork("sealstore POST (write)", ss.client, func(int, int) (*http.Request, error) {
+		n := seq.Add(1) - 1
+		if n >= written.Load() {
+			written.Store(n + 1) // a later read may race ahead of this write: it then 404s and counts as an error
+		}
+		return jsonPost(ss.url+"/items/", body(fmt.Sprintf("r%d-%d", r, n)), ss.token)
+	})
+	get = httpWork("sealstore GET (read)", ss.client, func(w, i int) (*http.Request, error) {
+		n := (int64(w)*7919 + int64(i)*104729) % max(written.Load()-int64(conns), 1)
+		req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/items/r%d-%d", ss.url, r, n), nil)
+		if err == nil {
+			req.Header.Set("Authorization", "Bearer "+ss.token)
+		}
+		return req, err
+	})
+	return post, get
+}
+
 func jsonPost(url string, body []byte, token string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
@@ -274,9 +306,10 @@ func jsonPost(url string, body []byte, token string) (*http.Request, error) {
 	return req, nil
 }
 
-// drive runs conns workers for d, each sending the requests mk makes
-// (worker, sequence number) one at a time, and expects 200s.
-func drive(name string, c *http.Client, d time.Duration, conns int, mk func(w, i int) (*http.Request, error)) result {
+// drive runs conns workers of wl for d, each sending its requests one at a
+// time.
+func drive(wl workload, d time.Duration, conns int) result {
+	name := wl.name
 	if profile.file != "" && profile.phase == name && !profile.done {
 		profile.done = true // the first slice of the phase only
 		if f, err := os.Create(profile.file); err == nil && pprof.StartCPUProfile(f) == nil {
@@ -291,21 +324,8 @@ func drive(name string, c *http.Client, d time.Duration, conns int, mk func(w, i
 	for w := range conns {
 		wg.Go(func() {
 			for i := 0; time.Now().Before(deadline); i++ {
-				req, err := mk(w, i)
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
 				t0 := time.Now()
-				resp, err := c.Do(req)
-				if err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("status %d", resp.StatusCode)
-					}
-				}
-				if err != nil {
+				if err := wl.op(w, i); err != nil {
 					errs.Add(1)
 					continue
 				}
@@ -443,7 +463,7 @@ func serve(kind, dir string, size int) (url, token string, stop func(), err erro
 		url, stop, err = serveCeiling(dir, size)
 		return url, "-", stop, err
 	case "sealstore":
-		return serveSealstore(dir)
+		return serveSealstore(dir, server.Backend{})
 	}
 	return "", "", nil, fmt.Errorf("unknown server %q", kind)
 }
@@ -489,13 +509,20 @@ func serveCeiling(dir string, size int) (string, func(), error) {
 var tokenLine = regexp.MustCompile(`sst_[A-Za-z0-9_-]{43}`)
 
 // serveSealstore runs server.Run (what sealstore serve runs) on dir.
-func serveSealstore(dir string) (url, token string, stop func(), err error) {
+// On DynamoDB, 'sealstore init' makes the tables and prints the token.
+func serveSealstore(dir string, b server.Backend) (url, token string, stop func(), err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncbuf.Buffer
 	addrc := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	cfg := server.Config{DataDir: dir, Listen: "127.0.0.1:0", Out: &out, Log: io.Discard,
+	cfg := server.Config{DataDir: dir, Backend: b, Listen: "127.0.0.1:0", Out: &out, Log: io.Discard,
 		OnListen: func(https, _ net.Addr) { addrc <- https }}
+	if b.Kind == server.KindDynamoDB {
+		if err := server.Init(ctx, cfg, &out); err != nil {
+			cancel()
+			return "", "", nil, err
+		}
+	}
 	go func() { done <- server.Run(ctx, cfg, nil) }()
 	var addr net.Addr
 	select {

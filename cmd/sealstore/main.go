@@ -1,6 +1,8 @@
 // Command sealstore is the sealstore service and its tools.
 //
-//	sealstore serve [--data-dir DIR] [--listen ADDR] [--http-listen ADDR] [--tls-cert F --tls-key F]
+//	sealstore serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--http-listen ADDR] [--tls-cert F --tls-key F]
+//	                [--store dynamodb --kms-key-id ARN [--region R] [--dynamodb-endpoint URL] [--kms-endpoint URL] [--table-prefix P]]
+//	sealstore init [the same store flags]
 //	sealstore tokens create --scope SCOPES [--name NAME] [--data-dir DIR]
 //	sealstore tokens list | revoke NAME [--data-dir DIR]
 //	sealstore conformance run [--keys KEYS.json] MANIFEST.json...
@@ -33,6 +35,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serveCmd(ctx, args[1:], stdout, stderr)
+	case "init":
+		return initCmd(ctx, args[1:], stdout, stderr)
 	case "tokens":
 		return tokensCmd(ctx, args[1:], stdout, stderr)
 	case "conformance":
@@ -46,15 +50,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 const usage = `usage:
-  sealstore serve [--data-dir DIR] [--listen ADDR] [--http-listen ADDR] [--tls-cert FILE --tls-key FILE]
-      run the HTTPS service on the embedded default (default data directory
-      ./sealstore-data, address 127.0.0.1:8443); SIGHUP reloads the
-      certificate and tokens, SIGTERM drains in-flight requests
-  sealstore tokens create --scope COLLECTION:read|write|admin[,...] [--name NAME] [--data-dir DIR]
+  sealstore serve [--config FILE] [--data-dir DIR] [--listen ADDR] [--http-listen ADDR] [--tls-cert FILE --tls-key FILE]
+                  [--key-cache-ttl D] [--key-cache-size N] [STORE FLAGS]
+      run the HTTPS service, by default on the embedded store (data
+      directory ./sealstore-data, address 127.0.0.1:8443); SIGHUP reloads
+      the certificate and tokens, SIGTERM drains in-flight requests
+  sealstore init [--config FILE] [STORE FLAGS]
+      create the tables, key store and first branch key (idempotent; waits
+      until DynamoDB tables are active) and print a bootstrap admin token
+      the first time
+  sealstore tokens create --scope COLLECTION:read|write|admin[,...] [--name NAME] [STORE FLAGS]
       create a token (printed alone on stdout, stored only as its SHA-256);
-      works offline, while no server holds the data directory
-  sealstore tokens list [--data-dir DIR]
-  sealstore tokens revoke NAME [--data-dir DIR]
+      on the embedded store, works while no server holds the data directory
+  sealstore tokens list [STORE FLAGS]
+  sealstore tokens revoke NAME [STORE FLAGS]
   sealstore conformance run [--keys KEYS.json] MANIFEST.json...
       decrypt DB-ESDK decrypt manifests (or iotest.json DecryptTests);
       prints one line per failure and "N passed, N failed, N skipped";
@@ -62,4 +71,15 @@ const usage = `usage:
   sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
       encrypt records with the hierarchical keyring on static-branch-key-1
       and print a decrypt manifest that other implementations can check
+
+STORE FLAGS (each also a SEALSTORE_* variable, e.g. SEALSTORE_KMS_KEY_ID,
+or a line of the --config file; flags win over variables, variables over
+the file):
+  --data-dir DIR              embedded store and self-signed certificate
+  --store bolt|dynamodb       bolt (default, embedded) or DynamoDB + KMS
+  --kms-key-id ARN            KMS key that wraps branch keys (dynamodb)
+  --region REGION             AWS region (default: AWS_REGION etc.)
+  --dynamodb-endpoint URL     https://, or http:// to a loopback address
+  --kms-endpoint URL          https://, or http:// to a loopback address
+  --table-prefix PREFIX       prefix of the DynamoDB tables sealstore owns
 `

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -18,17 +19,39 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// storeFlags defines the flags that say where the data is (shared by serve,
+// init and tokens) and returns them, read after parsing.
+func storeFlags(fs *flag.FlagSet, s settings) func() (dataDir string, b server.Backend) {
+	configFlag(fs)
+	dir := s.String(fs, "data-dir", datadir.Default, "data directory: the embedded store, its root key and the self-signed certificate")
+	kind := s.String(fs, "store", server.KindBolt, "where records and keys live: bolt (embedded, the data directory) or dynamodb (DynamoDB + KMS)")
+	region := s.String(fs, "region", "", "AWS region (default: the SDK's, e.g. AWS_REGION)")
+	ddb := s.String(fs, "dynamodb-endpoint", "", "DynamoDB endpoint URL (https://, or http:// to a loopback address)")
+	kms := s.String(fs, "kms-endpoint", "", "KMS endpoint URL (https://, or http:// to a loopback address)")
+	key := s.String(fs, "kms-key-id", "", "ARN of the KMS key that wraps branch keys (--store dynamodb)")
+	prefix := s.String(fs, "table-prefix", "", "prefix of the DynamoDB tables sealstore owns")
+	return func() (string, server.Backend) {
+		return *dir, server.Backend{Kind: *kind, Region: *region, DynamoDBEndpoint: *ddb, KMSEndpoint: *kms, KMSKeyID: *key, TablePrefix: *prefix}
+	}
+}
+
 func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	s, err := loadSettings(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "sealstore serve: %v\n", err)
+		return exitUsage
+	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfg := server.Config{Version: version, Out: stdout, Log: stderr}
-	fs.StringVar(&cfg.DataDir, "data-dir", envOr("SEALSTORE_DATA_DIR", datadir.Default), "data directory (env SEALSTORE_DATA_DIR)")
-	fs.StringVar(&cfg.Listen, "listen", envOr("SEALSTORE_LISTEN", "127.0.0.1:8443"), "HTTPS address (env SEALSTORE_LISTEN)")
-	fs.StringVar(&cfg.HTTPListen, "http-listen", os.Getenv("SEALSTORE_HTTP_LISTEN"), "optional plain-HTTP address that only redirects to HTTPS (env SEALSTORE_HTTP_LISTEN)")
-	fs.StringVar(&cfg.TLSCert, "tls-cert", os.Getenv("SEALSTORE_TLS_CERT"), "certificate chain PEM file, reloaded on SIGHUP (default: a self-signed one in the data directory)")
-	fs.StringVar(&cfg.TLSKey, "tls-key", os.Getenv("SEALSTORE_TLS_KEY"), "private key PEM file for --tls-cert")
-	drain := fs.String("drain-timeout", os.Getenv("SEALSTORE_DRAIN_TIMEOUT"), "how long SIGTERM waits for in-flight requests (env SEALSTORE_DRAIN_TIMEOUT; default 30s)")
-	ttl := fs.String("key-cache-ttl", os.Getenv("SEALSTORE_KEY_CACHE_TTL"), "how long a branch key stays cached (env SEALSTORE_KEY_CACHE_TTL; default 5m)")
+	where := storeFlags(fs, s)
+	listen := s.String(fs, "listen", "127.0.0.1:8443", "HTTPS address")
+	httpListen := s.String(fs, "http-listen", "", "optional plain-HTTP address that only redirects to HTTPS")
+	cert := s.String(fs, "tls-cert", "", "certificate chain PEM file, reloaded on SIGHUP (default: a self-signed one in the data directory)")
+	key := s.String(fs, "tls-key", "", "private key PEM file for --tls-cert")
+	drain := s.String(fs, "drain-timeout", "", "how long SIGTERM waits for in-flight requests (default 30s)")
+	ttl := s.String(fs, "key-cache-ttl", "", "how long a branch key stays cached; KMS is called about once per TTL per collection (default 5m)")
+	size := s.String(fs, "key-cache-size", "", "how many branch keys the cache holds (default 1000)")
 	rest, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -36,20 +59,21 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return exitUsage
 	}
-	for _, d := range []struct {
-		name string
-		s    string
-		to   *time.Duration
-	}{{"drain-timeout", *drain, &cfg.DrainTimeout}, {"key-cache-ttl", *ttl, &cfg.KeyCacheTTL}} {
-		if d.s == "" {
-			continue
-		}
-		v, err := time.ParseDuration(d.s)
-		if err != nil || v <= 0 {
-			fmt.Fprintf(stderr, "sealstore serve: --%s %q is not a positive duration such as 30s or 5m\n", d.name, d.s)
+	cfg.DataDir, cfg.Backend = where()
+	cfg.Listen, cfg.HTTPListen, cfg.TLSCert, cfg.TLSKey = *listen, *httpListen, *cert, *key
+	if err := parseDurations(map[string]durationFlag{
+		"drain-timeout": {*drain, &cfg.DrainTimeout}, "key-cache-ttl": {*ttl, &cfg.KeyCacheTTL},
+	}); err != nil {
+		fmt.Fprintf(stderr, "sealstore serve: %v\n", err)
+		return exitUsage
+	}
+	if *size != "" {
+		n, err := strconv.Atoi(*size)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(stderr, "sealstore serve: --key-cache-size %q is not a positive number\n", *size)
 			return exitUsage
 		}
-		*d.to = v
+		cfg.KeyCacheSize = n
 	}
 	if len(rest) > 0 {
 		fmt.Fprintf(stderr, "sealstore serve: unexpected argument %q\n", rest[0])
@@ -60,6 +84,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitUsage
 	}
 	server.TuneGC()
+	return runServer(ctx, cfg, stderr)
+}
+
+// runServer serves until SIGTERM or interrupt; SIGHUP reloads.
+func runServer(ctx context.Context, cfg server.Config, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	reload := make(chan struct{}, 1)
@@ -79,6 +108,26 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return exitFail
 	}
 	return exitOK
+}
+
+type durationFlag struct {
+	s  string
+	to *time.Duration
+}
+
+// parseDurations parses each non-empty flag value as a positive duration.
+func parseDurations(flags map[string]durationFlag) error {
+	for name, d := range flags {
+		if d.s == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.s)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("--%s %q is not a positive duration such as 30s or 5m", name, d.s)
+		}
+		*d.to = v
+	}
+	return nil
 }
 
 func envOr(name, def string) string {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sealstore/sealstore/datadir"
 	"github.com/sealstore/sealstore/server"
 	"github.com/sealstore/sealstore/tokens"
 )
@@ -18,9 +17,14 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
+	set, err := loadSettings(args[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "sealstore tokens: %v\n", err)
+		return exitUsage
+	}
 	fs := flag.NewFlagSet("tokens "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("data-dir", envOr("SEALSTORE_DATA_DIR", datadir.Default), "data directory (env SEALSTORE_DATA_DIR)")
+	where := storeFlags(fs, set)
 	var scope, name *string
 	if args[0] == "create" {
 		scope = fs.String("scope", "", "scopes, e.g. items:read,items:write or *:admin")
@@ -64,25 +68,12 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "sealstore tokens: unknown subcommand %q\n%s", args[0], usage)
 		return exitUsage
 	}
-	if err := withTokens(ctx, *dir, run); err != nil {
+	dir, backend := where()
+	if err := server.WithTokens(ctx, dir, backend, run); err != nil {
 		fmt.Fprintf(stderr, "sealstore tokens %s: %v\n", args[0], err)
 		return exitFail
 	}
 	return exitOK
-}
-
-// withTokens opens the data directory's token store offline.
-func withTokens(ctx context.Context, dir string, run func(context.Context, *tokens.Store) error) error {
-	db, err := datadir.OpenStore(dir)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	ts := tokens.New(db, server.TokensTable)
-	if err := ts.Init(ctx); err != nil {
-		return err
-	}
-	return run(ctx, ts)
 }
 
 func listTokens(ctx context.Context, ts *tokens.Store, stdout io.Writer) error {
