@@ -129,10 +129,3 @@ func parseDurations(flags map[string]durationFlag) error {
 	}
 	return nil
 }
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}

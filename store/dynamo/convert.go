@@ -39,11 +39,7 @@ func toAV(v attr.Value) (types.AttributeValue, error) {
 		}
 		return &types.AttributeValueMemberNS{Value: ns}, nil
 	case attr.BS:
-		bs := make([][]byte, len(v))
-		for i, b := range v {
-			bs[i] = b
-		}
-		return &types.AttributeValueMemberBS{Value: bs}, nil
+		return &types.AttributeValueMemberBS{Value: [][]byte(v)}, nil
 	case attr.L:
 		l := make([]types.AttributeValue, len(v))
 		for i, e := range v {
@@ -94,11 +90,7 @@ func fromAV(av types.AttributeValue) (attr.Value, error) {
 	case *types.AttributeValueMemberNS:
 		return attr.NS(v.Value), nil
 	case *types.AttributeValueMemberBS:
-		bs := make(attr.BS, len(v.Value))
-		for i, b := range v.Value {
-			bs[i] = b
-		}
-		return bs, nil
+		return attr.BS(v.Value), nil
 	case *types.AttributeValueMemberL:
 		l := make(attr.L, len(v.Value))
 		for i, e := range v.Value {
