@@ -56,6 +56,9 @@ func (b Backend) Validate() error {
 		}
 		return nil
 	case KindDynamoDB:
+		if err := dynamo.CheckPrefix(b.TablePrefix); err != nil {
+			return fmt.Errorf("--table-prefix: %w", err)
+		}
 		if b.KMSKeyID == "" {
 			return errors.New("--store dynamodb needs --kms-key-id (the ARN of the KMS key that wraps branch keys)")
 		}

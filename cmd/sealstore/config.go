@@ -66,7 +66,11 @@ func readConfig(path string) (map[string]string, error) {
 	out := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
+		line := sc.Text()
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF") // a byte order mark some editors write
+		}
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -80,13 +84,14 @@ func readConfig(path string) (map[string]string, error) {
 			return nil, fmt.Errorf("line %d: want key = value", n)
 		case key != "version" && !configKeys[key]:
 			return nil, fmt.Errorf("line %d: unknown setting %q", n, key)
-		case out[key] != "" || (key == "version" && out["version"] != ""):
+		}
+		if _, dup := out[key]; dup {
 			return nil, fmt.Errorf("line %d: %s is set twice", n, key)
 		}
 		out[key] = value
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("after line %d: %w", len(out), err)
 	}
 	if v := out["version"]; v != configVersion {
 		if v == "" {

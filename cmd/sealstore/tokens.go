@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,7 +32,15 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		name = fs.String("name", "", "token name (default: a random one)")
 	}
 	rest, err := parseArgs(fs, args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
 	if err != nil {
+		return exitUsage
+	}
+	dir, backend := where()
+	if err := backend.Validate(); err != nil {
+		fmt.Fprintf(stderr, "sealstore tokens %s: %v\n", args[0], err)
 		return exitUsage
 	}
 	var run func(context.Context, *tokens.Store) error
@@ -68,7 +77,6 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "sealstore tokens: unknown subcommand %q\n%s", args[0], usage)
 		return exitUsage
 	}
-	dir, backend := where()
 	if err := server.WithTokens(ctx, dir, backend, run); err != nil {
 		fmt.Fprintf(stderr, "sealstore tokens %s: %v\n", args[0], err)
 		return exitFail

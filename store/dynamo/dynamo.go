@@ -66,14 +66,23 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// tablePrefixes DynamoDB can accept: table names are 3 to 255 of
+// validPrefix matches the table prefixes DynamoDB can accept: table names are 3 to 255 of
 // [A-Za-z0-9_.-].
 var validPrefix = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,200}$`)
 
+// CheckPrefix reports whether DynamoDB accepts table names starting with
+// prefix.
+func CheckPrefix(prefix string) error {
+	if !validPrefix.MatchString(prefix) {
+		return errors.New("a table prefix may hold only letters, digits, '_', '-' and '.', at most 200")
+	}
+	return nil
+}
+
 // Open connects to DynamoDB as cfg says. It makes no request.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
-	if !validPrefix.MatchString(cfg.TablePrefix) {
-		return nil, errors.New("dynamo: a table prefix may hold only letters, digits, '_', '-' and '.', at most 200")
+	if err := CheckPrefix(cfg.TablePrefix); err != nil {
+		return nil, fmt.Errorf("dynamo: %w", err)
 	}
 	awsCfg, err := awsconf.Load(ctx, cfg.Region)
 	if err != nil {
