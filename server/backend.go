@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"strings"
 
 	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/awsconf"
 	"github.com/sealstore/sealstore/keystore"
 	"github.com/sealstore/sealstore/keystore/kmsroot"
 	"github.com/sealstore/sealstore/store"
@@ -63,45 +61,13 @@ func (b Backend) Validate() error {
 			return errors.New("--store dynamodb needs --kms-key-id (the ARN of the KMS key that wraps branch keys)")
 		}
 		for _, e := range []struct{ flag, url string }{{"dynamodb-endpoint", b.DynamoDBEndpoint}, {"kms-endpoint", b.KMSEndpoint}} {
-			if err := CheckEndpoint(e.url); err != nil {
+			if err := awsconf.CheckEndpoint(e.url); err != nil {
 				return fmt.Errorf("--%s: %w", e.flag, err)
 			}
 		}
 		return nil
 	}
 	return fmt.Errorf("--store %q: want %s or %s", b.Kind, KindBolt, KindDynamoDB)
-}
-
-// CheckEndpoint accepts an empty endpoint (the SDK's default), an https://
-// URL, or an http:// URL whose host is a loopback address: requests signed
-// for AWS, and the records and wrapped keys they carry, never cross a
-// network in clear.
-func CheckEndpoint(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("not an endpoint URL such as https://dynamodb.eu-west-1.amazonaws.com or http://127.0.0.1:8000")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-		return errors.New("plain http:// is allowed only to a loopback address (127.0.0.1, ::1, localhost); use https://")
-	}
-	return errors.New("the scheme must be https:// (or http:// to a loopback address)")
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // opened is an open backend: a store, a root key and, for the embedded

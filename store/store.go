@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/sealstore/sealstore/attr"
 )
@@ -119,7 +120,7 @@ func IndexValues(t Table, it attr.Item) (map[string]string, error) {
 			continue
 		}
 		s, ok := v.(attr.S)
-		if !ok || len(s) == 0 || len(s) > MaxIndexValueLen {
+		if !ok || len(s) == 0 || len(s) > MaxIndexValueLen || !utf8.ValidString(string(s)) {
 			return nil, fmt.Errorf("store: table %s: indexed attribute %q must be a string of 1 to %d bytes", t.Name, ix.Attr, MaxIndexValueLen)
 		}
 		if out == nil {
@@ -208,6 +209,9 @@ func KeyOf(t Table, it attr.Item) (attr.Item, error) {
 		n := 1 // a number's length is checked when it is parsed
 		switch v := v.(type) {
 		case attr.S:
+			if !utf8.ValidString(string(v)) {
+				return nil, fmt.Errorf("store: table %s: key attribute %q is not valid UTF-8", t.Name, name)
+			}
 			n = len(v)
 		case attr.B:
 			n = len(v)

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -68,4 +70,50 @@ func httpClient() *awshttp.BuildableClient {
 			t.ResponseHeaderTimeout = ReplyTimeout
 			t.TLSHandshakeTimeout = DialTimeout
 		})
+}
+
+// CheckEndpoint accepts an empty endpoint (the SDK's default), an https://
+// URL, or an http:// URL whose host is a loopback address: requests signed
+// for AWS, and the records and wrapped keys they carry, never cross a
+// network in clear.
+func CheckEndpoint(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("not an endpoint URL such as https://dynamodb.eu-west-1.amazonaws.com or http://127.0.0.1:8000")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return errors.New("plain http:// is allowed only to a loopback address (127.0.0.1, ::1, localhost); use https://")
+	}
+	return errors.New("the scheme must be https:// (or http:// to a loopback address)")
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// CheckResolved applies CheckEndpoint to the endpoint a client will use,
+// which the SDK may also take from AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>
+// or a shared config file's endpoint_url, not only from sealstore's flags.
+func CheckResolved(service string, endpoint *string) error {
+	if endpoint == nil {
+		return nil
+	}
+	if err := CheckEndpoint(*endpoint); err != nil {
+		return fmt.Errorf("%s endpoint (from the flags or the AWS environment, e.g. AWS_ENDPOINT_URL_%s): %w",
+			service, strings.ToUpper(service), err)
+	}
+	return nil
 }

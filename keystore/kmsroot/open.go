@@ -27,7 +27,11 @@ func Open(ctx context.Context, cfg Config) (*Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := New(NewClient(awsCfg, cfg.Endpoint), cfg.KeyARN)
+	client := NewClient(awsCfg, cfg.Endpoint)
+	if err := awsconf.CheckResolved("kms", client.Options().BaseEndpoint); err != nil {
+		return nil, err
+	}
+	r, err := New(client, cfg.KeyARN)
 	if err != nil {
 		return nil, err
 	}

@@ -98,11 +98,11 @@ func (s *Store) CreateTable(ctx context.Context, t store.Table) error {
 	if err := t.Validate(); err != nil {
 		return err
 	}
-	schema := []byte(t.PartitionKey + "\x00" + t.SortKey)
+	schema := schemaOf(t)
 	return s.batches.do(func(tx *bbolt.Tx) error {
 		tables := tx.Bucket(tablesBucket)
 		if cur := tables.Get([]byte(t.Name)); cur != nil {
-			if !bytes.Equal(cur, schema) {
+			if !bytes.Equal(withKeyTypes(cur), schema) {
 				return fmt.Errorf("bolt: table %s exists with another key schema", t.Name)
 			}
 			return addIndexes(tx, t)
@@ -115,6 +115,21 @@ func (s *Store) CreateTable(ctx context.Context, t store.Table) error {
 		}
 		return addIndexes(tx, t)
 	})
+}
+
+// schemaOf is how the tables bucket records t's key schema: the key
+// attribute names and types.
+func schemaOf(t store.Table) []byte {
+	return []byte(t.PartitionKey + "\x00" + t.SortKey + "\x00" + string(t.PartitionType.Type()) + "\x00" + string(t.SortType.Type()))
+}
+
+// withKeyTypes completes a schema recorded before key types were (every
+// such table had string keys).
+func withKeyTypes(schema []byte) []byte {
+	if bytes.Count(schema, []byte{0}) == 1 {
+		return append(bytes.Clone(schema), "\x00S\x00S"...)
+	}
+	return schema
 }
 
 // Get implements store.Store.
@@ -154,6 +169,9 @@ func (s *Store) Put(ctx context.Context, t store.Table, it attr.Item, c store.Co
 	}
 	if store.ItemSize(it) > store.MaxItemSize {
 		return store.ErrTooLarge
+	}
+	if err := store.CheckItem(it); err != nil {
+		return err
 	}
 	k, err := encodeKey(t, it)
 	if err != nil {
@@ -267,6 +285,9 @@ func (s *Store) Query(ctx context.Context, t store.Table, index, value string, c
 	}
 	if limit <= 0 {
 		limit = DefaultScanLimit
+	}
+	if err := store.CheckIndexValue(t, value); err != nil {
+		return store.Page{}, err
 	}
 	var page store.Page
 	err := s.view(func(tx *bbolt.Tx) error {

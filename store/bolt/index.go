@@ -180,11 +180,20 @@ func queryIndex(tx *bbolt.Tx, t store.Table, ix store.Index, value string, curso
 	return page, nil
 }
 
-// indexValuesOf returns the indexed values of a stored item (nil: none).
+// indexValuesOf returns the values under which a stored item is indexed,
+// by index. Each index is judged alone: an attribute that an index added
+// later could not take (a number, say) keeps the item out of that index
+// only, as fillIndex left it.
 func indexValuesOf(ixs []store.Index, it attr.Item) map[string]string {
-	if it == nil || len(ixs) == 0 {
+	if it == nil {
 		return nil
 	}
-	vals, _ := store.IndexValues(store.Table{Indexes: ixs}, it)
+	vals := map[string]string{}
+	for _, ix := range ixs {
+		v, err := store.IndexValues(store.Table{Indexes: []store.Index{ix}}, it)
+		if err == nil && v != nil {
+			vals[ix.Name] = v[ix.Name]
+		}
+	}
 	return vals
 }

@@ -93,6 +93,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 			o.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 	})
+	if err := awsconf.CheckResolved("dynamodb", client.Options().BaseEndpoint); err != nil {
+		return nil, err
+	}
 	return New(client, cfg.TablePrefix), nil
 }
 
@@ -134,6 +137,9 @@ func (s *Store) Put(ctx context.Context, t store.Table, it attr.Item, c store.Co
 		return err
 	}
 	if _, err := store.IndexValues(t, it); err != nil {
+		return err
+	}
+	if err := store.CheckItem(it); err != nil {
 		return err
 	}
 	av, err := toAVMap(it)
@@ -188,6 +194,9 @@ func (s *Store) Query(ctx context.Context, t store.Table, index, value string, c
 	ix, ok := t.Index(index)
 	if !ok {
 		return store.Page{}, fmt.Errorf("dynamo: table %s has no index %q", t.Name, index)
+	}
+	if err := store.CheckIndexValue(t, value); err != nil {
+		return store.Page{}, err
 	}
 	start, err := decodeCursor(t, cursor, ix.Attr)
 	if err != nil {

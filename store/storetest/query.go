@@ -192,3 +192,27 @@ func testAddIndex(t *testing.T, s store.Store) {
 	put(t, s, plain, cat) // maintained whatever Table value the writer passes
 	wantQuery(t, s, indexTable, "by_country", "NL", 0, ann, bob, cat)
 }
+
+// testAddIndexSkipsBadValues: an index added over an attribute some items
+// hold with another type leaves those items out of that index only; they
+// stay in the others, and replacing or deleting them leaves no stale entry.
+func testAddIndexSkipsBadValues(t *testing.T, s store.Store) {
+	byEmail := store.Table{Name: indexTable.Name, PartitionKey: "pk", Indexes: indexTable.Indexes[:1]}
+	createTable(t, s, byEmail)
+	odd := attr.Item{"pk": attr.S("odd"), "email": attr.S("a@x"), "country": attr.N("31")}
+	put(t, s, byEmail, odd)
+	createTable(t, s, indexTable) // adds by_country; odd's country is a number
+	wantQuery(t, s, indexTable, "by_email", "a@x", 0, odd)
+	// A new write must fit every index (DynamoDB refuses it otherwise).
+	if err := s.Put(t.Context(), indexTable, odd, store.Cond{}); err == nil {
+		t.Fatal("Put of an item whose indexed attribute is a number: no error")
+	}
+	replaced := attr.Item{"pk": attr.S("odd"), "email": attr.S("new@x"), "country": attr.S("NL")}
+	put(t, s, indexTable, replaced)
+	wantQuery(t, s, indexTable, "by_email", "a@x", 0)
+	wantQuery(t, s, indexTable, "by_email", "new@x", 0, replaced)
+	wantQuery(t, s, indexTable, "by_country", "NL", 0, replaced)
+	wantNoErr(t, "Delete", s.Delete(t.Context(), indexTable, replaced, store.Cond{}))
+	wantQuery(t, s, indexTable, "by_email", "new@x", 0)
+	wantQuery(t, s, indexTable, "by_country", "NL", 0)
+}

@@ -76,6 +76,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, skip ...Skip) {
 		{"QueryPagination", testQueryPagination},
 		{"QueryBadIndexValue", testQueryBadIndexValue},
 		{"AddIndex", testAddIndex},
+		{"AddIndexSkipsBadValues", testAddIndexSkipsBadValues},
+		{"SchemaMismatch", testSchemaMismatch},
+		{"RefusedValues", testRefusedValues},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
