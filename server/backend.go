@@ -46,7 +46,13 @@ func (b Backend) kind() string {
 }
 
 // Validate checks the backend settings without contacting anything.
-func (b Backend) Validate() error {
+func (b Backend) Validate() error { return b.validate(true) }
+
+// ValidateStore checks the settings the token commands need: those of
+// Validate but the KMS key, which they never use.
+func (b Backend) ValidateStore() error { return b.validate(false) }
+
+func (b Backend) validate(needKMS bool) error {
 	switch b.kind() {
 	case KindBolt:
 		if b.Region != "" || b.DynamoDBEndpoint != "" || b.KMSEndpoint != "" || b.KMSKeyID != "" || b.TablePrefix != "" {
@@ -57,7 +63,7 @@ func (b Backend) Validate() error {
 		if err := dynamo.CheckPrefix(b.TablePrefix); err != nil {
 			return fmt.Errorf("--table-prefix: %w", err)
 		}
-		if b.KMSKeyID == "" {
+		if needKMS && b.KMSKeyID == "" {
 			return errors.New("--store dynamodb needs --kms-key-id (the ARN of the KMS key that wraps branch keys)")
 		}
 		for _, e := range []struct{ flag, url string }{{"dynamodb-endpoint", b.DynamoDBEndpoint}, {"kms-endpoint", b.KMSEndpoint}} {

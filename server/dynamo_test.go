@@ -34,6 +34,7 @@ import (
 	"github.com/sealstore/sealstore/internal/faultproxy"
 	"github.com/sealstore/sealstore/internal/syncbuf"
 	"github.com/sealstore/sealstore/server"
+	"github.com/sealstore/sealstore/tokens"
 )
 
 // dynamoOnly returns a DynamoDB backend with its own tables, or skips t in
@@ -551,5 +552,41 @@ func TestInitDynamoDB(t *testing.T) {
 	err := server.Run(context.Background(), server.Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", Backend: fresh, Out: io.Discard, Log: io.Discard}, nil)
 	if err == nil || !strings.Contains(err.Error(), "sealstore init") {
 		t.Fatalf("serve on tables init never made: %v; want an error naming 'sealstore init'", err)
+	}
+}
+
+// TestTokenRefreshDynamoDB: on DynamoDB a token created or revoked by the
+// token commands while servers run takes effect without a signal, at the
+// next refresh.
+func TestTokenRefreshDynamoDB(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	b := dynamoOnly(t, dir)
+	s := startServer(t, opts{dataDir: dir, backend: &b, noHTTP: true, tokenRefresh: 200 * time.Millisecond})
+	var secret string
+	err := server.WithTokens(context.Background(), dir, b, func(ctx context.Context, ts *tokens.Store) error {
+		var err error
+		_, secret, err = ts.Create(ctx, "late", []tokens.Scope{{Collection: "items", Action: tokens.Write}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the new token works", func() bool { return s.post(secret, "x", "y").status == http.StatusOK })
+	err = server.WithTokens(context.Background(), dir, b, func(ctx context.Context, ts *tokens.Store) error {
+		return ts.Revoke(ctx, "late")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the revoked token is refused", func() bool { return s.post(secret, "x", "y").status == http.StatusUnauthorized })
+}
+
+func waitUntil(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10 s", what)
+		}
 	}
 }

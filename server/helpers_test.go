@@ -159,6 +159,7 @@ type opts struct {
 	dataDir      string          // default t.TempDir()
 	backend      *server.Backend // default backendFor(dataDir)
 	keyCacheTTL  time.Duration
+	tokenRefresh time.Duration
 	seed         bool // create the standard tokens before starting
 	noHTTP       bool // no plain-HTTP listener
 	failureLimit int
@@ -214,6 +215,7 @@ func startServer(t testing.TB, o opts) *srv {
 		DataDir:      o.dataDir,
 		Backend:      b,
 		KeyCacheTTL:  o.keyCacheTTL,
+		TokenRefresh: o.tokenRefresh,
 		Listen:       "127.0.0.1:0",
 		FailureLimit: o.failureLimit,
 		DrainTimeout: 5 * time.Second,

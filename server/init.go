@@ -42,7 +42,7 @@ func Init(ctx context.Context, cfg Config, out io.Writer) error {
 // for the embedded default (no server may hold the data directory), beside
 // running servers on DynamoDB (they pick changes up on SIGHUP).
 func WithTokens(ctx context.Context, dataDir string, b Backend, fn func(context.Context, *tokens.Store) error) error {
-	if err := b.Validate(); err != nil {
+	if err := b.ValidateStore(); err != nil {
 		return err
 	}
 	db, closeDB, err := openTokenStore(ctx, dataDir, b)

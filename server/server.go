@@ -36,6 +36,10 @@ const (
 	BootstrapName = "bootstrap-admin"
 	// DefaultKeyCacheSize is how many branch keys the cache holds.
 	DefaultKeyCacheSize = 1000
+	// DefaultTokenRefresh is how often a server on DynamoDB re-reads the
+	// token list, so that a token created or revoked elsewhere takes
+	// effect on every instance without a signal.
+	DefaultTokenRefresh = 30 * time.Second
 )
 
 // Config is the service configuration.
@@ -55,6 +59,9 @@ type Config struct {
 	// many the cache holds. Zero: 5 minutes, 1000 keys.
 	KeyCacheTTL  time.Duration
 	KeyCacheSize int
+	// TokenRefresh is how often a server on DynamoDB re-reads the token
+	// list; zero: DefaultTokenRefresh.
+	TokenRefresh time.Duration
 	// FailureLimit failed authentications per FailureWindow from one
 	// address earn it 429s; zero means the api package's defaults.
 	FailureLimit  int
@@ -256,10 +263,20 @@ func (s *service) serve(ctx context.Context, reload <-chan struct{}) error {
 }
 
 func (s *service) loop(ctx context.Context, reload <-chan struct{}, servers []*http.Server, errc <-chan error) error {
+	var refresh <-chan time.Time
+	if d := s.tokenRefresh(); d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		refresh = t.C
+	}
 	for {
 		select {
 		case <-reload:
 			s.reload(ctx)
+		case <-refresh:
+			if err := s.reloadTokens(ctx); err != nil {
+				s.log.Error("refresh tokens: the previous token list stays in force", slog.String("error", err.Error()))
+			}
 		case err := <-errc:
 			for _, srv := range servers {
 				srv.Close()
@@ -271,14 +288,30 @@ func (s *service) loop(ctx context.Context, reload <-chan struct{}, servers []*h
 	}
 }
 
+// tokenRefresh is how often the token list is re-read without a signal:
+// on DynamoDB, where the token commands change it while servers run; never
+// on the embedded default, which no one else can change while it serves.
+func (s *service) tokenRefresh() time.Duration {
+	if s.backend.dir != nil {
+		return 0
+	}
+	if s.cfg.TokenRefresh > 0 {
+		return s.cfg.TokenRefresh
+	}
+	return DefaultTokenRefresh
+}
+
 func (s *service) reload(ctx context.Context) {
 	if err := s.certs.Reload(); err != nil {
-		s.log.Error("reload certificate", slog.String("error", err.Error()))
+		s.log.Error("reload certificate: the previous certificate stays in use", slog.String("error", err.Error()))
+	} else {
+		s.log.Info("reloaded certificate")
 	}
 	if err := s.reloadTokens(ctx); err != nil {
-		s.log.Error("reload tokens", slog.String("error", err.Error()))
+		s.log.Error("reload tokens: the previous token list stays in force", slog.String("error", err.Error()))
+	} else {
+		s.log.Info("reloaded tokens", slog.Int("tokens", s.set.Load().Len()))
 	}
-	s.log.Info("reloaded certificate and tokens", slog.Int("tokens", s.set.Load().Len()))
 }
 
 // drain stops accepting connections and waits for in-flight requests.

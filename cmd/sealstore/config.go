@@ -65,7 +65,9 @@ func readConfig(path string) (map[string]string, error) {
 	defer f.Close()
 	out := map[string]string{}
 	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
+	n := 0
+	for sc.Scan() {
+		n++
 		line := sc.Text()
 		if n == 1 {
 			line = strings.TrimPrefix(line, "\uFEFF") // a byte order mark some editors write
@@ -91,7 +93,7 @@ func readConfig(path string) (map[string]string, error) {
 		out[key] = value
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("after line %d: %w", len(out), err)
+		return nil, fmt.Errorf("line %d: %w", n+1, err)
 	}
 	if v := out["version"]; v != configVersion {
 		if v == "" {
@@ -109,9 +111,10 @@ func envName(flagName string) string {
 	return "SEALSTORE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// value returns the default of flag name.
+// value returns the default of flag name. A variable that is set but
+// empty counts: it can clear a value the file sets.
 func (s settings) value(name, def string) string {
-	if v := os.Getenv(envName(name)); v != "" {
+	if v, ok := os.LookupEnv(envName(name)); ok {
 		return v
 	}
 	if v, ok := s.file[name]; ok {

@@ -175,10 +175,28 @@ func TestEnvName(t *testing.T) {
 // command reads.
 func clearSealstoreEnv(t *testing.T) {
 	t.Helper()
-	t.Setenv("SEALSTORE_CONFIG", "")
+	unsetenv(t, "SEALSTORE_CONFIG")
 	for k := range configKeys {
-		t.Setenv(envName(k), "")
+		unsetenv(t, envName(k))
 	}
+}
+
+// unsetenv unsets a variable for the test (a set but empty variable counts
+// as a value).
+func unsetenv(t *testing.T, name string) {
+	t.Helper()
+	t.Setenv(name, "") // restores the old value after the test
+	os.Unsetenv(name)
+}
+
+// setenv sets a variable for the test, or unsets it for "".
+func setenv(t *testing.T, name, value string) {
+	t.Helper()
+	if value == "" {
+		unsetenv(t, name)
+		return
+	}
+	t.Setenv(name, value)
 }
 
 // TestLoadSettings checks each way of naming the config file.
@@ -204,7 +222,7 @@ func TestLoadSettings(t *testing.T) {
 		{a, []string{"--config="}, ""},
 	}
 	for _, tt := range tests {
-		t.Setenv("SEALSTORE_CONFIG", tt.env)
+		setenv(t, "SEALSTORE_CONFIG", tt.env)
 		s, err := loadSettings(tt.args)
 		if err != nil {
 			t.Errorf("SEALSTORE_CONFIG=%q loadSettings(%q): %v", tt.env, tt.args, err)
@@ -310,7 +328,7 @@ func TestConfigPrecedence(t *testing.T) {
 				continue
 			}
 			args := append(slices.Clone(tt.args), s.args...)
-			t.Setenv(variable, s.env)
+			setenv(t, variable, s.env)
 			stdout, stderr, code := runInProcess(t, args...)
 			codeOK := code == tt.code || (tt.code == failed && code != exitOK)
 			if !codeOK || !strings.Contains(stderr, s.want) || stdout != "" {
@@ -318,7 +336,7 @@ func TestConfigPrecedence(t *testing.T) {
 					variable, s.env, strings.Join(args, " "), code, stdout, stderr, tt.code, s.want)
 			}
 		}
-		t.Setenv(variable, "")
+		unsetenv(t, variable)
 	}
 	entries, err := os.ReadDir(tmp)
 	if err != nil || len(entries) != 0 {

@@ -909,7 +909,7 @@ func TestServeTokens(t *testing.T) {
 	// SIGHUP reloads certificate and tokens without interrupting service.
 	p.signal(syscall.SIGHUP)
 	waitFor(t, 20*time.Second, "the reload log line", func() bool {
-		return strings.Contains(p.stderr.String(), `"msg":"reloaded certificate and tokens","tokens":3`)
+		return strings.Contains(p.stderr.String(), `"msg":"reloaded tokens","tokens":3`)
 	})
 	if p.exited() {
 		t.Fatalf("SIGHUP stopped the server (%v)", p.state)
@@ -1039,7 +1039,7 @@ func TestServeCustomCertReload(t *testing.T) {
 	writeFile(t, certFile, []byte("not a certificate"))
 	p.signal(syscall.SIGHUP)
 	waitFor(t, 20*time.Second, "the reload error log line", func() bool {
-		return strings.Contains(p.stderr.String(), `"msg":"reload certificate"`)
+		return strings.Contains(p.stderr.String(), `"msg":"reload certificate: the previous certificate stays in use"`)
 	})
 	if fp := servedFingerprint(t, p); fp != fpB {
 		t.Errorf("after a failed reload the served certificate is %s, want %s", fp, fpB)

@@ -39,7 +39,7 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitUsage
 	}
 	dir, backend := where()
-	if err := backend.Validate(); err != nil {
+	if err := backend.ValidateStore(); err != nil {
 		fmt.Fprintf(stderr, "sealstore tokens %s: %v\n", args[0], err)
 		return exitUsage
 	}

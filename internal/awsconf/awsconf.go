@@ -22,14 +22,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 )
 
-// Retry and timeout settings. Four attempts with back-off capped at one
-// second keep a throttled request inside a request's timeout; the SDK adds
-// full jitter to every delay.
+// Retry and timeout settings. The SDK adds full jitter to every back-off.
+// Each attempt is bounded (connect, TLS, headers, and the whole exchange),
+// so even a service that accepts connections and then stalls costs at most
+// MaxAttempts × AttemptTimeout plus back-off (≈ 23 s), inside the API's
+// 30 s request timeout, which bounds the whole call in any case.
 const (
-	MaxAttempts  = 4
-	MaxBackoff   = time.Second
-	DialTimeout  = 2 * time.Second
-	ReplyTimeout = 10 * time.Second
+	MaxAttempts    = 4
+	MaxBackoff     = time.Second
+	DialTimeout    = 2 * time.Second
+	ReplyTimeout   = 5 * time.Second
+	AttemptTimeout = 5 * time.Second
 	// MaxIdleConns per host: enough for every concurrent request of a busy
 	// server to reuse its connection.
 	MaxIdleConns = 128
@@ -63,6 +66,7 @@ func Load(ctx context.Context, region string) (aws.Config, error) {
 
 func httpClient() *awshttp.BuildableClient {
 	return awshttp.NewBuildableClient().
+		WithTimeout(AttemptTimeout).
 		WithDialerOptions(func(d *net.Dialer) { d.Timeout = DialTimeout }).
 		WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConns = MaxIdleConns

@@ -27,10 +27,22 @@ func classify(op string, err error) error {
 	if errors.Is(err, keystore.ErrUnwrap) {
 		return fmt.Errorf("kmsroot: %s: %w", op, err)
 	}
-	if isWrongCiphertext(err) {
+	if isWrongCiphertext(err) || refusedStoredInput(op, err) {
 		return fmt.Errorf("kmsroot: KMS %s: %w: %w", op, keystore.ErrUnwrap, err)
 	}
 	return fmt.Errorf("kmsroot: KMS %s: %w: %w", op, materials.ErrUnavailable, err)
+}
+
+// refusedStoredInput reports a ValidationException from a call whose input
+// came from the key store (Decrypt and ReEncrypt send a stored ciphertext
+// and a context built from a stored item): an entry KMS will never accept
+// is damaged or forged, a 500, not an outage to retry. Other refusals — a
+// disabled, missing or inaccessible key — stay unavailable: nothing is
+// wrong with the stored data, and the service recovers once an operator
+// re-enables the key or restores the permission.
+func refusedStoredInput(op string, err error) bool {
+	api, ok := errors.AsType[smithy.APIError](err)
+	return ok && api.ErrorCode() == "ValidationException" && (op == OpDecrypt || op == OpReEncrypt)
 }
 
 // isWrongCiphertext reports whether KMS refused a ciphertext as not

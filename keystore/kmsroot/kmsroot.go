@@ -23,7 +23,8 @@
 // under its encryption context or belongs to another key (KMS
 // InvalidCiphertextException or IncorrectKeyException, a response naming
 // another key, a plaintext of the wrong length, a ciphertext KMS could not
-// accept) wraps keystore.ErrUnwrap: the stored key is forged or damaged,
+// accept, a ValidationException on Decrypt or ReEncrypt) wraps
+// keystore.ErrUnwrap: the stored key is forged or damaged,
 // and retrying will not help. Every other failure (network, throttling,
 // KMSInternalException, a disabled, missing or inaccessible key, a
 // canceled context) wraps materials.ErrUnavailable: try later. Error

@@ -370,6 +370,28 @@ func ops(r *kmsroot.Root, ctx context.Context, w []byte) map[string]func() error
 	}
 }
 
+// TestValidationOfStoredInputIsErrUnwrap: KMS refusing as invalid what a
+// key store item supplied (ciphertext, context) is a damaged entry, not an
+// outage; on GenerateDataKeyWithoutPlaintext, whose input is ours, it is not
+// blamed on the stored data.
+func TestValidationOfStoredInputIsErrUnwrap(t *testing.T) {
+	t.Parallel()
+	f, r := newRoot(t)
+	w := newKey(t, r, sampleEC())
+	f.failWith(func(op string) error {
+		return &smithy.OperationError{ServiceID: "KMS", OperationName: op, Err: &smithy.GenericAPIError{Code: "ValidationException"}}
+	})
+	if _, err := r.Unwrap(context.Background(), w, sampleEC()); !errors.Is(err, keystore.ErrUnwrap) || errors.Is(err, materials.ErrUnavailable) {
+		t.Errorf("Unwrap refused as invalid: %v; want keystore.ErrUnwrap only", err)
+	}
+	if _, err := r.Rewrap(context.Background(), w, sampleEC(), sampleEC()); !errors.Is(err, keystore.ErrUnwrap) {
+		t.Errorf("Rewrap refused as invalid: %v; want keystore.ErrUnwrap", err)
+	}
+	if _, err := r.NewKey(context.Background(), sampleEC()); errors.Is(err, keystore.ErrUnwrap) {
+		t.Errorf("NewKey refused as invalid: %v; must not blame a stored key", err)
+	}
+}
+
 func TestOutagesAreErrUnavailable(t *testing.T) {
 	t.Parallel()
 	apiErr := func(e error) func(op string) error {
