@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Retry and timeout settings. The SDK adds full jitter to every back-off.
@@ -50,6 +51,9 @@ func Load(ctx context.Context, region string) (aws.Config, error) {
 			})
 		}),
 		config.WithHTTPClient(httpClient()),
+		// The SDK's own log lines are plain text outside sealstore's JSON
+		// log; errors reach the log through the callers instead.
+		config.WithLogger(logging.Nop{}),
 	}
 	if region != "" {
 		opts = append(opts, config.WithRegion(region))
