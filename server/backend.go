@@ -110,7 +110,7 @@ func openBackend(ctx context.Context, cfg Config, create bool, onKMS func(op str
 	if !create {
 		s = existingTables{db}
 	}
-	desc := fmt.Sprintf("DynamoDB tables %s* with KMS key %s", b.TablePrefix, b.KMSKeyID)
+	desc := fmt.Sprintf("records and keys: DynamoDB tables %[1]ssecure_items and %[1]ssealstore_*, root key %[2]s", b.TablePrefix, b.KMSKeyID)
 	return &opened{db: s, root: root, close: func() error { return nil }, desc: desc}, nil
 }
 
