@@ -37,6 +37,16 @@ import (
 	"github.com/sealstore/sealstore/tokens"
 )
 
+// startDynamo starts a server on DynamoDB tables of its own and returns it,
+// its backend and the bootstrap token 'init' printed.
+func startDynamo(t *testing.T) (*srv, server.Backend, string) {
+	t.Helper()
+	dir := t.TempDir()
+	b := dynamoOnly(t, dir)
+	s := startServer(t, opts{dataDir: dir, backend: &b, noHTTP: true})
+	return s, b, s.tokens["bootstrap"]
+}
+
 // dynamoOnly returns a DynamoDB backend with its own tables, or skips t in
 // the DynamoDB pass (where it already ran once) or without emulators.
 func dynamoOnly(t *testing.T, dataDir string) server.Backend {
@@ -161,10 +171,7 @@ func kmsCallsFrom(t testing.TB, s *srv, tok string) int {
 // canaries in every encoding.)
 func TestDynamoRawTables(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	b := dynamoOnly(t, dir)
-	s := startServer(t, opts{dataDir: dir, backend: &b, noHTTP: true})
-	tok := s.tokens["bootstrap"]
+	s, b, tok := startDynamo(t)
 	canaries := []string{}
 	for i := range 5 {
 		c := "cnry-raw-" + randHex(12)
@@ -314,10 +321,8 @@ func getReq(s *srv, tok string) func(int) (*http.Request, error) {
 // request, 10,000 — and a short TTL does make the server call again.
 func TestKMSCallEconomy(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	b := dynamoOnly(t, dir)
-	s := startServer(t, opts{dataDir: dir, backend: &b, noHTTP: true})
-	tok := s.tokens["bootstrap"]
+	s, b, tok := startDynamo(t)
+	dir := s.dataDir
 	if n := kmsCallsFrom(t, s, tok); n != 0 {
 		t.Fatalf("%d KMS calls before any request; want 0", n)
 	}
@@ -397,10 +402,8 @@ func proxyFor(t *testing.T, endpoint string) *faultproxy.Proxy {
 // server recovers.
 func TestKMSOutage(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	b := dynamoOnly(t, dir)
-	s := startServer(t, opts{dataDir: dir, backend: &b, noHTTP: true})
-	tok := s.tokens["bootstrap"]
+	s, b, tok := startDynamo(t)
+	dir := s.dataDir
 	s.mustStore(tok, "before", "stored before the outage")
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
@@ -470,10 +473,8 @@ func TestDynamoDBOutage(t *testing.T) {
 // not say why.
 func TestTamperedKeyStore(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	b := dynamoOnly(t, dir)
-	s := startServer(t, opts{dataDir: dir, backend: &b, noHTTP: true})
-	tok := s.tokens["bootstrap"]
+	s, b, tok := startDynamo(t)
+	dir := s.dataDir
 	s.mustStore(tok, "x", "stored under the real key")
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
