@@ -32,6 +32,8 @@ var tokenLen = len(prefix) + base64.RawURLEncoding.EncodedLen(32)
 var (
 	ErrExists   = errors.New("tokens: a token with that name exists")
 	ErrNotFound = errors.New("tokens: no token with that name")
+	// ErrInvalid is a name or scope list that cannot make a token.
+	ErrInvalid = errors.New("tokens: invalid")
 )
 
 // Action is what a scope allows on a collection.
@@ -70,12 +72,12 @@ func ParseScopes(list string) ([]Scope, error) {
 		part = strings.TrimSpace(part)
 		c, a, ok := strings.Cut(part, ":")
 		if !ok || !validName(c) && c != AnyCollection {
-			return nil, fmt.Errorf("tokens: scope %q is not COLLECTION:read|write|admin", part)
+			return nil, fmt.Errorf("%w: scope %q is not COLLECTION:read|write|admin", ErrInvalid, part)
 		}
 		switch Action(a) {
 		case Read, Write, Admin:
 		default:
-			return nil, fmt.Errorf("tokens: scope %q: action must be read, write or admin", part)
+			return nil, fmt.Errorf("%w: scope %q: action must be read, write or admin", ErrInvalid, part)
 		}
 		out = append(out, Scope{Collection: c, Action: Action(a)})
 	}
@@ -140,10 +142,10 @@ func (s *Store) Create(ctx context.Context, name string, scopes []Scope) (tok To
 		name = "token-" + randomHex(4)
 	}
 	if !validName(name) {
-		return Token{}, "", errors.New("tokens: a name is 1 to 64 letters, digits, '.', '_' or '-'")
+		return Token{}, "", fmt.Errorf("%w: a name is 1 to 64 letters, digits, '.', '_' or '-'", ErrInvalid)
 	}
 	if len(scopes) == 0 {
-		return Token{}, "", errors.New("tokens: a token needs at least one scope")
+		return Token{}, "", fmt.Errorf("%w: a token needs at least one scope", ErrInvalid)
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,7 +21,13 @@ type Cache struct {
 	mu      sync.Mutex
 	entries map[string]cacheEntry
 	pending map[string]*fetch
+
+	hits, misses atomic.Uint64
 }
+
+// Stats returns how many lookups found a live key (hits) and how many had
+// to load one or wait for a load (misses), since the cache was made.
+func (c *Cache) Stats() (hits, misses uint64) { return c.hits.Load(), c.misses.Load() }
 
 type cacheEntry struct {
 	key     BranchKey
@@ -66,8 +73,10 @@ func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) (
 	c.mu.Lock()
 	if e, ok := c.entries[id]; ok && c.now().Before(e.expires) {
 		c.mu.Unlock()
+		c.hits.Add(1)
 		return e.key, nil
 	}
+	c.misses.Add(1)
 	f, loading := c.pending[id]
 	if !loading {
 		f = &fetch{done: make(chan struct{})}

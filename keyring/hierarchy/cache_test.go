@@ -69,6 +69,9 @@ func TestCacheHitWithinTTL(t *testing.T) {
 	if n := l.calls.Load(); n != 1 {
 		t.Fatalf("loader called %d times within the TTL, want 1", n)
 	}
+	if hits, misses := c.Stats(); hits != 1001 || misses != 1 {
+		t.Fatalf("Stats() = %d hits, %d misses; want 1001, 1", hits, misses)
+	}
 }
 
 func TestCacheReloadAfterTTL(t *testing.T) {
@@ -85,6 +88,9 @@ func TestCacheReloadAfterTTL(t *testing.T) {
 	mustGet(t, c, "a", l.load("a"))
 	if n := l.calls.Load(); n != 2 {
 		t.Fatalf("reloaded key not cached: %d calls", n)
+	}
+	if hits, misses := c.Stats(); hits != 1 || misses != 2 {
+		t.Fatalf("Stats() = %d hits, %d misses; want 1, 2 (an expired key is a miss)", hits, misses)
 	}
 }
 
