@@ -2,8 +2,13 @@ package records
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sealstore/sealstore/attr"
@@ -11,13 +16,43 @@ import (
 	"github.com/sealstore/sealstore/store"
 )
 
-// collectionsTable lists the collections and their branch key ids.
+// collectionsTable lists the collections: name, table, branch key id and,
+// for /v1 collections, the schema and its version.
 var collectionsTable = store.Table{Name: "sealstore_collections", PartitionKey: "name"}
+
+// tablePrefix starts the logical (and, under the DynamoDB table prefix,
+// physical) table name of every /v1 collection: the DB-ESDK binds it into
+// every item, so a reader in another language configures the same name.
+const tablePrefix = "col_"
+
+// itemsSchema is the reference collection's fixed schema.
+var itemsSchema = Schema{PartitionKey: itemsKey, Attributes: map[string]string{itemsSecret: ActionEncrypt}, Suite: SuiteSymSig}
+
+// CollectionInfo describes a collection.
+type CollectionInfo struct {
+	Name    string    `json:"name" doc:"Collection name."`
+	Table   string    `json:"table" doc:"Logical table name bound into every record (the DynamoDB table, under the deployment's table prefix)."`
+	Schema  Schema    `json:"schema"`
+	Version int       `json:"version" doc:"Schema version: 1 when created, +1 per change."`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+}
+
+// CheckCollectionName returns an *InvalidError unless name can name a
+// collection: 1 to 64 letters, digits, '.', '_' or '-', starting with a
+// letter or digit.
+func CheckCollectionName(name string) error {
+	if !beaconName(name) || name[0] == '.' || name[0] == '_' || name[0] == '-' {
+		return &InvalidError{Field: "path.name", Reason: "a collection name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"}
+	}
+	return nil
+}
 
 // catalog keeps the list of collections.
 type catalog struct {
 	db   Backend
 	keys Keys
+	now  func() time.Time
 }
 
 func (c catalog) init(ctx context.Context) error {
@@ -48,7 +83,7 @@ func (c catalog) ensure(ctx context.Context, name, table string) (string, error)
 		"name":          attr.S(name),
 		"table":         attr.S(table),
 		"branch_key_id": attr.S(id),
-		"created":       attr.S(time.Now().UTC().Format(time.RFC3339)),
+		"created":       attr.S(c.now().UTC().Format(time.RFC3339)),
 	}
 	err = c.db.Put(ctx, collectionsTable, rec, store.Cond{Absent: true})
 	if errors.Is(err, store.ErrConflict) {
@@ -60,6 +95,106 @@ func (c catalog) ensure(ctx context.Context, name, table string) (string, error)
 	return id, nil
 }
 
+// entry is a collection as recorded in the catalog.
+type entry struct {
+	info        CollectionInfo
+	branchKeyID string
+}
+
+// get reads collection name, or ErrNotFound.
+func (c catalog) get(ctx context.Context, name string) (entry, error) {
+	it, err := c.db.Get(ctx, collectionsTable, attr.Item{"name": attr.S(name)})
+	if errors.Is(err, store.ErrNotFound) {
+		return entry{}, ErrNotFound
+	}
+	if err != nil {
+		return entry{}, fmt.Errorf("records: read collection: %w", err)
+	}
+	return decodeEntry(it)
+}
+
+// list returns every collection, sorted by name.
+func (c catalog) list(ctx context.Context) ([]entry, error) {
+	var out []entry
+	var cursor []byte
+	for {
+		page, err := c.db.Scan(ctx, collectionsTable, cursor, 0)
+		if err != nil {
+			return nil, fmt.Errorf("records: list collections: %w", err)
+		}
+		for _, it := range page.Items {
+			e, err := decodeEntry(it)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+		if page.Next == nil {
+			break
+		}
+		cursor = page.Next
+	}
+	slices.SortFunc(out, func(a, b entry) int { return strings.Compare(a.info.Name, b.info.Name) })
+	return out, nil
+}
+
+// put writes e: a new collection if version is 1 (only if absent),
+// otherwise only if the stored version is still version-1.
+func (c catalog) put(ctx context.Context, e entry) error {
+	schema, err := json.Marshal(e.info.Schema)
+	if err != nil {
+		return err
+	}
+	rec := attr.Item{
+		"name":          attr.S(e.info.Name),
+		"table":         attr.S(e.info.Table),
+		"branch_key_id": attr.S(e.branchKeyID),
+		"created":       attr.S(e.info.Created.UTC().Format(time.RFC3339)),
+		"updated":       attr.S(e.info.Updated.UTC().Format(time.RFC3339)),
+		"schema":        attr.S(schema),
+		"version":       attr.N(strconv.Itoa(e.info.Version)),
+	}
+	cond := store.Cond{Absent: true}
+	if e.info.Version > 1 {
+		cond = store.Cond{Attr: "version", Equals: attr.N(strconv.Itoa(e.info.Version - 1))}
+	}
+	return c.db.Put(ctx, collectionsTable, rec, cond)
+}
+
+func decodeEntry(it attr.Item) (entry, error) {
+	name, _ := it["name"].(attr.S)
+	table, _ := it["table"].(attr.S)
+	id, err := branchKeyOf(it)
+	if err != nil {
+		return entry{}, err
+	}
+	e := entry{branchKeyID: id, info: CollectionInfo{Name: string(name), Table: string(table), Version: 1}}
+	if s, ok := it["created"].(attr.S); ok {
+		e.info.Created, _ = time.Parse(time.RFC3339, string(s))
+	}
+	e.info.Updated = e.info.Created
+	if s, ok := it["updated"].(attr.S); ok {
+		e.info.Updated, _ = time.Parse(time.RFC3339, string(s))
+	}
+	raw, ok := it["schema"].(attr.S)
+	if !ok {
+		// The reference collection predates schemas.
+		if name != ItemsCollection {
+			return entry{}, fmt.Errorf("records: collection %q has no schema", name)
+		}
+		e.info.Schema = itemsSchema
+		return e, nil
+	}
+	if err := json.Unmarshal([]byte(raw), &e.info.Schema); err != nil {
+		return entry{}, fmt.Errorf("records: collection %q: stored schema: %w", name, err)
+	}
+	v, _ := it["version"].(attr.N)
+	if e.info.Version, err = strconv.Atoi(string(v)); err != nil || e.info.Version < 1 {
+		return entry{}, fmt.Errorf("records: collection %q: stored version is not a positive integer", name)
+	}
+	return e, nil
+}
+
 func branchKeyOf(it attr.Item) (string, error) {
 	id, ok := it["branch_key_id"].(attr.S)
 	if !ok || id == "" {
@@ -67,3 +202,6 @@ func branchKeyOf(it attr.Item) (string, error) {
 	}
 	return string(id), nil
 }
+
+// sameSchema reports whether two normalized schemas are equal.
+func sameSchema(a, b Schema) bool { return reflect.DeepEqual(a.normalize(), b.normalize()) }

@@ -2,19 +2,23 @@
 // record a DB-ESDK item encrypted and signed before it reaches the store and
 // verified and decrypted after it leaves it.
 //
-// For now there is one collection, "items", behind the reference system's
-// routes: a secret per id.
+// Collections have a schema (key attributes, an action per attribute,
+// searchable attributes, the algorithm suite). The collection "items" is
+// the reference system's: a secret per id, behind its routes.
 package records
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/item"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
+	"github.com/sealstore/sealstore/secret"
 	"github.com/sealstore/sealstore/store"
 )
 
@@ -24,6 +28,12 @@ import (
 var (
 	ErrNotFound = errors.New("records: not found")
 	ErrInvalid  = errors.New("records: invalid input")
+	// ErrConflict is a change refused because of the current state; the
+	// *ConflictError says why.
+	ErrConflict = errors.New("records: conflict")
+	// ErrPrecondition is a conditional request whose condition (If-Match,
+	// If-None-Match) does not hold.
+	ErrPrecondition = errors.New("records: precondition failed")
 )
 
 // InvalidError says which input is wrong and why, without its value.
@@ -55,57 +65,88 @@ type Backend interface {
 	CreateTable(ctx context.Context, t store.Table) error
 	Get(ctx context.Context, t store.Table, key attr.Item) (attr.Item, error)
 	Put(ctx context.Context, t store.Table, it attr.Item, c store.Cond) error
+	Delete(ctx context.Context, t store.Table, key attr.Item, c store.Cond) error
+	Scan(ctx context.Context, t store.Table, cursor []byte, limit int) (store.Page, error)
+	Query(ctx context.Context, t store.Table, index, value string, cursor []byte, limit int) (store.Page, error)
 }
 
-// Keys is the key store records need: branch keys for the keyring, and
-// creation of a collection's branch key.
+// Keys is the key store records need: branch keys for the keyring,
+// creation of a collection's branch key, and its beacon key.
 type Keys interface {
 	hierarchy.Source
 	Create(ctx context.Context, id string) (version string, err error)
+	BeaconKey(ctx context.Context, id string) (secret.Bytes, error)
 }
+
+// Options tune a Service; the zero value is the default.
+type Options struct {
+	// CreateTable creates a new collection's table (and adds the indexes
+	// of new searchable attributes); nil: the Backend's CreateTable. A
+	// server whose Backend only checks that its own tables exist passes
+	// the store's real CreateTable here.
+	CreateTable func(ctx context.Context, t store.Table) error
+	// Refresh is how long a collection's schema is used before it is read
+	// again (another server may change it); zero: DefaultRefresh.
+	Refresh time.Duration
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+}
+
+// DefaultRefresh is how long a server trusts its copy of a collection's
+// schema.
+const DefaultRefresh = 30 * time.Second
 
 // Service runs the use cases over a store and a key store.
 type Service struct {
-	db    Backend
-	items *collection
-}
+	db       Backend
+	keys     Keys
+	cache    *hierarchy.Cache
+	cat      catalog
+	newTable func(ctx context.Context, t store.Table) error
+	refresh  time.Duration
+	now      func() time.Time
+	items    *collection
+	locks    [64]sync.Mutex
 
-// collection is an open collection: its table and its encryptor.
-type collection struct {
-	name  string
-	table store.Table
-	enc   *item.Encryptor
+	mu    sync.Mutex
+	colls map[string]*collection
 }
 
 // Open prepares the service: it creates the tables it needs and, on first
 // use, the items collection and its branch key.
-func Open(ctx context.Context, db Backend, keys Keys, cache *hierarchy.Cache) (*Service, error) {
-	cat := catalog{db: db, keys: keys}
-	if err := cat.init(ctx); err != nil {
+func Open(ctx context.Context, db Backend, keys Keys, cache *hierarchy.Cache, opts ...Options) (*Service, error) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	s := &Service{db: db, keys: keys, cache: cache, newTable: o.CreateTable, refresh: o.Refresh, now: o.Now, colls: map[string]*collection{}}
+	if s.newTable == nil {
+		s.newTable = db.CreateTable
+	}
+	if s.refresh <= 0 {
+		s.refresh = DefaultRefresh
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.cat = catalog{db: db, keys: keys, now: s.now}
+	if err := s.cat.init(ctx); err != nil {
 		return nil, err
 	}
-	branchKeyID, err := cat.ensure(ctx, ItemsCollection, itemsTable)
-	if err != nil {
+	if _, err := s.cat.ensure(ctx, ItemsCollection, itemsTable); err != nil {
 		return nil, err
 	}
-	kr, err := hierarchy.New(branchKeyID, keys, cache)
-	if err != nil {
-		return nil, err
-	}
-	table := store.Table{Name: itemsTable, PartitionKey: itemsKey}
-	if err := db.CreateTable(ctx, table); err != nil {
+	if err := db.CreateTable(ctx, store.Table{Name: itemsTable, PartitionKey: itemsKey}); err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}
-	enc, err := item.New(item.Config{
-		TableName:    itemsTable,
-		PartitionKey: itemsKey,
-		Actions:      map[string]item.Action{itemsKey: item.SignOnly, itemsSecret: item.EncryptAndSign},
-		Keyring:      kr,
-	})
+	e, err := s.cat.get(ctx, ItemsCollection)
 	if err != nil {
 		return nil, err
 	}
-	return &Service{db: db, items: &collection{name: ItemsCollection, table: table, enc: enc}}, nil
+	if s.items, err = s.install(e, nil); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // PutSecret stores secret under id in the items collection, replacing any
