@@ -1,0 +1,228 @@
+// Package audit is sealstore's tamper-evident audit trail: who did what to
+// which record, when, and with what outcome.
+//
+// Entries are appended to chains kept in the store. Each server process
+// writes its own chain; every entry carries an HMAC-SHA256 over its fields,
+// its position and the MAC of the entry before it, so that editing, removing
+// or reordering a stored entry breaks the chain at that entry, and [Verify]
+// names it. Record ids never appear in clear: callers log [Log.RecordID].
+//
+// Concurrent Appends are group-committed: one writer stores everything
+// pending as one batch item, in one conditional write, and every Append
+// returns once its batch is durable. A write that fails, or whose outcome is
+// unknown, ends its chain; later entries start a fresh one, so a chain never
+// forks.
+//
+// What the log cannot show by itself: the removal of a chain's newest
+// batches, or of a whole chain, looks like a chain that simply ended. Keep an
+// outside record of [Report] totals if that matters.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/secret"
+	"github.com/sealstore/sealstore/store"
+)
+
+// KeyID is the branch key whose beacon key the audit keys derive from.
+const KeyID = "sealstore-audit"
+
+// Errors callers branch on.
+var (
+	// ErrBadCursor: List was given a cursor it did not return.
+	ErrBadCursor = errors.New("audit: malformed cursor")
+	// ErrClosed: Append was called after Close.
+	ErrClosed = errors.New("audit: log closed")
+)
+
+// Backend is the storage the log needs.
+type Backend interface {
+	CreateTable(ctx context.Context, t store.Table) error
+	Get(ctx context.Context, t store.Table, key attr.Item) (attr.Item, error)
+	Put(ctx context.Context, t store.Table, it attr.Item, c store.Cond) error
+	Scan(ctx context.Context, t store.Table, cursor []byte, limit int) (store.Page, error)
+}
+
+// Keys gives the audit key: a keystore.KeyStore satisfies it. Create
+// returns an error matching keystore.ErrExists for an existing id.
+type Keys interface {
+	Create(ctx context.Context, id string) (string, error)
+	BeaconKey(ctx context.Context, id string) (secret.Bytes, error)
+}
+
+// Entry is one audited operation.
+type Entry struct {
+	Time       time.Time // UTC; Append sets it when zero
+	Token      string    // token name ("" for none)
+	Action     string    // e.g. "record.get", "record.put", "token.create"
+	Collection string
+	Record     string // RecordID of the record, or ""
+	Outcome    string // "ok", "not_found", "denied", "conflict", "invalid", "error", ...
+
+	// Filled by List; Append ignores them.
+	Chain string
+	Seq   uint64 // position of the entry in its chain, from 0
+}
+
+// maxField is the longest string field an entry may have, in bytes.
+const maxField = 1024
+
+// prepare readies e to be stored: it sets a zero Time from now and makes
+// the strings storable, so that odd input (a collection name of invalid
+// UTF-8 in a denied request) is still recorded rather than refused:
+// invalid UTF-8 becomes U+FFFD and fields are cut to maxField bytes. It
+// refuses an entry with no action or a time RFC 3339 cannot hold.
+func (e *Entry) prepare(now func() time.Time) error {
+	if e.Time.IsZero() {
+		e.Time = now()
+	}
+	if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
+		return errors.New("audit: entry time out of range")
+	}
+	for _, f := range []*string{&e.Token, &e.Action, &e.Collection, &e.Record, &e.Outcome} {
+		*f = clean(*f)
+	}
+	if e.Action == "" {
+		return errors.New("audit: entry has no action")
+	}
+	return nil
+}
+
+// clean returns s as valid UTF-8 of at most maxField bytes.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= maxField {
+		return s
+	}
+	n := maxField
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Options tunes a Log. The zero Options is ready to use.
+type Options struct {
+	// MaxBatch is the most entries stored in one item (default 256).
+	// Batches are also cut to stay well under store.MaxItemSize.
+	MaxBatch int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+const defaultMaxBatch = 256
+
+// Log appends entries to a chain of its own.
+type Log struct {
+	db       Backend
+	keys     keySet
+	now      func() time.Time
+	maxBatch int
+
+	mu      sync.Mutex
+	pending []*request
+	closed  bool
+	wake    chan struct{} // holds one token when the writer should look again
+	stopped chan struct{} // closed when the writer has returned
+
+	chain chainState // owned by the writer
+}
+
+// Open creates the log's tables and its branch key if they are missing,
+// derives the audit keys and starts the writer. The chain's first write
+// happens with its first batch.
+func Open(ctx context.Context, db Backend, keys Keys, opts Options) (*Log, error) {
+	for _, t := range Tables() {
+		if err := db.CreateTable(ctx, t); err != nil {
+			return nil, fmt.Errorf("audit: create table %s: %w", t.Name, err)
+		}
+	}
+	ks, err := ensureKeys(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	l := &Log{
+		db: db, keys: ks, now: opts.Now, maxBatch: opts.MaxBatch,
+		wake: make(chan struct{}, 1), stopped: make(chan struct{}),
+	}
+	if l.now == nil {
+		l.now = time.Now
+	}
+	if l.maxBatch <= 0 {
+		l.maxBatch = defaultMaxBatch
+	}
+	go l.run()
+	return l, nil
+}
+
+// RecordID returns the name the log gives record id of collection: a hex
+// HMAC-SHA256 (128 bits) under the log's record key, the same for every
+// server sharing the audit branch key.
+func (l *Log) RecordID(collection, id string) string {
+	return l.keys.recordID(collection, id)
+}
+
+// Append stores e and returns once it is durable. Its strings are stored
+// as valid UTF-8 (U+FFFD for invalid bytes) of at most 1024 bytes each.
+// Append fails for an entry without Action or with a Time outside the
+// years 0 to 9999, after Close (ErrClosed), and when the store write fails:
+// the chain then ends, and the next entry starts another. If ctx ends first,
+// Append returns ctx.Err(), and the entry may still be written.
+func (l *Log) Append(ctx context.Context, e Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := e.prepare(l.now); err != nil {
+		return err
+	}
+	r := newRequest(&e)
+	if err := l.enqueue(r); err != nil {
+		return err
+	}
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// enqueue hands requests to the writer, all in the same batch if they fit.
+func (l *Log) enqueue(rs ...*request) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.pending = append(l.pending, rs...)
+	l.mu.Unlock()
+	l.signal()
+	return nil
+}
+
+func (l *Log) signal() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close writes the entries still pending and stops the writer. Their
+// Appends receive the outcome; Close itself returns nil. Appends after
+// Close fail with ErrClosed.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.signal()
+	<-l.stopped
+	return nil
+}
