@@ -19,6 +19,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/docsui"
+	"github.com/sealstore/sealstore/records"
 	"github.com/sealstore/sealstore/tokens"
 )
 
@@ -27,6 +30,19 @@ type Records interface {
 	PutSecret(ctx context.Context, id, secret string) error
 	GetSecret(ctx context.Context, id string) (string, error)
 	Ready(ctx context.Context) error
+
+	PutCollection(ctx context.Context, name string, sc records.Schema) (records.CollectionInfo, bool, error)
+	Collections(ctx context.Context) ([]records.CollectionInfo, error)
+	Collection(ctx context.Context, name string) (records.CollectionInfo, error)
+	Beacons(ctx context.Context, coll string) ([]records.BeaconAdvice, error)
+
+	PutRecord(ctx context.Context, coll string, k records.Key, doc attr.Item, p records.Precondition) (string, error)
+	GetRecord(ctx context.Context, coll string, k records.Key) (records.Record, error)
+	DeleteRecord(ctx context.Context, coll string, k records.Key, p records.Precondition) error
+	PatchRecord(ctx context.Context, coll string, k records.Key, patch attr.Item, p records.Precondition) (records.Record, error)
+	ListRecords(ctx context.Context, coll string, q records.Query) (records.Page, error)
+	BatchGet(ctx context.Context, coll string, keys []records.Key) ([]records.Result, error)
+	BatchPut(ctx context.Context, coll string, reqs []records.PutRequest) ([]records.Result, error)
 }
 
 // Config wires the handler.
@@ -44,6 +60,13 @@ type Config struct {
 	FailureWindow time.Duration
 	// Version is reported in the OpenAPI document.
 	Version string
+	// Audit receives an entry per record, token and collection operation;
+	// nil: no audit trail (tests of other things).
+	Audit Auditor
+	// TokenStore, if set, serves the /v1/tokens routes; TokensChanged is
+	// called after each change, to reload the token set.
+	TokenStore    TokenStore
+	TokensChanged func(ctx context.Context)
 }
 
 // DefaultMaxBody is the body limit of the write routes: DynamoDB's 400 KB
@@ -77,17 +100,38 @@ func New(cfg Config) http.Handler {
 		log:     cfg.Log,
 		ids:     newRequestIDs(),
 	}
+	if cfg.TokensChanged == nil {
+		cfg.TokensChanged = func(context.Context) {}
+		s.cfg.TokensChanged = cfg.TokensChanged
+	}
 	s.api = humago.New(exactMux{s.mux}, humaConfig(cfg.Version))
 	for _, r := range s.routes() {
+		if r.path == "/v1/tokens" || r.path == "/v1/tokens/{name}" {
+			if cfg.TokenStore == nil {
+				continue
+			}
+		}
 		s.register(r)
 	}
+	spec, err := json.Marshal(s.api.OpenAPI())
+	if err != nil {
+		panic("api: OpenAPI document: " + err.Error())
+	}
+	s.mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(spec)
+	})
+	docs := docsui.Handler("/openapi.json")
+	s.mux.Handle("GET /docs", docs)
+	s.mux.Handle("GET /docs/assets/{file}", docs)
 	s.mux.HandleFunc("/", s.unmatched)
 	return s.outer(s.mux)
 }
 
-// humaConfig is huma's default without its CDN-hosted docs, schema links
-// or public OpenAPI routes (every route but /healthz needs a token), and
-// with error details that never echo request values.
+// humaConfig is huma's default without its CDN-hosted docs or schema
+// links (New serves the OpenAPI document and self-hosted docs itself),
+// with bearer-token security declared, and with error details that never
+// echo request values.
 func humaConfig(version string) huma.Config {
 	c := huma.DefaultConfig("sealstore", version)
 	c.CreateHooks = nil
@@ -97,6 +141,11 @@ func humaConfig(version string) huma.Config {
 	c.Transformers = []huma.Transformer{redactErrorValues}
 	strict := strictJSON(huma.DefaultJSONFormat)
 	c.Formats = map[string]huma.Format{"application/json": strict, "json": strict}
+	c.Info.Description = "sealstore stores records encrypted and signed in the AWS Database Encryption SDK item format. " +
+		"Every route but /healthz, /openapi.json and /docs needs a bearer token; errors are RFC 9457 problem+json."
+	c.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+		"bearer": {Type: "http", Scheme: "bearer", Description: "A sealstore token (sst_...), scoped to collections."},
+	}
 	return c
 }
 

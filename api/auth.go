@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -21,11 +22,13 @@ const (
 	limiterMaxAddrs      = 100_000
 )
 
-// authorize checks the bearer token and its scope (a zero scope: any valid
-// token). Missing or unknown tokens get 401, tokens without the scope 403;
-// an address with too many recent failures gets 429 before its token is
-// even looked at.
-func (s *server) authorize(scope tokens.Scope) func(huma.Context, func(huma.Context)) {
+// authorize checks the bearer token and the route's scope (a zero scope:
+// any valid token). Missing or unknown tokens get 401, tokens without the
+// scope 403; an address with too many recent failures gets 429 before its
+// token is even looked at. On routes of one collection (the path's
+// {name}), a token with no scope at all on that collection gets the 404 a
+// missing collection gets: it learns nothing about what exists there.
+func (s *server) authorize(r route) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
 		addr := limiterKey(ctx.RemoteAddr())
 		if wait, blocked := s.limiter.blocked(addr); blocked {
@@ -44,14 +47,49 @@ func (s *server) authorize(scope tokens.Scope) func(huma.Context, func(huma.Cont
 		}
 		if info := infoFrom(ctx.Context()); info != nil {
 			info.token = tok.Name
+			info.tok = &tok
+		}
+		scope := r.scope
+		if r.collection {
+			scope.Collection = ctx.Param("name")
+			if !canSee(tok, scope.Collection) {
+				s.metrics.authFailures.WithLabelValues("forbidden").Inc()
+				s.auditDenied(ctx.Context(), r.action, scope.Collection)
+				_ = huma.WriteErr(s.api, ctx, http.StatusNotFound, "not found")
+				return
+			}
 		}
 		if scope != (tokens.Scope{}) && !tok.Allows(scope.Collection, scope.Action) {
 			s.metrics.authFailures.WithLabelValues("forbidden").Inc()
+			if r.action != "" {
+				s.auditDenied(ctx.Context(), r.action, scope.Collection)
+			}
 			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this token lacks the scope "+scope.String())
 			return
 		}
 		next(ctx)
 	}
+}
+
+// canSee reports whether tok holds any scope on collection c.
+func canSee(tok tokens.Token, c string) bool {
+	return tok.Allows(c, tokens.Read) || tok.Allows(c, tokens.Write)
+}
+
+// tokenFrom returns the request's verified token, or nil.
+func tokenFrom(ctx context.Context) *tokens.Token {
+	if info := infoFrom(ctx); info != nil {
+		return info.tok
+	}
+	return nil
+}
+
+// tokenName returns the request's token name, or "".
+func tokenName(ctx context.Context) string {
+	if t := tokenFrom(ctx); t != nil {
+		return t.Name
+	}
+	return ""
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header,

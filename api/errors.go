@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/sealstore/sealstore/materials"
 	"github.com/sealstore/sealstore/records"
 	"github.com/sealstore/sealstore/store"
+	"github.com/sealstore/sealstore/tokens"
 )
 
 // Messages shown to clients for errors whose cause stays in the server.
@@ -28,12 +30,24 @@ const (
 // logged with the request id; the client gets a fixed message.
 func (s *server) problem(ctx context.Context, err error) error {
 	var inv *records.InvalidError
+	var conflict *records.ConflictError
+	var se huma.StatusError
 	switch {
-	case errors.Is(err, records.ErrNotFound):
+	case errors.As(err, &se):
+		return err
+	case errors.Is(err, records.ErrNotFound), errors.Is(err, tokens.ErrNotFound):
 		return huma.Error404NotFound("not found")
 	case errors.As(err, &inv):
 		return huma.Error422UnprocessableEntity(inv.Field+" "+inv.Reason, &huma.ErrorDetail{
 			Location: "body." + inv.Field, Message: inv.Reason})
+	case errors.Is(err, tokens.ErrInvalid):
+		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "tokens: "))
+	case errors.Is(err, tokens.ErrExists):
+		return huma.Error409Conflict("a token with that name exists")
+	case errors.Is(err, records.ErrPrecondition):
+		return huma.Error412PreconditionFailed("the record's current version does not match If-Match / If-None-Match")
+	case errors.As(err, &conflict):
+		return huma.Error409Conflict(conflict.Reason)
 	case errors.Is(err, store.ErrTooLarge):
 		return huma.Error413RequestEntityTooLarge("the item is over the 400 KB item limit once encrypted")
 	case errors.Is(err, item.ErrDecrypt):

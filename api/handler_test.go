@@ -31,6 +31,7 @@ import (
 
 // fakeRecords is a Records whose answers the test sets.
 type fakeRecords struct {
+	Records // the /v1 methods: not used by these tests
 	mu      sync.Mutex
 	get     func(ctx context.Context, id string) (string, error)
 	put     func(ctx context.Context, id, secret string) error
@@ -85,6 +86,13 @@ type testServer struct {
 // through tokens.Store over a bolt store.
 func newTestServer(t testing.TB, limit int) *testServer {
 	t.Helper()
+	return newTestServerWith(t, limit, nil)
+}
+
+// newTestServerWith is newTestServer with a change to the handler's
+// configuration (tweak may be nil).
+func newTestServerWith(t testing.TB, limit int, tweak func(*Config)) *testServer {
+	t.Helper()
 	ctx := context.Background()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), time.Second)
 	if err != nil {
@@ -115,14 +123,18 @@ func newTestServer(t testing.TB, limit int) *testServer {
 	}
 	set := tokens.NewSet(list)
 	srv := &testServer{recs: &fakeRecords{}, metrics: NewMetrics(), log: &syncbuf.Buffer{}, secrets: secrets}
-	srv.h = New(Config{
+	cfg := Config{
 		Records:      srv.recs,
 		Tokens:       func() *tokens.Set { return set },
 		Log:          slog.New(slog.NewJSONHandler(srv.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:      srv.metrics,
 		FailureLimit: limit,
 		Version:      "test",
-	})
+	}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	srv.h = New(cfg)
 	return srv
 }
 
@@ -251,8 +263,9 @@ func TestRouteCheck(t *testing.T) {
 		{http.MethodPost, "/nope", http.StatusNotFound, ""},
 		{http.MethodGet, "/items/a/b", http.StatusNotFound, ""},
 		{http.MethodGet, "/healthz/", http.StatusNotFound, ""},
-		{http.MethodGet, "/openapi.json", http.StatusNotFound, ""},
-		{http.MethodGet, "/docs", http.StatusNotFound, ""},
+		{http.MethodGet, "/openapi.json/x", http.StatusNotFound, ""},
+		{http.MethodGet, "/docs/x", http.StatusNotFound, ""},
+		{http.MethodPost, "/openapi.json", http.StatusMethodNotAllowed, "GET, HEAD"},
 		{http.MethodDelete, "/items/x", http.StatusMethodNotAllowed, "GET, HEAD"},
 		{http.MethodPost, "/items/x", http.StatusMethodNotAllowed, "GET, HEAD"},
 		{http.MethodPut, "/items/x", http.StatusMethodNotAllowed, "GET, HEAD"},

@@ -36,8 +36,9 @@ type statusOutput struct {
 }
 
 func (s *server) postItem(ctx context.Context, in *postItemInput) (*statusOutput, error) {
-	if err := s.cfg.Records.PutSecret(ctx, in.Body.ID, string(in.Body.Secret)); err != nil {
-		return nil, s.problem(ctx, err)
+	err := s.cfg.Records.PutSecret(ctx, in.Body.ID, string(in.Body.Secret))
+	if err := s.audited(ctx, "record.put", records.ItemsCollection, s.recordID(records.ItemsCollection, records.Key{ID: in.Body.ID}), err); err != nil {
+		return nil, err
 	}
 	out := &statusOutput{}
 	out.Body.Status = "stored"
@@ -57,8 +58,8 @@ type getItemOutput struct {
 
 func (s *server) getItem(ctx context.Context, in *getItemInput) (*getItemOutput, error) {
 	secret, err := s.cfg.Records.GetSecret(ctx, in.ItemID)
-	if err != nil {
-		return nil, s.problem(ctx, err)
+	if err := s.audited(ctx, "record.get", records.ItemsCollection, s.recordID(records.ItemsCollection, records.Key{ID: in.ItemID}), err); err != nil {
+		return nil, err
 	}
 	out := &getItemOutput{}
 	out.Body.ItemID = in.ItemID

@@ -14,6 +14,7 @@ type Metrics struct {
 	duration        *prometheus.HistogramVec
 	decryptFailures *prometheus.CounterVec
 	authFailures    *prometheus.CounterVec
+	auditWrites     *prometheus.CounterVec
 }
 
 // NewMetrics returns a fresh set of metrics with Go runtime collectors.
@@ -33,8 +34,11 @@ func NewMetrics() *Metrics {
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sealstore_auth_failures_total", Help: "Refused requests: unauthenticated, forbidden or throttled.",
 		}, []string{"reason"}),
+		auditWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sealstore_audit_writes_total", Help: "Audit entries appended, by outcome (ok or error).",
+		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.decryptFailures, m.authFailures,
+	m.reg.MustRegister(m.requests, m.duration, m.decryptFailures, m.authFailures, m.auditWrites,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -11,12 +11,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/sealstore/sealstore/tokens"
 )
 
 // reqInfo is what the request log learns while a request is served.
 type reqInfo struct {
 	id    string
 	token string
+	tok   *tokens.Token
 }
 
 type infoKey struct{}
