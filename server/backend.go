@@ -79,10 +79,13 @@ func (b Backend) validate(needKMS bool) error {
 // opened is an open backend: a store, a root key and, for the embedded
 // default, its data directory.
 type opened struct {
-	db    store.Store
-	root  keystore.Root
-	dir   *datadir.Dir // nil for DynamoDB
-	close func() error
+	db store.Store
+	// createTable creates a table even where db only checks that its
+	// tables exist: for the collections the API creates.
+	createTable func(ctx context.Context, t store.Table) error
+	root        keystore.Root
+	dir         *datadir.Dir // nil for DynamoDB
+	close       func() error
 	// desc describes where the data is, for the banner.
 	desc string
 }
@@ -96,7 +99,7 @@ func openBackend(ctx context.Context, cfg Config, create bool, onKMS func(op str
 		if err != nil {
 			return nil, err
 		}
-		return &opened{db: dir.Store, root: dir.Root, dir: dir, close: dir.Close, desc: "data directory: " + dir.Path}, nil
+		return &opened{db: dir.Store, createTable: dir.Store.CreateTable, root: dir.Root, dir: dir, close: dir.Close, desc: "data directory: " + dir.Path}, nil
 	}
 	db, err := dynamo.Open(ctx, dynamo.Config{Region: b.Region, Endpoint: b.DynamoDBEndpoint, TablePrefix: b.TablePrefix})
 	if err != nil {
@@ -110,8 +113,8 @@ func openBackend(ctx context.Context, cfg Config, create bool, onKMS func(op str
 	if !create {
 		s = existingTables{db}
 	}
-	desc := fmt.Sprintf("records and keys: DynamoDB tables %[1]ssecure_items and %[1]ssealstore_*, root key %[2]s", b.TablePrefix, b.KMSKeyID)
-	return &opened{db: s, root: root, close: func() error { return nil }, desc: desc}, nil
+	desc := fmt.Sprintf("records and keys: DynamoDB tables %[1]ssecure_items, %[1]scol_* (collections) and %[1]ssealstore_*, root key %[2]s", b.TablePrefix, b.KMSKeyID)
+	return &opened{db: s, createTable: db.CreateTable, root: root, close: func() error { return nil }, desc: desc}, nil
 }
 
 // existingTables is a DynamoDB store whose CreateTable only checks that

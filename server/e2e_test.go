@@ -262,7 +262,7 @@ func TestMethodsAndRoutes(t *testing.T) {
 	}
 	s.mustRead(tok, "x", "keep")
 
-	for _, path := range []string{"/nope", "/items", "/items/x/y", "/openapi.json", "/docs", "/schemas/x"} {
+	for _, path := range []string{"/nope", "/items", "/items/x/y", "/openapi.json/x", "/docs/x", "/schemas/x"} {
 		for _, token := range []string{tok, ""} {
 			what := fmt.Sprintf("GET %s (token=%v)", path, token != "")
 			r := s.do(http.MethodGet, path, token, nil, nil)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sealstore/sealstore/audit"
 	"github.com/sealstore/sealstore/tokens"
 )
 
@@ -28,8 +29,13 @@ func Init(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := ts.Init(ctx); err != nil {
 		return err
 	}
-	if _, err := openRecords(ctx, b.db, b.root, cfg); err != nil {
+	if _, _, err := openRecords(ctx, b, newCache(cfg)); err != nil {
 		return err
+	}
+	for _, t := range audit.Tables() {
+		if err := b.db.CreateTable(ctx, t); err != nil {
+			return err
+		}
 	}
 	if err := bootstrap(ctx, b.db, ts, out); err != nil {
 		return err

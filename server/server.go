@@ -18,8 +18,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sealstore/sealstore/api"
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/audit"
 	"github.com/sealstore/sealstore/datadir"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/keystore"
@@ -195,12 +198,25 @@ func (s *service) reloadTokens(ctx context.Context) error {
 	return nil
 }
 
-func (s *service) handler(ctx context.Context) (http.Handler, error) {
-	recs, err := openRecords(ctx, s.backend.db, s.backend.root, s.cfg)
-	if err != nil {
-		return nil, err
+func (s *service) handler(ctx context.Context) (http.Handler, func() error, error) {
+	cache := newCache(s.cfg)
+	if err := s.metrics.Register(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_hits_total",
+			Help: "Branch key lookups answered from the cache."}, func() float64 { h, _ := cache.Stats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_misses_total",
+			Help: "Branch key lookups that loaded the key from the key store (or waited for a load)."}, func() float64 { _, m := cache.Stats(); return float64(m) }),
+	); err != nil {
+		return nil, nil, err
 	}
-	return api.New(api.Config{
+	recs, ks, err := openRecords(ctx, s.backend, cache)
+	if err != nil {
+		return nil, nil, err
+	}
+	trail, err := audit.Open(ctx, s.backend.db, ks, audit.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit trail: %w", err)
+	}
+	h := api.New(api.Config{
 		Records:       recs,
 		Tokens:        s.set.Load,
 		Log:           s.log,
@@ -208,15 +224,19 @@ func (s *service) handler(ctx context.Context) (http.Handler, error) {
 		Version:       s.cfg.Version,
 		FailureLimit:  s.cfg.FailureLimit,
 		FailureWindow: s.cfg.FailureWindow,
-	}), nil
+		Audit:         trail,
+		TokenStore:    s.tokens,
+		TokensChanged: func(ctx context.Context) {
+			if err := s.reloadTokens(ctx); err != nil {
+				s.log.Error("reload tokens after a change: the previous token list stays in force until the next refresh", slog.String("error", err.Error()))
+			}
+		},
+	})
+	return h, trail.Close, nil
 }
 
-// openRecords opens the key store and the records service over db.
-func openRecords(ctx context.Context, db store.Store, root keystore.Root, cfg Config) (*records.Service, error) {
-	ks := keystore.New(KeyStoreName, KeyStoreTable, db, root)
-	if err := ks.Init(ctx); err != nil {
-		return nil, err
-	}
+// newCache is the branch key cache cfg asks for.
+func newCache(cfg Config) *hierarchy.Cache {
 	ttl, size := cfg.KeyCacheTTL, cfg.KeyCacheSize
 	if ttl <= 0 {
 		ttl = hierarchy.DefaultTTL
@@ -224,14 +244,30 @@ func openRecords(ctx context.Context, db store.Store, root keystore.Root, cfg Co
 	if size <= 0 {
 		size = DefaultKeyCacheSize
 	}
-	return records.Open(ctx, db, ks, hierarchy.NewCache(ttl, size, time.Now))
+	return hierarchy.NewCache(ttl, size, time.Now)
+}
+
+// openRecords opens the key store and the records service over the
+// backend's store.
+func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache) (*records.Service, *keystore.KeyStore, error) {
+	ks := keystore.New(KeyStoreName, KeyStoreTable, b.db, b.root)
+	if err := ks.Init(ctx); err != nil {
+		return nil, nil, err
+	}
+	recs, err := records.Open(ctx, b.db, ks, cache, records.Options{CreateTable: b.createTable})
+	if err != nil {
+		return nil, nil, err
+	}
+	return recs, ks, nil
 }
 
 func (s *service) serve(ctx context.Context, reload <-chan struct{}) error {
-	h, err := s.handler(ctx)
+	h, closeAudit, err := s.handler(ctx)
 	if err != nil {
 		return err
 	}
+	// After the drain: requests still running append their audit entries.
+	defer closeAudit()
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)

@@ -5,6 +5,7 @@
 //	sealstore init [the same store flags]
 //	sealstore tokens create --scope SCOPES [--name NAME] [--data-dir DIR]
 //	sealstore tokens list | revoke NAME [--data-dir DIR]
+//	sealstore audit verify [the same store flags]
 //	sealstore conformance run [--keys KEYS.json] MANIFEST.json...
 //	sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
 package main
@@ -39,6 +40,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return initCmd(ctx, args[1:], stdout, stderr)
 	case "tokens":
 		return tokensCmd(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return conformanceCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -64,6 +67,11 @@ const usage = `usage:
       on the embedded store, works while no server holds the data directory
   sealstore tokens list [STORE FLAGS]
   sealstore tokens revoke NAME [STORE FLAGS]
+      (running servers also manage tokens over POST/GET/DELETE /v1/tokens)
+  sealstore audit verify [--config FILE] [STORE FLAGS]
+      walk every chain of the audit trail, check each entry's HMAC and
+      link, and name the first broken entry of each chain (exit 1); on the
+      embedded store, works while no server holds the data directory
   sealstore conformance run [--keys KEYS.json] MANIFEST.json...
       decrypt DB-ESDK decrypt manifests (or iotest.json DecryptTests);
       prints one line per failure and "N passed, N failed, N skipped";
