@@ -107,6 +107,9 @@ func (c *collection) complete(k Key, doc attr.Item) (attr.Item, error) {
 
 // seal encrypts a complete record and adds its beacons.
 func (s *Service) seal(ctx context.Context, c *collection, doc attr.Item) (attr.Item, error) {
+	if err := c.check(doc); err != nil {
+		return nil, err
+	}
 	enc, err := c.encryptorFor(doc)
 	if err != nil {
 		return nil, err
@@ -140,6 +143,24 @@ func (s *Service) seal(ctx context.Context, c *collection, doc attr.Item) (attr.
 		stored[b.AttributeName()] = attr.S(h)
 	}
 	return stored, nil
+}
+
+// check refuses records the schema cannot store: a sign-and-bind
+// attribute missing (the format binds it into every item's encryption
+// context), and, in the reference collection, a secret that the reference
+// routes could not read back.
+func (c *collection) check(doc attr.Item) error {
+	for _, name := range sortedKeys(c.info.Schema.Attributes) {
+		if _, ok := doc[name]; !ok && c.info.Schema.Attributes[name] == ActionSignAndBind {
+			return &InvalidError{Field: fieldName(name), Reason: "is sign-and-bind in the collection's schema and must be in every record"}
+		}
+	}
+	if c.info.Name == ItemsCollection {
+		if _, ok := doc[itemsSecret].(attr.S); !ok {
+			return &InvalidError{Field: fieldName(itemsSecret), Reason: "must be a string in the items collection"}
+		}
+	}
+	return nil
 }
 
 // open decrypts and verifies a stored item of c, checking that it is the
@@ -289,8 +310,8 @@ func (s *Service) lock(coll string, key attr.Item) func() {
 	var h maphash.Hash
 	h.SetSeed(lockSeed)
 	h.WriteString(coll)
-	for _, v := range key {
-		if str, ok := v.(attr.S); ok {
+	for _, name := range sortedKeys(key) {
+		if str, ok := key[name].(attr.S); ok {
 			h.WriteByte(0)
 			h.WriteString(string(str))
 		}

@@ -94,8 +94,8 @@ func parseValue(dec *json.Decoder, path string, depth int) (attr.Value, error) {
 	case nil:
 		return attr.Null{}, nil
 	case json.Delim:
-		if depth+1 >= attr.MaxDepth {
-			return nil, &InvalidError{Field: fieldName(path), Reason: fmt.Sprintf("nests deeper than %d levels", attr.MaxDepth-1)}
+		if depth >= attr.MaxDepth {
+			return nil, &InvalidError{Field: fieldName(path), Reason: fmt.Sprintf("nests deeper than %d levels", attr.MaxDepth)}
 		}
 		if t == '{' {
 			return parseObject(dec, path, depth+1)
@@ -190,12 +190,14 @@ func writeJSON(b *bytes.Buffer, v attr.Value) error {
 	return nil
 }
 
+// writeString writes s as a JSON string, without json.Marshal's HTML
+// escaping of <, > and & (the API serves JSON only, never HTML).
 func writeString(b *bytes.Buffer, s string) error {
-	data, err := json.Marshal(s)
-	if err != nil {
+	enc := json.NewEncoder(b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
 		return err
 	}
-	// json.Marshal escapes <, > and & for HTML; the API serves JSON only.
-	b.Write(data)
+	b.Truncate(b.Len() - 1) // Encode's newline
 	return nil
 }

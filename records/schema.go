@@ -88,11 +88,11 @@ func (s Schema) normalize() Schema {
 
 // Validate checks a schema on its own.
 func (s Schema) Validate() error {
-	if err := checkAttrName("partitionKey", s.PartitionKey); err != nil {
+	if err := checkAttrName("body.partitionKey", s.PartitionKey); err != nil {
 		return err
 	}
 	if s.SortKey != "" {
-		if err := checkAttrName("sortKey", s.SortKey); err != nil {
+		if err := checkAttrName("body.sortKey", s.SortKey); err != nil {
 			return err
 		}
 		if s.SortKey == s.PartitionKey {
@@ -120,6 +120,9 @@ func (s Schema) Validate() error {
 	}
 	for _, name := range sortedKeys(s.Searchable) {
 		field := "body.searchable." + name
+		if err := checkAttrName(field, name); err != nil {
+			return err
+		}
 		if !beaconName(name) {
 			return &InvalidError{Field: field, Reason: "a searchable attribute's name is 1 to 64 letters, digits, '_', '.' or '-'"}
 		}
@@ -194,8 +197,12 @@ func checkChange(old, s Schema, empty func() (bool, error)) error {
 		names[n] = true
 	}
 	for _, n := range sortedKeys(names) {
-		if (old.actionFor(n) == ActionPlain) != (s.actionFor(n) == ActionPlain) {
+		was, is := old.actionFor(n), s.actionFor(n)
+		if (was == ActionPlain) != (is == ActionPlain) {
 			needEmpty = append(needEmpty, fmt.Sprintf("attribute %q would change between signed and plain, and stored records would fail verification", n))
+		}
+		if is == ActionSignAndBind && was != ActionSignAndBind {
+			needEmpty = append(needEmpty, fmt.Sprintf("attribute %q would become sign-and-bind, which every record must hold, and stored records may lack it", n))
 		}
 	}
 	for _, n := range sortedKeys(s.Searchable) {
