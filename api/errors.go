@@ -39,7 +39,7 @@ func (s *server) problem(ctx context.Context, err error) error {
 		return huma.Error404NotFound("not found")
 	case errors.As(err, &inv):
 		return huma.Error422UnprocessableEntity(inv.Field+" "+inv.Reason, &huma.ErrorDetail{
-			Location: "body." + inv.Field, Message: inv.Reason})
+			Location: location(inv.Field), Message: inv.Reason})
 	case errors.Is(err, tokens.ErrInvalid):
 		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "tokens: "))
 	case errors.Is(err, tokens.ErrExists):
@@ -77,4 +77,16 @@ func writeProblem(w http.ResponseWriter, status int, detail string) {
 		Status: status,
 		Detail: detail,
 	})
+}
+
+// location is the huma error location of an invalid field: fields the
+// records layer names by where they are (body., query., path.) as they
+// are; the reference routes' body members (id, secret) under body.
+func location(field string) string {
+	for _, p := range []string{"body.", "query.", "path."} {
+		if strings.HasPrefix(field, p) || field == strings.TrimSuffix(p, ".") {
+			return field
+		}
+	}
+	return "body." + field
 }
