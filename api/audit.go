@@ -19,17 +19,18 @@ import (
 // Auditor is the audit trail the routes write to.
 type Auditor interface {
 	Append(ctx context.Context, e audit.Entry) error
-	RecordID(collection, id string) string
+	RecordID(ctx context.Context, collection, id string) (string, error)
 	List(ctx context.Context, f audit.Filter, cursor string, limit int) ([]audit.Entry, string, error)
 }
 
 const msgAudit = "the audit trail could not be written, so the request was not completed; retry later"
 
-// audited appends the audit entry of an operation that ended with err
-// (nil: success) and returns the error the client gets: err's problem, or
-// a 503 when the entry could not be written, whatever the operation's
-// outcome (an operation nobody can account for is not reported done).
-func (s *server) audited(ctx context.Context, action, coll, recordID string, err error) error {
+// audited appends the audit entry of an operation on collection coll (and
+// record key, if not nil) that ended with err (nil: success), and returns
+// the error the client gets: err's problem, or a 503 when the entry could
+// not be written, whatever the operation's outcome (an operation nobody
+// can account for is not reported done).
+func (s *server) audited(ctx context.Context, action, coll string, key *records.Key, err error) error {
 	var perr error
 	if err != nil {
 		perr = s.problem(ctx, err)
@@ -37,8 +38,15 @@ func (s *server) audited(ctx context.Context, action, coll, recordID string, err
 	if s.cfg.Audit == nil {
 		return perr
 	}
-	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Record: recordID, Outcome: outcomeOf(err)}
-	if aerr := s.cfg.Audit.Append(ctx, e); aerr != nil {
+	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: outcomeOf(err)}
+	var aerr error
+	if key != nil {
+		e.Record, aerr = s.cfg.Audit.RecordID(ctx, coll, auditName(*key))
+	}
+	if aerr == nil {
+		aerr = s.cfg.Audit.Append(ctx, e)
+	}
+	if aerr != nil {
 		s.metrics.auditWrites.WithLabelValues("error").Inc()
 		s.logError(ctx, "audit write failed", slog.String("action", action), slog.String("error", aerr.Error()))
 		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(msgAudit), http.Header{"Retry-After": {retryAfter}})
@@ -137,7 +145,11 @@ func (s *server) listAudit(ctx context.Context, in *auditInput) (*auditOutput, e
 		if in.Collection == "" {
 			return nil, huma.Error422UnprocessableEntity("a record filter needs a collection filter", &huma.ErrorDetail{Location: "query.record", Message: "needs collection"})
 		}
-		f.Record = s.cfg.Audit.RecordID(in.Collection, in.Record)
+		rid, err := s.cfg.Audit.RecordID(ctx, in.Collection, in.Record)
+		if err != nil {
+			return nil, s.problem(ctx, err)
+		}
+		f.Record = rid
 	}
 	entries, next, err := s.cfg.Audit.List(ctx, f, in.Cursor, in.Limit)
 	if errors.Is(err, audit.ErrBadCursor) {

@@ -30,8 +30,13 @@ func (f *fakeAudit) Append(_ context.Context, e audit.Entry) error {
 	return nil
 }
 
-func (f *fakeAudit) RecordID(collection, id string) string {
-	return fmt.Sprintf("hmac(%s,%d)", collection, len(id))
+func (f *fakeAudit) RecordID(_ context.Context, collection, id string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down {
+		return "", errors.New("audit key unreachable")
+	}
+	return fmt.Sprintf("hmac(%s,%d)", collection, len(id)), nil
 }
 
 func (f *fakeAudit) List(context.Context, audit.Filter, string, int) ([]audit.Entry, string, error) {

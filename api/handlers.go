@@ -37,7 +37,7 @@ type statusOutput struct {
 
 func (s *server) postItem(ctx context.Context, in *postItemInput) (*statusOutput, error) {
 	err := s.cfg.Records.PutSecret(ctx, in.Body.ID, string(in.Body.Secret))
-	if err := s.audited(ctx, "record.put", records.ItemsCollection, s.recordID(records.ItemsCollection, records.Key{ID: in.Body.ID}), err); err != nil {
+	if err := s.audited(ctx, "record.put", records.ItemsCollection, &records.Key{ID: in.Body.ID}, err); err != nil {
 		return nil, err
 	}
 	out := &statusOutput{}
@@ -58,7 +58,7 @@ type getItemOutput struct {
 
 func (s *server) getItem(ctx context.Context, in *getItemInput) (*getItemOutput, error) {
 	secret, err := s.cfg.Records.GetSecret(ctx, in.ItemID)
-	if err := s.audited(ctx, "record.get", records.ItemsCollection, s.recordID(records.ItemsCollection, records.Key{ID: in.ItemID}), err); err != nil {
+	if err := s.audited(ctx, "record.get", records.ItemsCollection, &records.Key{ID: in.ItemID}, err); err != nil {
 		return nil, err
 	}
 	out := &getItemOutput{}

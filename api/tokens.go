@@ -72,7 +72,7 @@ func (s *server) createToken(ctx context.Context, in *createTokenInput) (*create
 		if err == nil {
 			s.cfg.TokensChanged(ctx)
 		}
-		if aerr := s.audited(ctx, "token.create", "", "", err); aerr != nil {
+		if aerr := s.audited(ctx, "token.create", "", nil, err); aerr != nil {
 			return nil, aerr
 		}
 		out := &createTokenOutput{Status: http.StatusCreated}
@@ -83,7 +83,7 @@ func (s *server) createToken(ctx context.Context, in *createTokenInput) (*create
 	if err == nil {
 		err = errForbidden
 	}
-	if aerr := s.audited(ctx, "token.create", "", "", err); aerr != nil && !errors.Is(err, errForbidden) {
+	if aerr := s.audited(ctx, "token.create", "", nil, err); aerr != nil && !errors.Is(err, errForbidden) {
 		return nil, aerr
 	}
 	return nil, huma.Error403Forbidden("you can grant only scopes on collections you administer")
@@ -141,7 +141,7 @@ func (s *server) revokeToken(ctx context.Context, in *revokeTokenInput) (*noCont
 	} else if err = s.cfg.TokenStore.Revoke(ctx, in.Name); err == nil {
 		s.cfg.TokensChanged(ctx)
 	}
-	if err := s.audited(ctx, "token.revoke", "", "", err); err != nil {
+	if err := s.audited(ctx, "token.revoke", "", nil, err); err != nil {
 		return nil, err
 	}
 	return &noContent{Status: http.StatusNoContent}, nil

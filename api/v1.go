@@ -59,7 +59,7 @@ type collectionOutput struct {
 
 func (s *server) putCollection(ctx context.Context, in *putCollectionInput) (*collectionOutput, error) {
 	info, created, err := s.cfg.Records.PutCollection(ctx, in.Name, in.Body)
-	if err := s.audited(ctx, "collection.put", in.Name, "", err); err != nil {
+	if err := s.audited(ctx, "collection.put", in.Name, nil, err); err != nil {
 		return nil, err
 	}
 	out := &collectionOutput{Status: http.StatusOK, Body: info}
@@ -201,7 +201,7 @@ func (s *server) put(ctx context.Context, coll string, k records.Key, c conditio
 	if err == nil {
 		etag, err = s.cfg.Records.PutRecord(ctx, coll, k, doc, p)
 	}
-	if err := s.audited(ctx, "record.put", coll, s.recordID(coll, k), err); err != nil {
+	if err := s.audited(ctx, "record.put", coll, &k, err); err != nil {
 		return nil, err
 	}
 	out := &etagOutput{Status: http.StatusOK, ETag: etag}
@@ -227,7 +227,7 @@ func (s *server) getSortedRecord(ctx context.Context, in *sortedRecordPath) (*re
 
 func (s *server) get(ctx context.Context, coll string, k records.Key) (*recordOutput, error) {
 	r, err := s.cfg.Records.GetRecord(ctx, coll, k)
-	if err := s.audited(ctx, "record.get", coll, s.recordID(coll, k), err); err != nil {
+	if err := s.audited(ctx, "record.get", coll, &k, err); err != nil {
 		return nil, err
 	}
 	return s.recordOut(ctx, r)
@@ -269,7 +269,7 @@ func (s *server) delete(ctx context.Context, coll string, k records.Key, c condi
 	if err == nil {
 		err = s.cfg.Records.DeleteRecord(ctx, coll, k, p)
 	}
-	if err := s.audited(ctx, "record.delete", coll, s.recordID(coll, k), err); err != nil {
+	if err := s.audited(ctx, "record.delete", coll, &k, err); err != nil {
 		return nil, err
 	}
 	return &noContent{Status: http.StatusNoContent}, nil
@@ -307,7 +307,7 @@ func (s *server) patch(ctx context.Context, coll string, k records.Key, c condit
 			r, err = s.cfg.Records.PatchRecord(ctx, coll, k, doc, p)
 		}
 	}
-	if err := s.audited(ctx, "record.patch", coll, s.recordID(coll, k), err); err != nil {
+	if err := s.audited(ctx, "record.patch", coll, &k, err); err != nil {
 		return nil, err
 	}
 	return s.recordOut(ctx, r)
@@ -363,7 +363,7 @@ func (s *server) listRecords(ctx context.Context, in *listInput) (*listOutput, e
 	if len(in.filters) > 0 {
 		action = "record.search"
 	}
-	if err := s.audited(ctx, action, in.Name, "", err); err != nil {
+	if err := s.audited(ctx, action, in.Name, nil, err); err != nil {
 		return nil, err
 	}
 	out := &listOutput{}
@@ -479,7 +479,7 @@ func (s *server) batchOut(ctx context.Context, coll, action string, results []re
 	out.Body.Results = make([]batchResult, len(results))
 	for i, r := range results {
 		br := batchResult{ID: r.Key.ID, Sort: r.Key.Sort, Status: http.StatusOK, ETag: r.ETag}
-		if err := s.audited(ctx, action, coll, s.recordID(coll, r.Key), r.Err); err != nil {
+		if err := s.audited(ctx, action, coll, &r.Key, r.Err); err != nil {
 			status, msg := statusOf(err)
 			if status == http.StatusServiceUnavailable && r.Err == nil {
 				// The entry's audit record could not be written: the
@@ -510,14 +510,11 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, msgInternal
 }
 
-// recordID is the audit form of a record's key: an HMAC, never the id.
-func (s *server) recordID(coll string, k records.Key) string {
-	if s.cfg.Audit == nil {
-		return ""
+// auditName is the string whose HMAC names a record in the audit trail:
+// the id, or, with a sort key, both unambiguously.
+func auditName(k records.Key) string {
+	if k.Sort == "" {
+		return k.ID
 	}
-	id := k.ID
-	if k.Sort != "" {
-		id = strconv.Itoa(len(k.ID)) + ":" + k.ID + k.Sort
-	}
-	return s.cfg.Audit.RecordID(coll, id)
+	return strconv.Itoa(len(k.ID)) + ":" + k.ID + k.Sort
 }

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -123,9 +124,12 @@ const defaultMaxBatch = 256
 // Log appends entries to a chain of its own.
 type Log struct {
 	db       Backend
-	keys     keySet
+	src      Keys
 	now      func() time.Time
 	maxBatch int
+
+	keysMu sync.Mutex             // serializes loading the keys
+	keys   atomic.Pointer[keySet] // nil until loaded
 
 	mu      sync.Mutex
 	pending []*request
@@ -136,21 +140,19 @@ type Log struct {
 	chain chainState // owned by the writer
 }
 
-// Open creates the log's tables and its branch key if they are missing,
-// derives the audit keys and starts the writer. The chain's first write
-// happens with its first batch.
+// Open creates the log's tables if they are missing and starts the writer.
+// The audit keys are loaded (and the audit branch key created, if missing)
+// on first use, not here: a server starts while the root key is
+// unreachable, and its requests fail until it is back. The chain's first
+// write happens with its first batch.
 func Open(ctx context.Context, db Backend, keys Keys, opts Options) (*Log, error) {
 	for _, t := range Tables() {
 		if err := db.CreateTable(ctx, t); err != nil {
 			return nil, fmt.Errorf("audit: create table %s: %w", t.Name, err)
 		}
 	}
-	ks, err := ensureKeys(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
 	l := &Log{
-		db: db, keys: ks, now: opts.Now, maxBatch: opts.MaxBatch,
+		db: db, src: keys, now: opts.Now, maxBatch: opts.MaxBatch,
 		wake: make(chan struct{}, 1), stopped: make(chan struct{}),
 	}
 	if l.now == nil {
@@ -163,11 +165,35 @@ func Open(ctx context.Context, db Backend, keys Keys, opts Options) (*Log, error
 	return l, nil
 }
 
+// keySet returns the audit keys, loading them on first use; a failed load
+// is tried again by the next caller.
+func (l *Log) keySet(ctx context.Context) (*keySet, error) {
+	if ks := l.keys.Load(); ks != nil {
+		return ks, nil
+	}
+	l.keysMu.Lock()
+	defer l.keysMu.Unlock()
+	if ks := l.keys.Load(); ks != nil {
+		return ks, nil
+	}
+	ks, err := ensureKeys(ctx, l.src)
+	if err != nil {
+		return nil, err
+	}
+	l.keys.Store(&ks)
+	return &ks, nil
+}
+
 // RecordID returns the name the log gives record id of collection: a hex
 // HMAC-SHA256 (128 bits) under the log's record key, the same for every
-// server sharing the audit branch key.
-func (l *Log) RecordID(collection, id string) string {
-	return l.keys.recordID(collection, id)
+// server sharing the audit branch key. It fails only while the audit key
+// cannot be loaded.
+func (l *Log) RecordID(ctx context.Context, collection, id string) (string, error) {
+	ks, err := l.keySet(ctx)
+	if err != nil {
+		return "", err
+	}
+	return ks.recordID(collection, id), nil
 }
 
 // Append stores e and returns once it is durable. Its strings are stored
@@ -181,6 +207,9 @@ func (l *Log) Append(ctx context.Context, e Entry) error {
 		return err
 	}
 	if err := e.prepare(l.now); err != nil {
+		return err
+	}
+	if _, err := l.keySet(ctx); err != nil {
 		return err
 	}
 	r := newRequest(&e)

@@ -413,30 +413,30 @@ func TestRecordID(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	l := open(t, e.db, e.keys, audit.Options{})
-	id := l.RecordID("people", "p1")
+	id := recID(t, l, "people", "p1")
 	if raw, err := hex.DecodeString(id); err != nil || len(raw) != 16 {
 		t.Fatalf("RecordID = %q, want 32 hex digits", id)
 	}
 	if id == "p1" || strings.Contains(id, "p1") {
 		t.Fatalf("RecordID %q shows the id", id)
 	}
-	if again := l.RecordID("people", "p1"); again != id {
+	if again := recID(t, l, "people", "p1"); again != id {
 		t.Fatalf("RecordID changed: %q, then %q", id, again)
 	}
 	other := open(t, e.db, e.keys, audit.Options{})
-	if got := other.RecordID("people", "p1"); got != id {
+	if got := recID(t, other, "people", "p1"); got != id {
 		t.Fatalf("another log over the same key: %q, want %q", got, id)
 	}
 	distinct := map[string]string{id: "people/p1"}
 	for _, p := range [][2]string{{"pets", "p1"}, {"people", "p2"}, {"peoplep", "1"}, {"", "peoplep1"}, {"people", ""}} {
-		got := l.RecordID(p[0], p[1])
+		got := recID(t, l, p[0], p[1])
 		if prev, dup := distinct[got]; dup {
 			t.Fatalf("RecordID(%q, %q) = RecordID of %s", p[0], p[1], prev)
 		}
 		distinct[got] = p[0] + "/" + p[1]
 	}
 	stranger := open(t, e.db, newKeys(t, e.db, "other_keys"), audit.Options{})
-	if stranger.RecordID("people", "p1") == id {
+	if recID(t, stranger, "people", "p1") == id {
 		t.Fatal("RecordID is the same under another key")
 	}
 }
@@ -464,22 +464,62 @@ func TestOpenKey(t *testing.T) {
 	e := newEnv(t)
 	rk := &raceKeys{KeyStore: e.keys}
 	l := open(t, e.db, rk, audit.Options{})
-	open(t, e.db, rk, audit.Options{})
+	l2 := open(t, e.db, rk, audit.Options{})
+	if rk.creates != 0 {
+		t.Fatalf("Open called Create %d times; the key is made on first use", rk.creates)
+	}
+	appendAll(t, l, []audit.Entry{entry(0)})
+	appendAll(t, l2, []audit.Entry{entry(1)})
 	if rk.creates != 1 {
 		t.Fatalf("Create called %d times, want once", rk.creates)
 	}
 	if _, err := e.keys.Create(context.Background(), audit.KeyID); !errors.Is(err, keystore.ErrExists) {
 		t.Fatalf("the audit branch key was not created: %v", err)
 	}
-	appendAll(t, l, []audit.Entry{entry(0)})
+
+	// A key service that is down: Open works (a server starts), every
+	// Append and RecordID fails, nothing is created, and once the service
+	// is back the same Log works.
+	down := &switchKeys{Keys: e.keys, err: errors.New("key service down")}
+	l3 := open(t, e.db, down, audit.Options{})
+	if err := l3.Append(context.Background(), entry(2)); !errors.Is(err, down.err) {
+		t.Fatalf("Append with the key service down: %v", err)
+	}
+	if _, err := l3.RecordID(context.Background(), "c", "id"); !errors.Is(err, down.err) {
+		t.Fatalf("RecordID with the key service down: %v", err)
+	}
+	if down.creates != 0 {
+		t.Fatalf("Create called %d times while the key could not be read", down.creates)
+	}
+	down.err = nil
+	appendAll(t, l3, []audit.Entry{entry(3)})
 
 	failing := failingKeys{err: errors.New("key service down")}
-	if _, err := audit.Open(context.Background(), e.db, failing, audit.Options{}); err == nil {
-		t.Fatal("Open without a key succeeded")
-	}
 	if _, err := audit.Verify(context.Background(), e.db, failing, nil); err == nil {
 		t.Fatal("Verify without a key succeeded")
 	}
+}
+
+// switchKeys fails BeaconKey and Create with err while it is set.
+type switchKeys struct {
+	audit.Keys
+	err     error
+	creates int
+}
+
+func (k *switchKeys) BeaconKey(ctx context.Context, id string) (secret.Bytes, error) {
+	if k.err != nil {
+		return secret.Bytes{}, k.err
+	}
+	return k.Keys.BeaconKey(ctx, id)
+}
+
+func (k *switchKeys) Create(ctx context.Context, id string) (string, error) {
+	k.creates++
+	if k.err != nil {
+		return "", k.err
+	}
+	return k.Keys.Create(ctx, id)
 }
 
 type failingKeys struct{ err error }

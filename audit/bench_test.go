@@ -13,7 +13,7 @@ import (
 func BenchmarkAppendParallel(b *testing.B) {
 	e := newEnv(b)
 	l := open(b, e.db, e.keys, audit.Options{})
-	x := audit.Entry{Token: "bench", Action: "record.get", Collection: "people", Record: l.RecordID("people", "p1"), Outcome: "ok"}
+	x := audit.Entry{Token: "bench", Action: "record.get", Collection: "people", Record: recID(b, l, "people", "p1"), Outcome: "ok"}
 	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {

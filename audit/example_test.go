@@ -34,7 +34,10 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	rec := l.RecordID("people", "p1")
+	rec, err := l.RecordID(ctx, "people", "p1")
+	if err != nil {
+		log.Fatal(err)
+	}
 	for _, action := range []string{"record.put", "record.get"} {
 		e := audit.Entry{Token: "alice", Action: action, Collection: "people", Record: rec, Outcome: "ok"}
 		if err := l.Append(ctx, e); err != nil {

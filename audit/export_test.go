@@ -6,6 +6,9 @@ import "context"
 // batch (MaxBatch and the size budget permitting), and waits for them all.
 // Tests use it to build logs whose batch boundaries they know.
 func (l *Log) AppendBatch(ctx context.Context, es []Entry) error {
+	if _, err := l.keySet(ctx); err != nil {
+		return err
+	}
 	rs := make([]*request, len(es))
 	for i := range es {
 		if err := es[i].prepare(l.now); err != nil {

@@ -196,3 +196,13 @@ func (b *gatedBackend) Put(ctx context.Context, t store.Table, it attr.Item, c s
 	}
 	return b.Backend.Put(ctx, t, it, c)
 }
+
+// recID is l.RecordID, failing the test on an error.
+func recID(t testing.TB, l *audit.Log, collection, id string) string {
+	t.Helper()
+	rid, err := l.RecordID(context.Background(), collection, id)
+	if err != nil {
+		t.Fatalf("RecordID: %v", err)
+	}
+	return rid
+}

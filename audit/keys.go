@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/keystore"
 	"github.com/sealstore/sealstore/secret"
 )
@@ -43,14 +44,25 @@ type keySet struct {
 // missing. It asks for the key before creating one, since Create costs a
 // root-key call and writes even when the key exists.
 func ensureKeys(ctx context.Context, keys Keys) (keySet, error) {
-	if ks, err := loadKeys(ctx, keys); err == nil {
-		return ks, nil
+	ks, err := loadKeys(ctx, keys)
+	if !errors.Is(err, hierarchy.ErrNotFound) {
+		// Loaded, or failed for a reason that creating a key would not
+		// cure (the root key unreachable, a tampered key store).
+		return ks, err
 	}
-	_, err := keys.Create(ctx, KeyID)
+	_, err = keys.Create(ctx, KeyID)
 	if err != nil && !errors.Is(err, keystore.ErrExists) {
 		return keySet{}, fmt.Errorf("audit: create key %s: %w", KeyID, err)
 	}
 	return loadKeys(ctx, keys)
+}
+
+// EnsureKey creates the audit branch key if it is missing, so that
+// 'sealstore init' does the root-key work once rather than the first
+// request of every new deployment.
+func EnsureKey(ctx context.Context, keys Keys) error {
+	_, err := ensureKeys(ctx, keys)
+	return err
 }
 
 // loadKeys derives the audit keys from the beacon key of KeyID. The beacon

@@ -95,7 +95,7 @@ func (l *Log) write(reqs []*request) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	if l.chain.id == "" {
-		l.chain = l.keys.newChain(l.now())
+		l.chain = l.keys.Load().newChain(l.now())
 	}
 	c := &l.chain
 	if !c.registered {
@@ -120,16 +120,17 @@ func (l *Log) write(reqs []*request) error {
 
 // seal numbers and MACs reqs as the chain's next batch.
 func (l *Log) seal(reqs []*request) batch {
+	ks := l.keys.Load() // loaded by Append before the entries were queued
 	c := &l.chain
 	b := batch{chain: c.id, n: c.batch, entries: make([]sealed, len(reqs))}
 	prev := c.prev
 	for i, r := range reqs {
 		s := r.s
 		s.seq = c.seq + uint64(i)
-		s.mac = l.keys.entryMAC(c.id, prev, &s)
+		s.mac = ks.entryMAC(c.id, prev, &s)
 		b.entries[i] = s
 		prev = s.mac
 	}
-	b.mac = l.keys.batchMAC(c.id, b.n, &b.entries[len(b.entries)-1])
+	b.mac = ks.batchMAC(c.id, b.n, &b.entries[len(b.entries)-1])
 	return b
 }

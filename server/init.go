@@ -13,8 +13,8 @@ import (
 
 // Init prepares a deployment, idempotently: it creates every table
 // sealstore owns (on DynamoDB waiting until each and its indexes are
-// active), the key store and the first collection's branch key, and, the
-// first time, prints a bootstrap admin token to out.
+// active), the key store, the first collection's branch key and the audit
+// trail's, and, the first time, prints a bootstrap admin token to out.
 func Init(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := cfg.Backend.Validate(); err != nil {
 		return err
@@ -29,13 +29,17 @@ func Init(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := ts.Init(ctx); err != nil {
 		return err
 	}
-	if _, _, err := openRecords(ctx, b, newCache(cfg)); err != nil {
+	_, ks, err := openRecords(ctx, b, newCache(cfg))
+	if err != nil {
 		return err
 	}
 	for _, t := range audit.Tables() {
 		if err := b.db.CreateTable(ctx, t); err != nil {
 			return err
 		}
+	}
+	if err := audit.EnsureKey(ctx, ks); err != nil {
+		return err
 	}
 	if err := bootstrap(ctx, b.db, ts, out); err != nil {
 		return err

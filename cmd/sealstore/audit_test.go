@@ -38,7 +38,11 @@ func writeAudit(t *testing.T, dir string, n int) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		e := audit.Entry{Token: "app", Action: "record.get", Collection: "c", Record: l.RecordID("c", fmt.Sprint(i)), Outcome: "ok"}
+		rid, err := l.RecordID(ctx, "c", fmt.Sprint(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := audit.Entry{Token: "app", Action: "record.get", Collection: "c", Record: rid, Outcome: "ok"}
 		if err := l.Append(ctx, e); err != nil {
 			t.Fatal(err)
 		}
