@@ -23,6 +23,15 @@ type Auditor interface {
 	List(ctx context.Context, f audit.Filter, cursor string, limit int) ([]audit.Entry, string, error)
 }
 
+// auditTimeout bounds an audit append. The append does not end with the
+// request: an operation that took effect is recorded even if its client
+// has gone or its deadline passed meanwhile.
+const auditTimeout = 15 * time.Second
+
+func auditContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
+}
+
 const msgAudit = "the audit trail could not be written, so the request was not completed; retry later"
 
 // audited appends the audit entry of an operation on collection coll (and
@@ -39,12 +48,14 @@ func (s *server) audited(ctx context.Context, action, coll string, key *records.
 		return perr
 	}
 	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: outcomeOf(err)}
+	actx, cancel := auditContext(ctx)
+	defer cancel()
 	var aerr error
 	if key != nil {
-		e.Record, aerr = s.cfg.Audit.RecordID(ctx, coll, auditName(*key))
+		e.Record, aerr = s.cfg.Audit.RecordID(actx, coll, auditName(*key))
 	}
 	if aerr == nil {
-		aerr = s.cfg.Audit.Append(ctx, e)
+		aerr = s.cfg.Audit.Append(actx, e)
 	}
 	if aerr != nil {
 		s.metrics.auditWrites.WithLabelValues("error").Inc()
@@ -62,7 +73,9 @@ func (s *server) auditDenied(ctx context.Context, action, coll string) {
 		return
 	}
 	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: "denied"}
-	if err := s.cfg.Audit.Append(ctx, e); err != nil {
+	actx, cancel := auditContext(ctx)
+	defer cancel()
+	if err := s.cfg.Audit.Append(actx, e); err != nil {
 		s.metrics.auditWrites.WithLabelValues("error").Inc()
 		s.logError(ctx, "audit write failed", slog.String("action", action), slog.String("error", err.Error()))
 		return

@@ -20,7 +20,10 @@ type fakeAudit struct {
 	down    bool
 }
 
-func (f *fakeAudit) Append(_ context.Context, e audit.Entry) error {
+func (f *fakeAudit) Append(ctx context.Context, e audit.Entry) error {
+	if err := ctx.Err(); err != nil {
+		return err // as audit.Log does
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down {
@@ -111,5 +114,26 @@ func TestAuditFailureFailsTheRequest(t *testing.T) {
 	}
 	if strings.Contains(s.log.String(), "s3cret-canary") {
 		t.Error("the request log holds the secret")
+	}
+}
+
+// An operation that took effect is audited even when its client goes away
+// (or its deadline passes) before the entry is written.
+func TestAuditSurvivesClientGone(t *testing.T) {
+	t.Parallel()
+	fa := &fakeAudit{}
+	s := newTestServerWith(t, 1000, func(c *Config) { c.Audit = fa })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.recs.put = func(context.Context, string, string) error {
+		cancel() // the client hangs up once the write is done
+		return nil
+	}
+	req := httptest.NewRequest(http.MethodPost, "/items/", strings.NewReader(`{"id":"gone","secret":"x"}`)).WithContext(ctx)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.secrets["write"])
+	s.h.ServeHTTP(httptest.NewRecorder(), req)
+	if e := fa.last(); e.Action != "record.put" || e.Outcome != "ok" {
+		t.Fatalf("last entry after a write whose client left: %+v; want the record.put", e)
 	}
 }
