@@ -101,7 +101,7 @@ func (s *server) routes() []route {
 			route{method: http.MethodPut, path: p.path, scope: write, collection: true, action: "record.put", tags: []string{"Records"},
 				maxBody: DefaultMaxBody, timeout: itemTimeout, summary: "Store a record (If-Match / If-None-Match: * for safe updates)", errors: recordErrors, add: p.put},
 			route{method: http.MethodPatch, path: p.path, scope: write, collection: true, action: "record.patch", tags: []string{"Records"},
-				maxBody: DefaultMaxBody, timeout: itemTimeout, summary: "Change fields with a JSON merge patch (encrypted fields too)", errors: append([]int{409}, recordErrors...), add: p.patch},
+				maxBody: DefaultMaxBody, timeout: itemTimeout, summary: "Change fields with a JSON merge patch (encrypted fields too); the merged record comes back to tokens that may read it, 204 to others", errors: append([]int{409}, recordErrors...), add: p.patch},
 			route{method: http.MethodDelete, path: p.path, scope: write, collection: true, action: "record.delete", tags: []string{"Records"},
 				timeout: itemTimeout, summary: "Delete a record", errors: recordErrors, add: p.del},
 		)

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/sealstore/sealstore/records"
+	"github.com/sealstore/sealstore/tokens"
 )
 
 // Document is a record as a JSON object. It is kept as the client sent it
@@ -97,8 +99,8 @@ type collectionInput struct {
 
 func (s *server) getCollection(ctx context.Context, in *collectionInput) (*collectionOutput, error) {
 	info, err := s.cfg.Records.Collection(ctx, in.Name)
-	if err != nil {
-		return nil, s.problem(ctx, err)
+	if err := s.audited(ctx, "collection.get", in.Name, nil, err); err != nil {
+		return nil, err
 	}
 	return &collectionOutput{Status: http.StatusOK, Body: info}, nil
 }
@@ -111,8 +113,8 @@ type beaconsOutput struct {
 
 func (s *server) getBeacons(ctx context.Context, in *collectionInput) (*beaconsOutput, error) {
 	adv, err := s.cfg.Records.Beacons(ctx, in.Name)
-	if err != nil {
-		return nil, s.problem(ctx, err)
+	if err := s.audited(ctx, "collection.beacons", in.Name, nil, err); err != nil {
+		return nil, err
 	}
 	out := &beaconsOutput{}
 	out.Body.Beacons = adv
@@ -135,6 +137,13 @@ type sortedRecordPath struct {
 	Sort string `path:"sort" doc:"Sort key value of the record (collections with a sort key)."`
 }
 
+// validETag reports whether t is * or an entity tag as RFC 9110 writes one:
+// "..." or W/"..." (a weak tag never matches ours, but is well formed).
+func validETag(t string) bool {
+	t = strings.TrimPrefix(t, "W/")
+	return t == "*" || len(t) >= 2 && t[0] == '"' && t[len(t)-1] == '"' && !strings.Contains(t[1:len(t)-1], `"`)
+}
+
 // conditions are a write's If-Match and If-None-Match headers.
 type conditions struct{ ifMatch, ifNoneMatch string }
 
@@ -142,6 +151,9 @@ func (c conditions) parse() (records.Precondition, error) {
 	var p records.Precondition
 	for _, t := range strings.Split(c.ifMatch, ",") {
 		if t = strings.TrimSpace(t); t != "" {
+			if !validETag(t) {
+				return p, huma.Error400BadRequest(`If-Match must list entity tags ("...") or be *`)
+			}
 			p.IfMatch = append(p.IfMatch, t)
 		}
 	}
@@ -213,8 +225,9 @@ func (s *server) put(ctx context.Context, coll string, k records.Key, c conditio
 }
 
 type recordOutput struct {
-	ETag string `header:"ETag"`
-	Body Document
+	Status int
+	ETag   string `header:"ETag"`
+	Body   Document
 }
 
 func (s *server) getRecord(ctx context.Context, in *recordPath) (*recordOutput, error) {
@@ -238,7 +251,7 @@ func (s *server) recordOut(ctx context.Context, r records.Record) (*recordOutput
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	return &recordOutput{ETag: r.ETag, Body: body}, nil
+	return &recordOutput{Status: http.StatusOK, ETag: r.ETag, Body: body}, nil
 }
 
 type deleteRecordInput struct {
@@ -310,6 +323,11 @@ func (s *server) patch(ctx context.Context, coll string, k records.Key, c condit
 	if err := s.audited(ctx, "record.patch", coll, &k, err); err != nil {
 		return nil, err
 	}
+	// The merged record goes back only to a token that may read it: write
+	// scope alone must not become a way to read.
+	if tok := tokenFrom(ctx); tok == nil || !tok.Allows(coll, tokens.Read) {
+		return &recordOutput{Status: http.StatusNoContent, ETag: r.ETag}, nil
+	}
 	return s.recordOut(ctx, r)
 }
 
@@ -327,7 +345,13 @@ type listInput struct {
 func (in *listInput) Resolve(ctx huma.Context) []error {
 	var errs []error
 	u := ctx.URL()
-	for name, vals := range u.Query() {
+	query, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		// url.Values.Query drops what it cannot parse: a search would
+		// silently become a listing.
+		return []error{&huma.ErrorDetail{Location: "query", Message: "the query string is malformed (bad percent-encoding or a ';')"}}
+	}
+	for name, vals := range query {
 		if name == "limit" || name == "cursor" {
 			continue
 		}
@@ -415,7 +439,7 @@ func (s *server) batchGet(ctx context.Context, in *batchGetInput) (*batchOutput,
 	}
 	results, err := s.cfg.Records.BatchGet(ctx, in.Name, keys)
 	if err != nil {
-		return nil, s.problem(ctx, err)
+		return nil, s.audited(ctx, "record.batchGet", in.Name, nil, err)
 	}
 	return s.batchOut(ctx, in.Name, "record.get", results)
 }
@@ -444,8 +468,14 @@ func (s *server) batchPut(ctx context.Context, in *batchPutInput) (*batchOutput,
 		if e.IfMatch != "" {
 			reqs[i].Cond.IfMatch = []string{e.IfMatch}
 		}
-		if reqs[i].Doc, parseErrs[i] = records.ParseDocument(e.Record); parseErrs[i] != nil {
-			reqs[i].Doc = nil
+		field := fmt.Sprintf("body.records[%d]", i)
+		switch {
+		case e.IfMatch != "" && e.IfNoneMatch:
+			parseErrs[i] = &records.InvalidError{Field: field, Reason: "ifMatch and ifNoneMatch cannot be combined"}
+		case e.IfMatch != "" && !validETag(e.IfMatch):
+			parseErrs[i] = &records.InvalidError{Field: field + ".ifMatch", Reason: `must be an entity tag ("...") or *`}
+		default:
+			reqs[i].Doc, parseErrs[i] = records.ParseDocument(e.Record)
 		}
 	}
 	// Entries that did not parse are not sent; the rest are.
@@ -464,7 +494,7 @@ func (s *server) batchPut(ctx context.Context, in *batchPutInput) (*batchOutput,
 	if len(send) > 0 {
 		got, err := s.cfg.Records.BatchPut(ctx, in.Name, send)
 		if err != nil {
-			return nil, s.problem(ctx, err)
+			return nil, s.audited(ctx, "record.batchPut", in.Name, nil, err)
 		}
 		for j, r := range got {
 			results[at[j]] = r
