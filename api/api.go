@@ -66,7 +66,9 @@ type Config struct {
 	// TokenStore, if set, serves the /v1/tokens routes; TokensChanged is
 	// called after each change, to reload the token set.
 	TokenStore    TokenStore
-	TokensChanged func(ctx context.Context)
+	// revoked names the token a change revoked ("" for a creation): it
+	// must stop working before the response says it did.
+	TokensChanged func(ctx context.Context, revoked string)
 }
 
 // DefaultMaxBody is the body limit of the write routes: DynamoDB's 400 KB
@@ -101,7 +103,7 @@ func New(cfg Config) http.Handler {
 		ids:     newRequestIDs(),
 	}
 	if cfg.TokensChanged == nil {
-		cfg.TokensChanged = func(context.Context) {}
+		cfg.TokensChanged = func(context.Context, string) {}
 		s.cfg.TokensChanged = cfg.TokensChanged
 	}
 	s.api = humago.New(exactMux{s.mux}, humaConfig(cfg.Version))

@@ -70,7 +70,7 @@ func (s *server) createToken(ctx context.Context, in *createTokenInput) (*create
 		var secret string
 		t, secret, err = s.cfg.TokenStore.Create(ctx, in.Body.Name, scopes)
 		if err == nil {
-			s.cfg.TokensChanged(ctx)
+			s.cfg.TokensChanged(ctx, "")
 		}
 		if aerr := s.audited(ctx, "token.create", "", nil, err); aerr != nil {
 			return nil, aerr
@@ -139,7 +139,7 @@ func (s *server) revokeToken(ctx context.Context, in *revokeTokenInput) (*noCont
 	if i < 0 || !administersAll(*tok, all[i]) {
 		err = tokens.ErrNotFound
 	} else if err = s.cfg.TokenStore.Revoke(ctx, in.Name); err == nil {
-		s.cfg.TokensChanged(ctx)
+		s.cfg.TokensChanged(ctx, in.Name)
 	}
 	if err := s.audited(ctx, "token.revoke", "", nil, err); err != nil {
 		return nil, err

@@ -109,8 +109,10 @@ type service struct {
 	metrics *api.Metrics
 	tokens  *tokens.Store
 	set     atomic.Pointer[tokens.Set]
-	certs   *api.CertSource
-	log     *slog.Logger
+	// reloadMu orders changes of set.
+	reloadMu sync.Mutex
+	certs    *api.CertSource
+	log      *slog.Logger
 }
 
 func open(ctx context.Context, cfg Config) (_ *service, err error) {
@@ -190,13 +192,35 @@ func bootstrap(ctx context.Context, db store.Store, ts *tokens.Store, out io.Wri
 	return db.Put(ctx, metaTable, marker, store.Cond{Absent: true})
 }
 
+// reloadTokens replaces the token set with the stored list. Reloads are
+// serialized, so that a slow one cannot install an older list over a
+// newer one.
 func (s *service) reloadTokens(ctx context.Context) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
 	list, err := s.tokens.List(ctx)
 	if err != nil {
 		return err
 	}
 	s.set.Store(tokens.NewSet(list))
 	return nil
+}
+
+// tokensChanged follows a token change made through the API: a revoked
+// token leaves the set at once (before the response), then the list is
+// read again, whether or not the request that made the change is still
+// there to wait.
+func (s *service) tokensChanged(ctx context.Context, revoked string) {
+	if revoked != "" {
+		s.reloadMu.Lock()
+		s.set.Store(s.set.Load().Without(revoked))
+		s.reloadMu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.reloadTokens(ctx); err != nil {
+		s.log.Error("reload tokens after a change: the previous token list (less any revoked token) stays in force until the next refresh", slog.String("error", err.Error()))
+	}
 }
 
 func (s *service) handler(ctx context.Context) (http.Handler, func() error, error) {
@@ -227,11 +251,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 		FailureWindow: s.cfg.FailureWindow,
 		Audit:         trail,
 		TokenStore:    s.tokens,
-		TokensChanged: func(ctx context.Context) {
-			if err := s.reloadTokens(ctx); err != nil {
-				s.log.Error("reload tokens after a change: the previous token list stays in force until the next refresh", slog.String("error", err.Error()))
-			}
-		},
+		TokensChanged: s.tokensChanged,
 	})
 	return h, trail.Close, nil
 }

@@ -206,6 +206,11 @@ type Set struct{ tokens []Token }
 // NewSet returns a Set of ts.
 func NewSet(ts []Token) *Set { return &Set{tokens: slices.Clone(ts)} }
 
+// Without returns a Set of the tokens in s but the one named name.
+func (s *Set) Without(name string) *Set {
+	return &Set{tokens: slices.DeleteFunc(slices.Clone(s.tokens), func(t Token) bool { return t.Name == name })}
+}
+
 // Len is the number of tokens in the set.
 func (s *Set) Len() int { return len(s.tokens) }
 

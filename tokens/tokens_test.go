@@ -416,6 +416,24 @@ func TestSetIsSnapshot(t *testing.T) {
 	}
 }
 
+func TestSetWithout(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, keep := f.create(t, "keep", "items:read")
+	_, gone := f.create(t, "gone", "items:read")
+	set := f.set(t)
+	less := set.Without("gone")
+	if _, ok := less.Verify(gone); ok {
+		t.Error("Without(gone) still verifies gone")
+	}
+	if _, ok := less.Verify(keep); !ok || less.Len() != set.Len()-1 {
+		t.Errorf("Without(gone) lost another token: %d of %d left", less.Len(), set.Len())
+	}
+	if _, ok := set.Verify(gone); !ok {
+		t.Error("Without changed the set it was called on")
+	}
+}
+
 func TestRevoke(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
