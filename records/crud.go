@@ -183,6 +183,18 @@ func (c *collection) open(ctx context.Context, stored attr.Item, key attr.Item) 
 	return Record{Key: k, Doc: plain, ETag: etagOf(stored)}, nil
 }
 
+// keyFrom is the Key of a key item of c.
+func (c *collection) keyFrom(key attr.Item) Key {
+	k := Key{}
+	if v, ok := key[c.info.Schema.PartitionKey].(attr.S); ok {
+		k.ID = string(v)
+	}
+	if v, ok := key[c.info.Schema.SortKey].(attr.S); ok && c.info.Schema.SortKey != "" {
+		k.Sort = string(v)
+	}
+	return k
+}
+
 // keyOfStored is the key item of a stored item (key attributes are
 // stored readable).
 func (c *collection) keyOfStored(stored attr.Item) (attr.Item, error) {
@@ -305,8 +317,8 @@ var lockSeed = maphash.MakeSeed()
 // lock serializes this server's read-modify-writes of one record, so that
 // concurrent PATCHes through one server do not spend their attempts
 // beating each other; writers on other servers are caught by the
-// conditional write.
-func (s *Service) lock(coll string, key attr.Item) func() {
+// conditional write. Waiting ends with ctx.
+func (s *Service) lock(ctx context.Context, coll string, key attr.Item) (func(), error) {
 	var h maphash.Hash
 	h.SetSeed(lockSeed)
 	h.WriteString(coll)
@@ -316,9 +328,13 @@ func (s *Service) lock(coll string, key attr.Item) func() {
 			h.WriteString(string(str))
 		}
 	}
-	m := &s.locks[h.Sum64()%uint64(len(s.locks))]
-	m.Lock()
-	return m.Unlock
+	m := s.locks[h.Sum64()%uint64(len(s.locks))]
+	select {
+	case m <- struct{}{}:
+		return func() { <-m }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // PatchRecord applies a JSON merge patch (RFC 7396; null removes a member)
@@ -345,7 +361,10 @@ func (s *Service) PatchRecord(ctx context.Context, coll string, k Key, patch att
 			return Record{}, err
 		}
 	}
-	unlock := s.lock(coll, key)
+	unlock, err := s.lock(ctx, coll, key)
+	if err != nil {
+		return Record{}, err
+	}
 	defer unlock()
 	for attempt := 1; ; attempt++ {
 		stored, err := s.db.Get(ctx, c.table, key)

@@ -1,10 +1,12 @@
 package records
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sealstore/sealstore/attr"
 )
@@ -173,12 +175,13 @@ func TestConflictError(t *testing.T) {
 func TestLockIsStablePerRecord(t *testing.T) {
 	t.Parallel()
 	s := &Service{}
+	for i := range s.locks {
+		s.locks[i] = make(chan struct{}, 1)
+	}
 	held := func() []int {
 		var out []int
 		for i := range s.locks {
-			if s.locks[i].TryLock() {
-				s.locks[i].Unlock()
-			} else {
+			if len(s.locks[i]) > 0 {
 				out = append(out, i)
 			}
 		}
@@ -191,7 +194,10 @@ func TestLockIsStablePerRecord(t *testing.T) {
 	} {
 		seen := map[int]bool{}
 		for range 200 {
-			unlock := s.lock("coll", key)
+			unlock, err := s.lock(t.Context(), "coll", key)
+			if err != nil {
+				t.Fatal(err)
+			}
 			h := held()
 			unlock()
 			if len(h) != 1 {
@@ -202,5 +208,17 @@ func TestLockIsStablePerRecord(t *testing.T) {
 		if len(seen) != 1 {
 			t.Errorf("key %v took %d different mutexes over 200 locks, want 1", key, len(seen))
 		}
+	}
+	// A caller waiting for a held lock gives up with its context.
+	key := attr.Item{"id": attr.S("busy")}
+	unlock, err := s.lock(t.Context(), "coll", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := s.lock(ctx, "coll", key); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("lock of a held record with an expiring context: %v; want DeadlineExceeded", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -92,10 +93,28 @@ func (s *Service) ListRecords(ctx context.Context, coll string, q Query) (Page, 
 		return Page{}, fmt.Errorf("records: list: %w", err)
 	}
 	out := Page{Records: []Record{}}
+	seen := map[Key]bool{}
 	for _, stored := range page.Items {
 		key, err := c.keyOfStored(stored)
 		if err != nil {
 			return Page{}, err
+		}
+		if len(names) > 0 {
+			k := c.keyFrom(key)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			// An index may lag behind the table (DynamoDB's global
+			// secondary indexes do): read the record itself, which may
+			// since have changed or gone, and filter that.
+			stored, err = s.db.Get(ctx, c.table, key)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return Page{}, fmt.Errorf("records: get: %w", err)
+			}
 		}
 		r, err := c.open(ctx, stored, key)
 		if err != nil {

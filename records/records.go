@@ -106,7 +106,7 @@ type Service struct {
 	refresh  time.Duration
 	now      func() time.Time
 	items    *collection
-	locks    [64]sync.Mutex
+	locks    [64]chan struct{} // per-record PATCH locks, by hash
 
 	mu    sync.Mutex
 	colls map[string]*collection
@@ -122,6 +122,9 @@ func Open(ctx context.Context, db Backend, keys Keys, cache *hierarchy.Cache, op
 	s := &Service{db: db, keys: keys, cache: cache, newTable: o.CreateTable, refresh: o.Refresh, now: o.Now, colls: map[string]*collection{}}
 	if s.newTable == nil {
 		s.newTable = db.CreateTable
+	}
+	for i := range s.locks {
+		s.locks[i] = make(chan struct{}, 1)
 	}
 	if s.refresh <= 0 {
 		s.refresh = DefaultRefresh
@@ -213,7 +216,7 @@ func (s *Service) Ready(ctx context.Context) error {
 }
 
 // CheckID returns an *InvalidError unless id is a usable record id: 1 to
-// MaxIDLen bytes of UTF-8 without control characters.
+// MaxIDLen bytes of UTF-8 without control characters, and not "." or "..".
 func CheckID(id string) error {
 	switch {
 	case id == "":
@@ -222,6 +225,10 @@ func CheckID(id string) error {
 		return &InvalidError{Field: "id", Reason: fmt.Sprintf("must be at most %d bytes", MaxIDLen)}
 	case !utf8.ValidString(id):
 		return &InvalidError{Field: "id", Reason: "must be valid UTF-8"}
+	case id == "." || id == "..":
+		// A URL path cannot name them: clients' and servers' path
+		// cleaning turns /records/.. into the collection.
+		return &InvalidError{Field: "id", Reason: "must not be a single or double dot"}
 	}
 	for _, r := range id {
 		if r < 0x20 || r >= 0x7f && r < 0xa0 {

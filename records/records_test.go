@@ -184,6 +184,10 @@ func TestCheckID(t *testing.T) {
 		{"overlong NUL", "\xc0\x80", false},
 		{"surrogate", "\xed\xa0\x80", false},
 		{"emoji", "🔑", true},
+		{"dot", ".", false},
+		{"dot dot", "..", false},
+		{"three dots are fine", "...", true},
+		{"dot dot in a longer id is fine", "a/../b", true},
 	}
 	ctx := context.Background()
 	e := newEnv(t)
