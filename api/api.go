@@ -65,7 +65,7 @@ type Config struct {
 	Audit Auditor
 	// TokenStore, if set, serves the /v1/tokens routes; TokensChanged is
 	// called after each change, to reload the token set.
-	TokenStore    TokenStore
+	TokenStore TokenStore
 	// revoked names the token a change revoked ("" for a creation): it
 	// must stop working before the response says it did.
 	TokensChanged func(ctx context.Context, revoked string)
