@@ -114,6 +114,7 @@ type auditInput struct {
 	Action     string    `query:"action" doc:"Action, e.g. record.get, record.put, record.search, token.create."`
 	Collection string    `query:"collection" doc:"Collection name."`
 	Record     string    `query:"record" doc:"Record id (with collection): matched through its HMAC, never stored in clear."`
+	Sort       string    `query:"sort" doc:"Sort key value of the record, in collections with a sort key (with record)."`
 	Outcome    string    `query:"outcome" doc:"Outcome: ok, not_found, denied, invalid, conflict, precondition_failed, error, ..."`
 	Since      time.Time `query:"since" doc:"Entries at or after this time (RFC 3339)."`
 	Until      time.Time `query:"until" doc:"Entries before this time (RFC 3339)."`
@@ -158,7 +159,7 @@ func (s *server) listAudit(ctx context.Context, in *auditInput) (*auditOutput, e
 		if in.Collection == "" {
 			return nil, huma.Error422UnprocessableEntity("a record filter needs a collection filter", &huma.ErrorDetail{Location: "query.record", Message: "needs collection"})
 		}
-		rid, err := s.cfg.Audit.RecordID(ctx, in.Collection, in.Record)
+		rid, err := s.cfg.Audit.RecordID(ctx, in.Collection, auditName(records.Key{ID: in.Record, Sort: in.Sort}))
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}

@@ -107,3 +107,26 @@ func TestV1MalformedConditions(t *testing.T) {
 		t.Errorf("the refused batch entry was stored: %d", r.status)
 	}
 }
+
+// The audit trail can be searched for one record of a sort-key collection.
+func TestV1AuditFilterBySortKey(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, opts{seed: true, noHTTP: true})
+	adm := s.tokens[tokAdmin]
+	s.mustCollection("events", `{"partitionKey":"u","sortKey":"at"}`)
+	s.mustPut(adm, recPath("events", "u1", "s1"), `{"v":1}`)
+	s.mustPut(adm, recPath("events", "u1", "s2"), `{"v":2}`)
+	s.mustPut(adm, recPath("events", "u1", "s2"), `{"v":3}`)
+	for sort, want := range map[string]int{"s1": 1, "s2": 2, "s3": 0} {
+		r := s.do(http.MethodGet, "/v1/audit?action=record.put&collection=events&record=u1&sort="+sort, adm, nil, nil)
+		var out struct {
+			Entries []struct {
+				Record string `json:"record"`
+			} `json:"entries"`
+		}
+		mustDecode(t, "GET /v1/audit", r, &out)
+		if len(out.Entries) != want {
+			t.Errorf("record u1, sort %s: %d record.put entries; want %d", sort, len(out.Entries), want)
+		}
+	}
+}
