@@ -40,6 +40,12 @@ const msgAudit = "the audit trail could not be written, so the request was not c
 // not be written, whatever the operation's outcome (an operation nobody
 // can account for is not reported done).
 func (s *server) audited(ctx context.Context, action, coll string, key *records.Key, err error) error {
+	return s.auditedDetail(ctx, action, coll, key, "", err)
+}
+
+// auditedDetail is audited with the entry's detail (for token operations,
+// the token's name and scopes).
+func (s *server) auditedDetail(ctx context.Context, action, coll string, key *records.Key, detail string, err error) error {
 	var perr error
 	if err != nil {
 		perr = s.problem(ctx, err)
@@ -47,7 +53,7 @@ func (s *server) audited(ctx context.Context, action, coll string, key *records.
 	if s.cfg.Audit == nil {
 		return perr
 	}
-	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: outcomeOf(err)}
+	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: outcomeOf(err), Detail: detail}
 	actx, cancel := auditContext(ctx)
 	defer cancel()
 	var aerr error
@@ -129,6 +135,7 @@ type auditEntry struct {
 	Collection string    `json:"collection,omitempty"`
 	Record     string    `json:"record,omitempty" doc:"HMAC of the record id."`
 	Outcome    string    `json:"outcome"`
+	Detail     string    `json:"detail,omitempty" doc:"What else the operation acted on: for token operations, the token's name and scopes."`
 	Chain      string    `json:"chain" doc:"Chain (one per server start) holding the entry."`
 	Seq        uint64    `json:"seq" doc:"Position of the entry in its chain."`
 }
@@ -176,7 +183,7 @@ func (s *server) listAudit(ctx context.Context, in *auditInput) (*auditOutput, e
 	out.Body.Entries = make([]auditEntry, len(entries))
 	for i, e := range entries {
 		out.Body.Entries[i] = auditEntry{Time: e.Time, Token: e.Token, Action: e.Action, Collection: e.Collection,
-			Record: e.Record, Outcome: e.Outcome, Chain: e.Chain, Seq: e.Seq}
+			Record: e.Record, Outcome: e.Outcome, Detail: e.Detail, Chain: e.Chain, Seq: e.Seq}
 	}
 	out.Body.Cursor = next
 	return out, nil

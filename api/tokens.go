@@ -72,7 +72,11 @@ func (s *server) createToken(ctx context.Context, in *createTokenInput) (*create
 		if err == nil {
 			s.cfg.TokensChanged(ctx, "")
 		}
-		if aerr := s.audited(ctx, "token.create", "", nil, err); aerr != nil {
+		name := in.Body.Name
+		if err == nil {
+			name = t.Name
+		}
+		if aerr := s.auditedDetail(ctx, "token.create", "", nil, tokenDetail(name, in.Body.Scopes), err); aerr != nil {
 			return nil, aerr
 		}
 		out := &createTokenOutput{Status: http.StatusCreated}
@@ -83,10 +87,20 @@ func (s *server) createToken(ctx context.Context, in *createTokenInput) (*create
 	if err == nil {
 		err = errForbidden
 	}
-	if aerr := s.audited(ctx, "token.create", "", nil, err); aerr != nil && !errors.Is(err, errForbidden) {
+	if aerr := s.auditedDetail(ctx, "token.create", "", nil, tokenDetail(in.Body.Name, in.Body.Scopes), err); aerr != nil && !errors.Is(err, errForbidden) {
 		return nil, aerr
 	}
 	return nil, huma.Error403Forbidden("you can grant only scopes on collections you administer")
+}
+
+// tokenDetail is the audit detail of a token operation: the token's name
+// and, for a creation, the scopes asked for.
+func tokenDetail(name string, scopes []string) string {
+	d := "name=" + name
+	if len(scopes) > 0 {
+		d += " scopes=" + joinScopes(scopes)
+	}
+	return d
 }
 
 func joinScopes(list []string) string {
@@ -141,7 +155,7 @@ func (s *server) revokeToken(ctx context.Context, in *revokeTokenInput) (*noCont
 	} else if err = s.cfg.TokenStore.Revoke(ctx, in.Name); err == nil {
 		s.cfg.TokensChanged(ctx, in.Name)
 	}
-	if err := s.audited(ctx, "token.revoke", "", nil, err); err != nil {
+	if err := s.auditedDetail(ctx, "token.revoke", "", nil, tokenDetail(in.Name, nil), err); err != nil {
 		return nil, err
 	}
 	return &noContent{Status: http.StatusNoContent}, nil

@@ -66,7 +66,10 @@ type Entry struct {
 	Action     string    // e.g. "record.get", "record.put", "token.create"
 	Collection string
 	Record     string // RecordID of the record, or ""
-	Outcome    string // "ok", "not_found", "denied", "conflict", "invalid", "error", ...
+	// Detail is what else the operation acted on, never a secret nor a
+	// record id: for token operations, the token's name and scopes.
+	Detail  string
+	Outcome string // "ok", "not_found", "denied", "conflict", "invalid", "error", ...
 
 	// Filled by List; Append ignores them.
 	Chain string
@@ -88,7 +91,7 @@ func (e *Entry) prepare(now func() time.Time) error {
 	if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
 		return errors.New("audit: entry time out of range")
 	}
-	for _, f := range []*string{&e.Token, &e.Action, &e.Collection, &e.Record, &e.Outcome} {
+	for _, f := range []*string{&e.Token, &e.Action, &e.Collection, &e.Record, &e.Outcome, &e.Detail} {
 		*f = clean(*f)
 	}
 	if e.Action == "" {

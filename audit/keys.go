@@ -127,7 +127,7 @@ func (k keySet) genesis(chain string) []byte {
 // MAC is prev.
 func (k keySet) entryMAC(chain string, prev []byte, s *sealed) []byte {
 	in := macInput(nil).str(labelEntry).str(chain).u64(s.seq).bytes(prev).
-		str(s.time).str(s.token).str(s.action).str(s.collection).str(s.record).str(s.outcome)
+		str(s.time).str(s.token).str(s.action).str(s.collection).str(s.record).str(s.outcome).str(s.detail)
 	return sum(k.chain, in)
 }
 

@@ -39,6 +39,7 @@ const (
 	attrCollection = "collection"
 	attrRecord     = "record"
 	attrOutcome    = "outcome"
+	attrDetail     = "detail"
 )
 
 // Sizes, as store.ItemSize counts them, that keep a batch well under
@@ -52,29 +53,29 @@ const (
 
 // sealed is an entry as stored, its fields exactly as its MAC covers them.
 type sealed struct {
-	seq                                              uint64
-	time, token, action, collection, record, outcome string
-	mac                                              []byte
+	seq                                                      uint64
+	time, token, action, collection, record, outcome, detail string
+	mac                                                      []byte
 }
 
 func sealEntry(e *Entry) sealed {
 	return sealed{
 		time: e.Time.UTC().Format(time.RFC3339Nano), token: e.Token, action: e.Action,
-		collection: e.Collection, record: e.Record, outcome: e.Outcome,
+		collection: e.Collection, record: e.Record, outcome: e.Outcome, detail: e.Detail,
 	}
 }
 
 // size bounds what s adds to a batch item.
 func (s *sealed) size() int {
 	return entryOverhead + len(s.time) + len(s.token) + len(s.action) +
-		len(s.collection) + len(s.record) + len(s.outcome)
+		len(s.collection) + len(s.record) + len(s.outcome) + len(s.detail)
 }
 
 func (s *sealed) value() attr.M {
 	return attr.M{
 		attrSeq: number(s.seq), attrTime: attr.S(s.time), attrToken: attr.S(s.token),
 		attrAction: attr.S(s.action), attrCollection: attr.S(s.collection),
-		attrRecord: attr.S(s.record), attrOutcome: attr.S(s.outcome), attrMAC: attr.B(s.mac),
+		attrRecord: attr.S(s.record), attrOutcome: attr.S(s.outcome), attrDetail: attr.S(s.detail), attrMAC: attr.B(s.mac),
 	}
 }
 
@@ -86,7 +87,7 @@ func (s *sealed) entry(chain string) (Entry, error) {
 	}
 	return Entry{
 		Time: t.UTC(), Token: s.token, Action: s.action, Collection: s.collection,
-		Record: s.record, Outcome: s.outcome, Chain: chain, Seq: s.seq,
+		Record: s.record, Outcome: s.outcome, Detail: s.detail, Chain: chain, Seq: s.seq,
 	}, nil
 }
 
@@ -123,6 +124,7 @@ func parseSealed(v attr.Value) (sealed, error) {
 	}{
 		{attrTime, &s.time}, {attrToken, &s.token}, {attrAction, &s.action},
 		{attrCollection, &s.collection}, {attrRecord, &s.record}, {attrOutcome, &s.outcome},
+		{attrDetail, &s.detail},
 	}
 	for _, f := range strs {
 		v, ok := m[f.name].(attr.S)

@@ -105,6 +105,7 @@ func TestVerify(t *testing.T) {
 		{"action", editField(1, 2, "action", attr.S("record.get")), 7, edited},
 		{"collection", editField(2, 4, "collection", attr.S("other")), 14, edited},
 		{"record", editField(0, 0, "record", attr.S("rec-99")), 0, edited},
+		{"detail", editField(1, 2, "detail", attr.S("name=other")), 7, edited},
 		{"mac", editField(1, 2, "mac", attr.B(make([]byte, 32))), 7, edited},
 		{"seq", editField(1, 2, "seq", attr.N("8")), 8, missing},
 		{"delete entry", editEntries(1, func(l attr.L) attr.L { return slices.Delete(l, 2, 3) }), 8, missing},

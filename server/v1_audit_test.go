@@ -25,6 +25,7 @@ type auditEntry struct {
 	Collection string `json:"collection"`
 	Record     string `json:"record"`
 	Outcome    string `json:"outcome"`
+	Detail     string `json:"detail"`
 	Chain      string `json:"chain"`
 	Seq        uint64 `json:"seq"`
 }
@@ -157,6 +158,12 @@ func TestV1AuditTrail(t *testing.T) {
 	has(tokAdmin, "record.list", "cust", "ok")
 	has(tokAdmin, "record.delete", "cust", "ok")
 	has(tokAdmin, "token.create", "", "ok")
+	// Token operations say which token, and which scopes were granted.
+	if count(all, func(e auditEntry) bool {
+		return e.Action == "token.create" && e.Detail == "name=a-rw scopes=team-a:read,team-a:write"
+	}) != 1 {
+		t.Errorf("no token.create entry naming a-rw and its scopes")
+	}
 	has("a-rw", "record.put", "team-a", "ok")
 	has("a-rw", "record.get", "cust", "denied")
 	has("a-rw", "record.put", "cust", "denied")
