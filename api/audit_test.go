@@ -137,3 +137,27 @@ func TestAuditSurvivesClientGone(t *testing.T) {
 		t.Fatalf("last entry after a write whose client left: %+v; want the record.put", e)
 	}
 }
+
+// A token whose creation cannot be audited is taken back: nobody saw its
+// secret, and the trail does not hold it.
+func TestTokenCreationWithdrawnWhenUnaudited(t *testing.T) {
+	t.Parallel()
+	fa := &fakeAudit{}
+	s := newTestServerWith(t, 1000, func(c *Config) { c.Audit = fa })
+	fa.mu.Lock()
+	fa.down = true
+	fa.mu.Unlock()
+	rec := s.do(t, http.MethodPost, "/v1/tokens", "admin", strings.NewReader(`{"name":"ghost","scopes":["items:read"]}`))
+	if rec.Code != http.StatusServiceUnavailable || strings.Contains(rec.Body.String(), "sst_") {
+		t.Fatalf("POST /v1/tokens with the audit trail down: %d %s; want 503 without a token", rec.Code, rec.Body)
+	}
+	list, err := s.ts.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range list {
+		if tok.Name == "ghost" {
+			t.Fatal("the token whose creation was not audited is still stored")
+		}
+	}
+}

@@ -74,6 +74,7 @@ func (f *fakeRecords) Ready(ctx context.Context) error {
 
 type testServer struct {
 	h       http.Handler
+	ts      *tokens.Store
 	recs    *fakeRecords
 	metrics *Metrics
 	log     *syncbuf.Buffer
@@ -122,7 +123,7 @@ func newTestServerWith(t testing.TB, limit int, tweak func(*Config)) *testServer
 		t.Fatal(err)
 	}
 	set := tokens.NewSet(list)
-	srv := &testServer{recs: &fakeRecords{}, metrics: NewMetrics(), log: &syncbuf.Buffer{}, secrets: secrets}
+	srv := &testServer{recs: &fakeRecords{}, metrics: NewMetrics(), log: &syncbuf.Buffer{}, secrets: secrets, ts: ts}
 	cfg := Config{
 		Records:      srv.recs,
 		Tokens:       func() *tokens.Set { return set },
@@ -130,6 +131,7 @@ func newTestServerWith(t testing.TB, limit int, tweak func(*Config)) *testServer
 		Metrics:      srv.metrics,
 		FailureLimit: limit,
 		Version:      "test",
+		TokenStore:   ts,
 	}
 	if tweak != nil {
 		tweak(&cfg)

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"time"
@@ -77,6 +78,11 @@ func (s *server) createToken(ctx context.Context, in *createTokenInput) (*create
 			name = t.Name
 		}
 		if aerr := s.auditedDetail(ctx, "token.create", "", nil, tokenDetail(name, in.Body.Scopes), err); aerr != nil {
+			if err == nil {
+				// Nobody will see this token's secret, and the trail does
+				// not hold its creation: take it back.
+				s.withdraw(ctx, t.Name)
+			}
 			return nil, aerr
 		}
 		out := &createTokenOutput{Status: http.StatusCreated}
@@ -91,6 +97,17 @@ func (s *server) createToken(ctx context.Context, in *createTokenInput) (*create
 		return nil, aerr
 	}
 	return nil, huma.Error403Forbidden("you can grant only scopes on collections you administer")
+}
+
+// withdraw revokes a token whose creation could not be audited.
+func (s *server) withdraw(ctx context.Context, name string) {
+	ctx, cancel := auditContext(ctx)
+	defer cancel()
+	if err := s.cfg.TokenStore.Revoke(ctx, name); err != nil {
+		s.logError(ctx, "revoke a token whose creation could not be audited", slog.String("token", name), slog.String("error", err.Error()))
+		return
+	}
+	s.cfg.TokensChanged(ctx, name)
 }
 
 // tokenDetail is the audit detail of a token operation: the token's name
