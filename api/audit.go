@@ -54,39 +54,39 @@ func (s *server) auditedDetail(ctx context.Context, action, coll string, key *re
 		return perr
 	}
 	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: outcomeOf(err), Detail: detail}
-	actx, cancel := auditContext(ctx)
-	defer cancel()
-	var aerr error
-	if key != nil {
-		e.Record, aerr = s.cfg.Audit.RecordID(actx, coll, auditName(*key))
-	}
-	if aerr == nil {
-		aerr = s.cfg.Audit.Append(actx, e)
-	}
-	if aerr != nil {
-		s.metrics.auditWrites.WithLabelValues("error").Inc()
-		s.logError(ctx, "audit write failed", slog.String("action", action), slog.String("error", aerr.Error()))
+	if aerr := s.appendEntry(ctx, e, key); aerr != nil {
 		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(msgAudit), http.Header{"Retry-After": {retryAfter}})
 	}
-	s.metrics.auditWrites.WithLabelValues("ok").Inc()
 	return perr
 }
 
 // auditDenied records a refused request (best effort: the request is
 // refused either way).
 func (s *server) auditDenied(ctx context.Context, action, coll string) {
-	if s.cfg.Audit == nil {
-		return
+	if s.cfg.Audit != nil {
+		_ = s.appendEntry(ctx, audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: "denied"}, nil)
 	}
-	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: "denied"}
+}
+
+// appendEntry names the record of key (if not nil) in e and appends e,
+// detached from the request's end; it counts and logs the outcome.
+func (s *server) appendEntry(ctx context.Context, e audit.Entry, key *records.Key) error {
 	actx, cancel := auditContext(ctx)
 	defer cancel()
-	if err := s.cfg.Audit.Append(actx, e); err != nil {
+	var err error
+	if key != nil {
+		e.Record, err = s.cfg.Audit.RecordID(actx, e.Collection, auditName(*key))
+	}
+	if err == nil {
+		err = s.cfg.Audit.Append(actx, e)
+	}
+	if err != nil {
 		s.metrics.auditWrites.WithLabelValues("error").Inc()
-		s.logError(ctx, "audit write failed", slog.String("action", action), slog.String("error", err.Error()))
-		return
+		s.logError(ctx, "audit write failed", slog.String("action", e.Action), slog.String("error", err.Error()))
+		return err
 	}
 	s.metrics.auditWrites.WithLabelValues("ok").Inc()
+	return nil
 }
 
 // outcomeOf is the audit outcome of an operation's error: a fixed code.
