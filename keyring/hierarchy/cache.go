@@ -21,6 +21,7 @@ type Cache struct {
 	mu      sync.Mutex
 	entries map[string]cacheEntry
 	pending map[string]*fetch
+	gen     uint64 // +1 per forget
 
 	hits, misses atomic.Uint64
 }
@@ -35,6 +36,7 @@ type cacheEntry struct {
 }
 
 type fetch struct {
+	gen  uint64 // the cache's gen when the load started
 	done chan struct{}
 	key  BranchKey
 	err  error
@@ -79,7 +81,7 @@ func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) (
 	c.misses.Add(1)
 	f, loading := c.pending[id]
 	if !loading {
-		f = &fetch{done: make(chan struct{})}
+		f = &fetch{gen: c.gen, done: make(chan struct{})}
 		c.pending[id] = f
 	}
 	c.mu.Unlock()
@@ -99,7 +101,7 @@ func (c *Cache) fill(ctx context.Context, id string, f *fetch, load func(context
 		}
 		c.mu.Lock()
 		delete(c.pending, id)
-		if f.err == nil {
+		if f.err == nil && f.gen == c.gen {
 			c.put(id, f.key)
 		}
 		c.mu.Unlock()
@@ -110,11 +112,20 @@ func (c *Cache) fill(ctx context.Context, id string, f *fetch, load func(context
 	f.key, f.err = load(ctx)
 }
 
-// add caches k under id, as a load would.
-func (c *Cache) add(id string, k BranchKey) {
+// add caches k under id, as a load started at generation gen would.
+func (c *Cache) add(id string, k BranchKey, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.put(id, k)
+	if gen == c.gen {
+		c.put(id, k)
+	}
+}
+
+// generation is the cache's forget count, for add.
+func (c *Cache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
 }
 
 var errLoadPanicked = errors.New("hierarchy: branch key source panicked")

@@ -43,6 +43,7 @@ type Keyring struct {
 	branchKeyID string
 	source      Source
 	cache       *Cache
+	refuse      func(version string) bool
 }
 
 // New returns a keyring wrapping data keys under branchKeyID's active
@@ -84,9 +85,10 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 		return err
 	}
 	bk, err := k.cache.Get(ctx, k.cacheID("active", ""), func(ctx context.Context) (BranchKey, error) {
+		gen := k.cache.generation()
 		bk, err := k.source.ActiveKey(ctx, k.branchKeyID)
 		if err == nil { // the active key is also a version: one load serves both
-			k.cache.add(k.cacheID("version", bk.Version), bk)
+			k.cache.add(k.cacheID("version", bk.Version), bk, gen)
 		}
 		return bk, err
 	})
@@ -153,6 +155,9 @@ func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e mat
 	}
 	ct := e.Ciphertext[prefix:]
 	version := VersionString(ct[saltLen+ivLen : saltLen+ivLen+versionLen])
+	if k.refuse != nil && k.refuse(version) {
+		return ErrRefused
+	}
 	bk, err := k.cache.Get(ctx, k.cacheID("version", version), func(ctx context.Context) (BranchKey, error) {
 		return k.source.KeyVersion(ctx, k.branchKeyID, version)
 	})
