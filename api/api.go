@@ -48,6 +48,8 @@ type Records interface {
 // Config wires the handler.
 type Config struct {
 	Records Records
+	// Keys, if set, serves the key lifecycle routes.
+	Keys KeyAdmin
 	// Tokens returns the current token set; it is called on every request,
 	// so a reload takes effect at once.
 	Tokens func() *tokens.Set

@@ -101,6 +101,8 @@ func outcomeOf(err error) string {
 		return "invalid"
 	case errors.Is(err, records.ErrPrecondition):
 		return "precondition_failed"
+	case errors.Is(err, records.ErrGone):
+		return "gone"
 	case errors.Is(err, records.ErrConflict), errors.Is(err, tokens.ErrExists):
 		return "conflict"
 	case errors.Is(err, store.ErrTooLarge):

@@ -31,6 +31,8 @@ const (
 func (s *server) problem(ctx context.Context, err error) error {
 	var inv *records.InvalidError
 	var conflict *records.ConflictError
+	var retired *records.RetiredError
+	var shredded *records.ShreddedError
 	var se huma.StatusError
 	switch {
 	case errors.As(err, &se):
@@ -44,6 +46,11 @@ func (s *server) problem(ctx context.Context, err error) error {
 		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "tokens: "))
 	case errors.Is(err, tokens.ErrExists):
 		return huma.Error409Conflict("a token with that name exists")
+	case errors.As(err, &retired):
+		// The messages name the collection and key versions, no value.
+		return huma.NewError(http.StatusGone, retired.Error())
+	case errors.As(err, &shredded):
+		return huma.NewError(http.StatusGone, shredded.Error())
 	case errors.Is(err, records.ErrPrecondition):
 		return huma.Error412PreconditionFailed("the record's current version does not match If-Match / If-None-Match")
 	case errors.As(err, &conflict):

@@ -106,6 +106,9 @@ func (s *server) routes() []route {
 				timeout: itemTimeout, summary: "Delete a record", errors: recordErrors, add: p.del},
 		)
 	}
+	if s.cfg.Keys != nil {
+		rs = append(rs, s.keyRoutes()...)
+	}
 	return append(rs,
 		route{method: http.MethodPost, path: "/v1/tokens", tags: []string{"Tokens"}, maxBody: 16 << 10,
 			timeout: itemTimeout, summary: "Create a token (shown once) with scopes you administer", errors: []int{401, 403, 409, 422, 429, 500, 503},

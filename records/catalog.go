@@ -2,6 +2,8 @@ package records
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,14 +78,21 @@ func (c catalog) ensure(ctx context.Context, name, table string) (string, error)
 		return "", fmt.Errorf("records: read collection %s: %w", name, err)
 	}
 	id := keystore.NewID()
-	if _, err := c.keys.Create(ctx, id); err != nil {
+	version, err := c.keys.Create(ctx, id)
+	if err != nil {
 		return "", fmt.Errorf("records: collection %s: %w", name, err)
 	}
+	keys, err := json.Marshal(firstVersion(version, c.now()))
+	if err != nil {
+		return "", err
+	}
 	rec := attr.Item{
+		"keys":          attr.S(keys),
 		"name":          attr.S(name),
 		"table":         attr.S(table),
 		"branch_key_id": attr.S(id),
 		"created":       attr.S(c.now().UTC().Format(time.RFC3339)),
+		"rev":           attr.S(newRev()),
 	}
 	err = c.db.Put(ctx, collectionsTable, rec, store.Cond{Absent: true})
 	if errors.Is(err, store.ErrConflict) {
@@ -99,6 +108,11 @@ func (c catalog) ensure(ctx context.Context, name, table string) (string, error)
 type entry struct {
 	info        CollectionInfo
 	branchKeyID string
+	keys        keyState
+	// rev changes with every write of the entry; cond is the condition
+	// that the stored entry is still the one read.
+	rev  string
+	cond store.Cond
 }
 
 // get reads collection name, or ErrNotFound.
@@ -138,13 +152,19 @@ func (c catalog) list(ctx context.Context) ([]entry, error) {
 	return out, nil
 }
 
-// put writes e: a new collection if version is 1 (only if absent),
-// otherwise only if the stored version is still version-1.
-func (c catalog) put(ctx context.Context, e entry) error {
+// put writes e: a new collection if create (only if absent), otherwise
+// only if the stored entry is still the one e was read as (whatever
+// changed: its schema or its keys).
+func (c catalog) put(ctx context.Context, e entry, create bool) (entry, error) {
 	schema, err := json.Marshal(e.info.Schema)
 	if err != nil {
-		return err
+		return entry{}, err
 	}
+	keys, err := json.Marshal(e.keys)
+	if err != nil {
+		return entry{}, err
+	}
+	rev := newRev()
 	rec := attr.Item{
 		"name":          attr.S(e.info.Name),
 		"table":         attr.S(e.info.Table),
@@ -153,12 +173,29 @@ func (c catalog) put(ctx context.Context, e entry) error {
 		"updated":       attr.S(e.info.Updated.UTC().Format(time.RFC3339)),
 		"schema":        attr.S(schema),
 		"version":       attr.N(strconv.Itoa(e.info.Version)),
+		"keys":          attr.S(keys),
+		"rev":           attr.S(rev),
 	}
-	cond := store.Cond{Absent: true}
-	if e.info.Version > 1 {
-		cond = store.Cond{Attr: "version", Equals: attr.N(strconv.Itoa(e.info.Version - 1))}
+	if e.info.Name == ItemsCollection {
+		delete(rec, "schema") // fixed: itemsSchema
+		delete(rec, "version")
 	}
-	return c.db.Put(ctx, collectionsTable, rec, cond)
+	cond := e.cond
+	if create {
+		cond = store.Cond{Absent: true}
+	}
+	if err := c.db.Put(ctx, collectionsTable, rec, cond); err != nil {
+		return entry{}, err
+	}
+	e.rev, e.cond = rev, store.Cond{Attr: "rev", Equals: attr.S(rev)}
+	return e, nil
+}
+
+// newRev returns a fresh revision tag for a catalog entry.
+func newRev() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func decodeEntry(it attr.Item) (entry, error) {
@@ -169,6 +206,24 @@ func decodeEntry(it attr.Item) (entry, error) {
 		return entry{}, err
 	}
 	e := entry{branchKeyID: id, info: CollectionInfo{Name: string(name), Table: string(table), Version: 1}}
+	// Entries written before revisions were kept are still changed only
+	// if unchanged: by their schema version, or (the reference collection
+	// before schemas) by the one attribute they have that never changes.
+	rev, hasRev := it["rev"].(attr.S)
+	switch {
+	case hasRev:
+		e.rev = string(rev)
+		e.cond = store.Cond{Attr: "rev", Equals: rev}
+	case it["version"] != nil:
+		e.cond = store.Cond{Attr: "version", Equals: it["version"]}
+	default:
+		e.cond = store.Cond{Attr: "branch_key_id", Equals: attr.S(id)}
+	}
+	if raw, ok := it["keys"].(attr.S); ok {
+		if err := json.Unmarshal([]byte(raw), &e.keys); err != nil {
+			return entry{}, fmt.Errorf("records: collection %q: stored key state: %w", name, err)
+		}
+	}
 	if s, ok := it["created"].(attr.S); ok {
 		e.info.Created, _ = time.Parse(time.RFC3339, string(s))
 	}

@@ -25,6 +25,10 @@ import (
 type collection struct {
 	info        CollectionInfo
 	branchKeyID string
+	rev         string
+	keyState    keyState
+	gone        error // *ShreddedError once the keys are being destroyed
+	kr          *hierarchy.Keyring
 	table       store.Table
 	cfg         item.Config
 	enc         *item.Encryptor
@@ -65,16 +69,30 @@ func (s *Service) open(e entry, prev *collection) (*collection, error) {
 	if err != nil {
 		return nil, err
 	}
+	ks := e.keys
+	kr.RefuseVersions(ks.retired)
 	schema := e.info.Schema.normalize()
 	cfg := schema.itemConfig(e.info.Table, kr)
 	enc, err := item.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("records: collection %q: %w", e.info.Name, err)
 	}
-	c := &collection{info: e.info, branchKeyID: e.branchKeyID, table: tableFor(e.info.Table, schema), cfg: cfg, enc: enc, keys: &searchKeys{}, loaded: s.now().UnixNano()}
+	c := &collection{info: e.info, branchKeyID: e.branchKeyID, rev: e.rev, keyState: ks, gone: e.gone(), kr: kr,
+		table: tableFor(e.info.Table, schema), cfg: cfg, enc: enc, keys: &searchKeys{}, loaded: s.now().UnixNano()}
 	c.info.Schema = schema
 	if prev != nil && prev.branchKeyID == e.branchKeyID {
 		c.keys = prev.keys
+		// A rotation recorded by another server: forget the cached active
+		// key, so that new records go under the new version now rather
+		// than when the cache entry expires.
+		was, _ := prev.keyState.lastActivated()
+		now, _ := ks.lastActivated()
+		if was.ID != now.ID {
+			kr.Forget(false)
+		}
+	}
+	if c.gone != nil {
+		kr.Forget(true)
 	}
 	return c, nil
 }
@@ -87,6 +105,9 @@ func (s *Service) collection(ctx context.Context, name string) (*collection, err
 	c := s.colls[name]
 	fresh := c != nil && s.now().UnixNano()-c.loaded < int64(s.refresh)
 	s.mu.Unlock()
+	if fresh && c.gone != nil {
+		return nil, c.gone
+	}
 	if fresh {
 		return c, nil
 	}
@@ -97,12 +118,18 @@ func (s *Service) collection(ctx context.Context, name string) (*collection, err
 	if err != nil {
 		return nil, err
 	}
-	return s.install(e, c)
+	if c, err = s.install(e, c); err != nil {
+		return nil, err
+	}
+	if c.gone != nil {
+		return nil, c.gone
+	}
+	return c, nil
 }
 
 // install caches the open form of e.
 func (s *Service) install(e entry, prev *collection) (*collection, error) {
-	if prev != nil && prev.info.Version == e.info.Version && prev.branchKeyID == e.branchKeyID {
+	if prev != nil && prev.rev == e.rev && prev.info.Version == e.info.Version && prev.branchKeyID == e.branchKeyID {
 		s.mu.Lock()
 		prev.loaded = s.now().UnixNano()
 		s.mu.Unlock()
@@ -249,12 +276,14 @@ func (s *Service) createCollection(ctx context.Context, name string, sc Schema) 
 		return CollectionInfo{}, fmt.Errorf("records: create table: %w", err)
 	}
 	id := keystore.NewID()
-	if _, err := s.keys.Create(ctx, id); err != nil {
+	version, err := s.keys.Create(ctx, id)
+	if err != nil {
 		return CollectionInfo{}, fmt.Errorf("records: collection key: %w", err)
 	}
 	now := s.now().UTC().Truncate(1e9)
-	e := entry{branchKeyID: id, info: CollectionInfo{Name: name, Table: table, Schema: sc, Version: 1, Created: now, Updated: now}}
-	if err := s.cat.put(ctx, e); err != nil {
+	e := entry{branchKeyID: id, keys: firstVersion(version, now), info: CollectionInfo{Name: name, Table: table, Schema: sc, Version: 1, Created: now, Updated: now}}
+	e, err = s.cat.put(ctx, e, true)
+	if err != nil {
 		return CollectionInfo{}, err
 	}
 	c, err := s.install(e, nil)
@@ -295,7 +324,8 @@ func (s *Service) changeCollection(ctx context.Context, old entry, sc Schema) (C
 	e.info.Schema = sc
 	e.info.Version++
 	e.info.Updated = s.now().UTC().Truncate(1e9)
-	if err := s.cat.put(ctx, e); err != nil {
+	e, err := s.cat.put(ctx, e, false)
+	if err != nil {
 		return CollectionInfo{}, err
 	}
 	c, err := s.install(e, s.cached(old.info.Name))

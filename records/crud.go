@@ -166,6 +166,9 @@ func (c *collection) check(doc attr.Item) error {
 // open decrypts and verifies a stored item of c, checking that it is the
 // record at key.
 func (c *collection) open(ctx context.Context, stored attr.Item, key attr.Item) (Record, error) {
+	if err := c.checkRetired(stored); err != nil {
+		return Record{}, err
+	}
 	plain, err := c.enc.Decrypt(ctx, stored)
 	if err != nil {
 		return Record{}, fmt.Errorf("records: %w", err)

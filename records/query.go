@@ -39,6 +39,9 @@ type Query struct {
 type Page struct {
 	Records []Record
 	Cursor  string
+	// Retired counts the records left out because their key version was
+	// retired (reading one of them says so).
+	Retired int
 }
 
 // ListRecords lists the records of collection coll, or searches them by
@@ -117,6 +120,11 @@ func (s *Service) ListRecords(ctx context.Context, coll string, q Query) (Page, 
 			}
 		}
 		r, err := c.open(ctx, stored, key)
+		var retired *RetiredError
+		if errors.As(err, &retired) {
+			out.Retired++
+			continue
+		}
 		if err != nil {
 			return Page{}, err
 		}
@@ -219,10 +227,13 @@ func (s *Service) BatchPut(ctx context.Context, coll string, reqs []PutRequest) 
 }
 
 // parallel runs f(0..n-1) on up to batchWorkers goroutines.
-func parallel(n int, f func(i int)) {
+func parallel(n int, f func(i int)) { parallelN(n, batchWorkers, f) }
+
+// parallelN runs f(0..n-1) on up to workers goroutines.
+func parallelN(n, workers int, f func(i int)) {
 	var wg sync.WaitGroup
 	next := make(chan int)
-	for w := 0; w < min(n, batchWorkers); w++ {
+	for w := 0; w < min(n, workers); w++ {
 		wg.Go(func() {
 			for i := range next {
 				f(i)

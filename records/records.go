@@ -76,6 +76,11 @@ type Keys interface {
 	hierarchy.Source
 	Create(ctx context.Context, id string) (version string, err error)
 	BeaconKey(ctx context.Context, id string) (secret.Bytes, error)
+	// The key lifecycle: the active version (read without unwrapping),
+	// a new active version, and destruction of every version.
+	ActiveVersion(ctx context.Context, id string) (string, time.Time, error)
+	Rotate(ctx context.Context, id, version, prev string) (time.Time, error)
+	Destroy(ctx context.Context, id string, versions []string) error
 }
 
 // Options tune a Service; the zero value is the default.
@@ -110,6 +115,14 @@ type Service struct {
 
 	mu    sync.Mutex
 	colls map[string]*collection
+
+	// Rewrap jobs running here, and the context they run under (ended by
+	// Close).
+	jobsMu   sync.Mutex
+	jobs     map[string]*runningJob
+	jobsWG   sync.WaitGroup
+	bg       context.Context
+	bgCancel context.CancelFunc
 }
 
 // Open prepares the service: it creates the tables it needs and, on first
@@ -119,7 +132,8 @@ func Open(ctx context.Context, db Backend, keys Keys, cache *hierarchy.Cache, op
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	s := &Service{db: db, keys: keys, cache: cache, newTable: o.CreateTable, refresh: o.Refresh, now: o.Now, colls: map[string]*collection{}}
+	s := &Service{db: db, keys: keys, cache: cache, newTable: o.CreateTable, refresh: o.Refresh, now: o.Now, colls: map[string]*collection{}, jobs: map[string]*runningJob{}}
+	s.bg, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	if s.newTable == nil {
 		s.newTable = db.CreateTable
 	}
@@ -135,6 +149,9 @@ func Open(ctx context.Context, db Backend, keys Keys, cache *hierarchy.Cache, op
 	s.cat = catalog{db: db, keys: keys, now: s.now}
 	if err := s.cat.init(ctx); err != nil {
 		return nil, err
+	}
+	if err := db.CreateTable(ctx, jobsTable); err != nil {
+		return nil, fmt.Errorf("records: %w", err)
 	}
 	if _, err := s.cat.ensure(ctx, ItemsCollection, itemsTable); err != nil {
 		return nil, err
@@ -161,11 +178,15 @@ func (s *Service) PutSecret(ctx context.Context, id, secret string) error {
 	if !utf8.ValidString(secret) {
 		return &InvalidError{Field: "secret", Reason: "must be valid UTF-8"}
 	}
-	enc, err := s.items.enc.Encrypt(ctx, attr.Item{itemsKey: attr.S(id), itemsSecret: attr.S(secret)})
+	c, err := s.collection(ctx, ItemsCollection)
+	if err != nil {
+		return err
+	}
+	enc, err := c.enc.Encrypt(ctx, attr.Item{itemsKey: attr.S(id), itemsSecret: attr.S(secret)})
 	if err != nil {
 		return fmt.Errorf("records: encrypt: %w", err)
 	}
-	if err := s.db.Put(ctx, s.items.table, enc, store.Cond{}); err != nil {
+	if err := s.db.Put(ctx, c.table, enc, store.Cond{}); err != nil {
 		return fmt.Errorf("records: put: %w", err)
 	}
 	return nil
@@ -176,17 +197,23 @@ func (s *Service) GetSecret(ctx context.Context, id string) (string, error) {
 	if err := CheckID(id); err != nil {
 		return "", err
 	}
-	stored, err := s.db.Get(ctx, s.items.table, attr.Item{itemsKey: attr.S(id)})
+	c, err := s.collection(ctx, ItemsCollection)
+	if err != nil {
+		return "", err
+	}
+	key := attr.Item{itemsKey: attr.S(id)}
+	stored, err := s.db.Get(ctx, c.table, key)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", ErrNotFound
 	}
 	if err != nil {
 		return "", fmt.Errorf("records: get: %w", err)
 	}
-	plain, err := s.items.enc.Decrypt(ctx, stored)
+	r, err := c.open(ctx, stored, key)
 	if err != nil {
-		return "", fmt.Errorf("records: %w", err)
+		return "", err
 	}
+	plain := r.Doc
 	// A verified item under this configuration has both attributes; the
 	// key check also refuses an item stored under another id.
 	got, ok1 := plain[itemsKey].(attr.S)

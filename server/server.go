@@ -75,7 +75,13 @@ type Config struct {
 	Out, Log io.Writer
 	// OnListen, if set, is called with the bound addresses once serving.
 	OnListen func(https, http net.Addr)
+	// RotationCheck is how often the server looks for collections whose
+	// automatic key rotation is due; zero: DefaultRotationCheck.
+	RotationCheck time.Duration
 }
+
+// DefaultRotationCheck is how often automatic key rotations are looked for.
+const DefaultRotationCheck = time.Minute
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
@@ -243,6 +249,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	}
 	h := api.New(api.Config{
 		Records:       recs,
+		Keys:          recs,
 		Tokens:        s.set.Load,
 		Log:           s.log,
 		Metrics:       s.metrics,
@@ -253,7 +260,52 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 		TokenStore:    s.tokens,
 		TokensChanged: s.tokensChanged,
 	})
-	return h, trail.Close, nil
+	// Rewraps left running by a stopped server go on; on the embedded
+	// store no other process can be running them.
+	if err := recs.ResumeJobs(ctx, s.backend.dir != nil); err != nil {
+		s.log.Error("resume rewrap jobs", slog.String("error", err.Error()))
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.rotateLoop(bg, recs, trail)
+	}()
+	closeAll := func() error {
+		stop()
+		<-done
+		recs.Close()
+		return trail.Close()
+	}
+	return h, closeAll, nil
+}
+
+// rotateLoop rotates the keys of collections whose automatic rotation is
+// due, now and every RotationCheck, recording each in the audit trail.
+func (s *service) rotateLoop(ctx context.Context, recs *records.Service, trail *audit.Log) {
+	every := s.cfg.RotationCheck
+	if every <= 0 {
+		every = DefaultRotationCheck
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		rotated, err := recs.RotateDue(ctx)
+		for _, name := range rotated {
+			e := audit.Entry{Token: "sealstore", Action: "keys.rotate", Collection: name, Outcome: "ok", Detail: "automatic: the rotation period was reached"}
+			if aerr := trail.Append(ctx, e); aerr != nil {
+				s.log.Error("audit write failed", slog.String("action", e.Action), slog.String("error", aerr.Error()))
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("automatic key rotation", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newCache is the branch key cache cfg asks for.

@@ -1,0 +1,568 @@
+package records
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/item"
+	"github.com/sealstore/sealstore/keyring/hierarchy"
+	"github.com/sealstore/sealstore/keystore"
+	"github.com/sealstore/sealstore/store"
+)
+
+// ErrGone is matched by the errors of records that can no longer be
+// read: their key version was retired (*RetiredError) or their
+// collection's keys were destroyed (*ShreddedError).
+var ErrGone = errors.New("records: gone")
+
+// RetiredError is a record protected by a branch key version below the
+// collection's minimum decryptable version.
+type RetiredError struct {
+	Collection string
+	Version    int // the record's key version; 0: a version the collection never had
+	MinVersion int
+}
+
+func (e *RetiredError) Error() string {
+	v := "a key version this collection never had"
+	if e.Version > 0 {
+		v = "key version " + strconv.Itoa(e.Version)
+	}
+	return fmt.Sprintf("the record is protected by %s of collection %s, which was retired (the minimum decryptable version is %d); it can no longer be read", v, e.Collection, e.MinVersion)
+}
+
+// Is makes a *RetiredError match ErrGone.
+func (e *RetiredError) Is(target error) bool { return target == ErrGone }
+
+// ShreddedError is an operation on a collection whose keys were destroyed.
+type ShreddedError struct {
+	Collection string
+	At         time.Time // zero while the shredding is under way
+}
+
+func (e *ShreddedError) Error() string {
+	if e.At.IsZero() {
+		return fmt.Sprintf("the keys of collection %s are being destroyed; its records can no longer be read or written", e.Collection)
+	}
+	return fmt.Sprintf("the keys of collection %s were destroyed (shredded) at %s; its records can no longer be read or written", e.Collection, e.At.UTC().Format(time.RFC3339))
+}
+
+// Is makes a *ShreddedError match ErrGone.
+func (e *ShreddedError) Is(target error) bool { return target == ErrGone }
+
+// keyState is the key lifecycle of a collection, kept in its catalog
+// entry: every version of its branch key that may exist, oldest first (a
+// version's number is its position, from 1), the minimum decryptable
+// version, the automatic rotation period and, once destroyed, the receipt.
+type keyState struct {
+	Versions []keyVersion `json:"versions,omitempty"`
+	// MinVersion: versions numbered below it are refused (0 or 1: none).
+	MinVersion int `json:"minVersion,omitempty"`
+	// RotationPeriod in seconds; 0: no automatic rotation.
+	RotationPeriod int64         `json:"rotationPeriod,omitempty"`
+	Shredding      bool          `json:"shredding,omitempty"`
+	Shredded       *ShredReceipt `json:"shredded,omitempty"`
+}
+
+// keyVersion is one version of a collection's branch key. A version is
+// recorded before it is created (so that no version can exist that a
+// shred would not know to destroy) and marked activated once it is the
+// active one.
+type keyVersion struct {
+	ID        string     `json:"id"`
+	Created   time.Time  `json:"created"`
+	Activated *time.Time `json:"activated,omitempty"`
+}
+
+// number is the version number of version id (0: not a version of the
+// collection).
+func (k keyState) number(id string) int {
+	for i, v := range k.Versions {
+		if v.ID == id {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// retired reports whether records under version id are refused.
+func (k keyState) retired(id string) bool {
+	return k.MinVersion > 1 && k.number(id) < k.MinVersion
+}
+
+// lastActivated is the newest activated version ("" if none is recorded).
+func (k keyState) lastActivated() (keyVersion, bool) {
+	for i := len(k.Versions) - 1; i >= 0; i-- {
+		if k.Versions[i].Activated != nil {
+			return k.Versions[i], true
+		}
+	}
+	return keyVersion{}, false
+}
+
+// gone is the error for operations on a collection being or having been
+// shredded, or nil.
+func (e entry) gone() error {
+	switch {
+	case e.keys.Shredded != nil:
+		return &ShreddedError{Collection: e.info.Name, At: e.keys.Shredded.Time}
+	case e.keys.Shredding:
+		return &ShreddedError{Collection: e.info.Name}
+	}
+	return nil
+}
+
+// ShredReceipt says what a shred destroyed.
+type ShredReceipt struct {
+	Time        time.Time `json:"time" doc:"When the keys were destroyed."`
+	BranchKeyID string    `json:"branchKeyId" doc:"The branch key whose every version was destroyed."`
+	Versions    int       `json:"versions" doc:"How many branch key versions were destroyed."`
+	BeaconKey   bool      `json:"beaconKey" doc:"The beacon key (searchable fields) was destroyed too."`
+	Items       int64     `json:"items" doc:"Stored records made unreadable (counted when the keys were destroyed)."`
+}
+
+// Detail is the receipt as one line, for the audit trail.
+func (r ShredReceipt) Detail() string {
+	return fmt.Sprintf("destroyed branch key %s: %d versions and its beacon key; %d records made unreadable", r.BranchKeyID, r.Versions, r.Items)
+}
+
+// KeyVersion describes one version of a collection's branch key.
+type KeyVersion struct {
+	Version   int        `json:"version" doc:"Version number: 1 for the first, +1 per rotation."`
+	ID        string     `json:"id" doc:"The version's UUID in the key store (and in each record's header)."`
+	Created   time.Time  `json:"created"`
+	Activated *time.Time `json:"activated,omitempty" doc:"When it became the active version (absent: a rotation that did not complete)."`
+	Active    bool       `json:"active" doc:"New records are encrypted under this version."`
+	Retired   bool       `json:"retired" doc:"Below the minimum decryptable version: its records are refused."`
+	Items     int64      `json:"items" doc:"Stored records under this version, counted."`
+}
+
+// KeyStatus describes a collection's keys.
+type KeyStatus struct {
+	Collection            string        `json:"collection"`
+	BranchKeyID           string        `json:"branchKeyId"`
+	ActiveVersion         int           `json:"activeVersion,omitempty"`
+	MinDecryptableVersion int           `json:"minDecryptableVersion"`
+	RotationPeriod        string        `json:"rotationPeriod,omitempty" doc:"Automatic rotation period (Go duration), if set."`
+	NextRotation          *time.Time    `json:"nextRotation,omitempty"`
+	Versions              []KeyVersion  `json:"versions"`
+	Items                 int64         `json:"items" doc:"Stored records, counted."`
+	OtherItems            int64         `json:"otherItems" doc:"Stored records under none of the versions (not encrypted by this collection's key, or malformed)."`
+	Shredded              *ShredReceipt `json:"shredded,omitempty"`
+}
+
+// keyEntry reads collection name's catalog entry afresh, filling in the
+// version list of a collection made before versions were recorded (its
+// branch key then had exactly one version: the active one).
+func (s *Service) keyEntry(ctx context.Context, name string) (entry, error) {
+	if err := CheckCollectionName(name); err != nil {
+		return entry{}, ErrNotFound
+	}
+	e, err := s.cat.get(ctx, name)
+	if err != nil {
+		return entry{}, err
+	}
+	if len(e.keys.Versions) == 0 && e.gone() == nil {
+		v, created, err := s.keys.ActiveVersion(ctx, e.branchKeyID)
+		if err != nil {
+			return entry{}, fmt.Errorf("records: collection %s: %w", name, err)
+		}
+		e.keys.Versions = []keyVersion{{ID: v, Created: created, Activated: &created}}
+	}
+	return e, nil
+}
+
+// firstVersion is the key state of a new branch key's first version.
+func firstVersion(id string, now time.Time) keyState {
+	now = now.UTC().Truncate(time.Second)
+	return keyState{Versions: []keyVersion{{ID: id, Created: now, Activated: &now}}}
+}
+
+// maxCatalogAttempts bounds retries of a catalog change that lost a race.
+const maxCatalogAttempts = 10
+
+// updateKeys applies change to the key state of collection name and
+// writes it on condition that the entry did not change meanwhile,
+// retrying from the read when it did. It installs and returns the result.
+func (s *Service) updateKeys(ctx context.Context, name string, change func(e *entry) error) (entry, error) {
+	for range maxCatalogAttempts {
+		e, err := s.keyEntry(ctx, name)
+		if err != nil {
+			return entry{}, err
+		}
+		if err := change(&e); err != nil {
+			return entry{}, err
+		}
+		e, err = s.cat.put(ctx, e, false)
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return entry{}, fmt.Errorf("records: write collection %s: %w", name, err)
+		}
+		if _, err := s.install(e, s.cached(name)); err != nil {
+			return entry{}, err
+		}
+		return e, nil
+	}
+	return entry{}, &ConflictError{Reason: "the collection kept changing; retry"}
+}
+
+// versionOf returns the branch key version a stored item of c was
+// encrypted under, read from its header without decrypting.
+func (c *collection) versionOf(stored attr.Item) (string, bool) {
+	head, ok := stored[item.HeaderAttr].(attr.B)
+	if !ok {
+		return "", false
+	}
+	h, err := item.ParseHeader(head)
+	if err != nil {
+		return "", false
+	}
+	for _, e := range h.EDKs {
+		if e.ProviderID == hierarchy.ProviderID && string(e.ProviderInfo) == c.branchKeyID {
+			v, err := hierarchy.EDKVersion(h.Suite, e)
+			return v, err == nil
+		}
+	}
+	return "", false
+}
+
+// checkRetired returns a *RetiredError if stored is under a retired
+// version of c. The keyring refuses such versions as well; this gives
+// the reason.
+func (c *collection) checkRetired(stored attr.Item) error {
+	if c.keyState.MinVersion <= 1 {
+		return nil
+	}
+	v, ok := c.versionOf(stored)
+	if !ok || !c.keyState.retired(v) {
+		return nil // not ours to judge: decryption will refuse or accept it
+	}
+	return &RetiredError{Collection: c.info.Name, Version: c.keyState.number(v), MinVersion: c.keyState.MinVersion}
+}
+
+// count scans c's table and counts its records by key version.
+func (s *Service) count(ctx context.Context, c *collection, progress func(scanned int64)) (map[string]int64, int64, error) {
+	byVersion := map[string]int64{}
+	var total int64
+	var cursor []byte
+	for {
+		page, err := s.db.Scan(ctx, c.table, cursor, 0)
+		if err != nil {
+			return nil, 0, fmt.Errorf("records: count: %w", err)
+		}
+		for _, it := range page.Items {
+			v, _ := c.versionOf(it)
+			byVersion[v]++
+		}
+		total += int64(len(page.Items))
+		if progress != nil {
+			progress(total)
+		}
+		if page.Next == nil {
+			return byVersion, total, nil
+		}
+		cursor = page.Next
+	}
+}
+
+// KeyStatus describes the keys of collection coll: versions, the active
+// and minimum decryptable ones, and how many stored records each
+// protects, counted by reading every record's header (no decryption).
+func (s *Service) KeyStatus(ctx context.Context, coll string) (KeyStatus, error) {
+	e, err := s.keyEntry(ctx, coll)
+	if err != nil {
+		return KeyStatus{}, err
+	}
+	c, err := s.install(e, s.cached(coll))
+	if err != nil {
+		return KeyStatus{}, err
+	}
+	st := KeyStatus{Collection: coll, BranchKeyID: e.branchKeyID, MinDecryptableVersion: max(e.keys.MinVersion, 1), Shredded: e.keys.Shredded, Versions: []KeyVersion{}}
+	active := ""
+	if e.gone() == nil {
+		if active, _, err = s.keys.ActiveVersion(ctx, e.branchKeyID); err != nil {
+			return KeyStatus{}, fmt.Errorf("records: collection %s: %w", coll, err)
+		}
+	}
+	counts, total, err := s.count(ctx, c, nil)
+	if err != nil {
+		return KeyStatus{}, err
+	}
+	st.Items, st.OtherItems = total, total
+	for i, v := range e.keys.Versions {
+		kv := KeyVersion{Version: i + 1, ID: v.ID, Created: v.Created, Activated: v.Activated, Active: v.ID == active,
+			Retired: e.keys.retired(v.ID), Items: counts[v.ID]}
+		if kv.Active {
+			st.ActiveVersion = kv.Version
+		}
+		st.OtherItems -= kv.Items
+		st.Versions = append(st.Versions, kv)
+	}
+	if e.keys.RotationPeriod > 0 {
+		p := time.Duration(e.keys.RotationPeriod) * time.Second
+		st.RotationPeriod = p.String()
+		if last, ok := e.keys.lastActivated(); ok && e.gone() == nil {
+			next := last.Activated.Add(p)
+			st.NextRotation = &next
+		}
+	}
+	return st, nil
+}
+
+// RotateKey creates a new version of collection coll's branch key and
+// makes it the active one: records written from now on (by this server at
+// once, by others within the catalog refresh period) are encrypted under
+// it; records under older versions keep reading. It returns the new
+// version.
+func (s *Service) RotateKey(ctx context.Context, coll string) (KeyVersion, error) {
+	return s.rotate(ctx, coll, false)
+}
+
+// errNotDue stops an automatic rotation that another server made first.
+var errNotDue = errors.New("records: rotation not due")
+
+// due reports whether e's automatic rotation period has passed since its
+// active version was activated.
+func (s *Service) due(e entry) bool {
+	last, ok := e.keys.lastActivated()
+	return e.keys.RotationPeriod > 0 && e.gone() == nil && ok &&
+		!s.now().Before(last.Activated.Add(time.Duration(e.keys.RotationPeriod)*time.Second))
+}
+
+// rotate is RotateKey; onlyIfDue rotates only if the automatic rotation
+// is due in the entry as read when the rotation is recorded (so two
+// servers finding it due rotate once).
+func (s *Service) rotate(ctx context.Context, coll string, onlyIfDue bool) (KeyVersion, error) {
+	id := keystore.NewID()
+	var prev string
+	e, err := s.updateKeys(ctx, coll, func(e *entry) error {
+		if err := e.gone(); err != nil {
+			return err
+		}
+		if onlyIfDue && !s.due(*e) {
+			return errNotDue
+		}
+		last, ok := e.keys.lastActivated()
+		if !ok {
+			return fmt.Errorf("records: collection %s has no activated key version", coll)
+		}
+		prev = last.ID
+		e.keys.Versions = append(e.keys.Versions, keyVersion{ID: id, Created: s.now().UTC().Truncate(time.Second)})
+		return nil
+	})
+	if err != nil {
+		return KeyVersion{}, err
+	}
+	created, err := s.keys.Rotate(ctx, e.branchKeyID, id, prev)
+	if err != nil {
+		// Nothing was encrypted under it: take it off the list (if this
+		// fails, the version shows as never activated).
+		_, _ = s.updateKeys(context.WithoutCancel(ctx), coll, func(e *entry) error {
+			e.keys.Versions = slicesDeleteID(e.keys.Versions, id)
+			return nil
+		})
+		if errors.Is(err, keystore.ErrActiveChanged) {
+			return KeyVersion{}, &ConflictError{Reason: "another rotation of this collection's key ran at the same time; read the key status and retry if needed"}
+		}
+		return KeyVersion{}, fmt.Errorf("records: rotate: %w", err)
+	}
+	// The new version is active in the key store; recording it lets
+	// every server notice (and forget its cached active key).
+	e, err = s.updateKeys(context.WithoutCancel(ctx), coll, func(e *entry) error {
+		for i := range e.keys.Versions {
+			if e.keys.Versions[i].ID == id {
+				e.keys.Versions[i].Created = created
+				e.keys.Versions[i].Activated = &created
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return KeyVersion{}, err
+	}
+	n := e.keys.number(id)
+	return KeyVersion{Version: n, ID: id, Created: created, Activated: &created, Active: true}, nil
+}
+
+func slicesDeleteID(vs []keyVersion, id string) []keyVersion {
+	out := vs[:0:0]
+	for _, v := range vs {
+		if v.ID != id {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// KeyPolicy changes a collection's key settings; nil fields stay.
+type KeyPolicy struct {
+	// MinDecryptableVersion retires every version below it. Refused while
+	// records under those versions remain, unless Force.
+	MinDecryptableVersion *int
+	Force                 bool
+	// RotationPeriod rotates the key automatically when the active
+	// version is this old; 0 turns automatic rotation off.
+	RotationPeriod *time.Duration
+}
+
+// MinRotationPeriod is the shortest automatic rotation period.
+const MinRotationPeriod = time.Hour
+
+// SetKeyPolicy applies p to collection coll. Retiring is one way: the
+// minimum decryptable version can be raised, up to the active version,
+// never lowered.
+func (s *Service) SetKeyPolicy(ctx context.Context, coll string, p KeyPolicy) (KeyStatus, error) {
+	if p.RotationPeriod != nil && *p.RotationPeriod != 0 && *p.RotationPeriod < MinRotationPeriod {
+		return KeyStatus{}, &InvalidError{Field: "body.rotationPeriod", Reason: "must be at least " + MinRotationPeriod.String() + " (or empty to turn automatic rotation off)"}
+	}
+	if p.MinDecryptableVersion != nil {
+		if err := s.checkRetire(ctx, coll, *p.MinDecryptableVersion, p.Force); err != nil {
+			return KeyStatus{}, err
+		}
+	}
+	_, err := s.updateKeys(ctx, coll, func(e *entry) error {
+		if err := e.gone(); err != nil {
+			return err
+		}
+		if p.RotationPeriod != nil {
+			e.keys.RotationPeriod = int64(p.RotationPeriod.Round(time.Second) / time.Second)
+		}
+		if p.MinDecryptableVersion != nil {
+			min := *p.MinDecryptableVersion
+			if min < max(e.keys.MinVersion, 1) {
+				return &ConflictError{Reason: fmt.Sprintf("retiring is one way: the minimum decryptable version is %d and cannot be lowered", max(e.keys.MinVersion, 1))}
+			}
+			last, _ := e.keys.lastActivated()
+			if min > e.keys.number(last.ID) {
+				return &InvalidError{Field: "body.minDecryptableVersion", Reason: fmt.Sprintf("must be at most the active version (%d)", e.keys.number(last.ID))}
+			}
+			e.keys.MinVersion = min
+		}
+		return nil
+	})
+	if err != nil {
+		return KeyStatus{}, err
+	}
+	return s.KeyStatus(ctx, coll)
+}
+
+// checkRetire refuses to retire the versions below min while records under
+// them (or under no known version) remain, unless force.
+func (s *Service) checkRetire(ctx context.Context, coll string, min int, force bool) error {
+	if min < 1 {
+		return &InvalidError{Field: "body.minDecryptableVersion", Reason: "must be at least 1"}
+	}
+	if force {
+		return nil // checked against the stored state when written
+	}
+	st, err := s.KeyStatus(ctx, coll)
+	if err != nil {
+		return err
+	}
+	switch {
+	case min > st.ActiveVersion:
+		return &InvalidError{Field: "body.minDecryptableVersion", Reason: fmt.Sprintf("must be at most the active version (%d)", st.ActiveVersion)}
+	case min < st.MinDecryptableVersion:
+		return &ConflictError{Reason: fmt.Sprintf("retiring is one way: the minimum decryptable version is %d and cannot be lowered", st.MinDecryptableVersion)}
+	}
+	var below int64
+	var versions []string
+	for _, v := range st.Versions {
+		if v.Version < min && v.Items > 0 {
+			below += v.Items
+			versions = append(versions, strconv.Itoa(v.Version))
+		}
+	}
+	if below > 0 {
+		return &ConflictError{Reason: fmt.Sprintf("%d records are still under key versions %s, below %d: rewrap them first (sealstore keys rewrap), or force to make them unreadable", below, strings.Join(versions, ", "), min)}
+	}
+	if st.OtherItems > 0 && min > 1 {
+		return &ConflictError{Reason: fmt.Sprintf("%d records are under no known version of this collection's key; retiring would make them unreadable: force to proceed", st.OtherItems)}
+	}
+	return nil
+}
+
+// ShredKeys destroys every version of collection coll's branch key and its
+// beacon key: afterwards no record of the collection can be decrypted or
+// searched, here or by any reader of the store. confirm must repeat the
+// collection's name. The reference collection cannot be shredded.
+func (s *Service) ShredKeys(ctx context.Context, coll, confirm string) (ShredReceipt, error) {
+	if confirm != coll {
+		return ShredReceipt{}, &InvalidError{Field: "query.confirm", Reason: "must repeat the collection's name: shredding destroys every record of it for good"}
+	}
+	if coll == ItemsCollection {
+		return ShredReceipt{}, &ConflictError{Reason: "the reference collection \"items\" cannot be shredded: its routes must keep working; delete its records instead"}
+	}
+	ctx = context.WithoutCancel(ctx) // once begun, a shred finishes
+	e, err := s.updateKeys(ctx, coll, func(e *entry) error {
+		if e.keys.Shredded == nil {
+			e.keys.Shredding = true
+		}
+		return nil
+	})
+	if err != nil {
+		return ShredReceipt{}, err
+	}
+	if e.keys.Shredded != nil {
+		return *e.keys.Shredded, nil
+	}
+	c, err := s.install(e, s.cached(coll))
+	if err != nil {
+		return ShredReceipt{}, err
+	}
+	c.kr.Forget(true)
+	_, items, err := s.count(ctx, c, nil)
+	if err != nil {
+		return ShredReceipt{}, err
+	}
+	ids := make([]string, len(e.keys.Versions))
+	for i, v := range e.keys.Versions {
+		ids[i] = v.ID
+	}
+	if err := s.keys.Destroy(ctx, e.branchKeyID, ids); err != nil {
+		return ShredReceipt{}, fmt.Errorf("records: shred: %w", err)
+	}
+	c.kr.Forget(true)
+	r := ShredReceipt{Time: s.now().UTC().Truncate(time.Second), BranchKeyID: e.branchKeyID, Versions: len(ids), BeaconKey: true, Items: items}
+	e, err = s.updateKeys(ctx, coll, func(e *entry) error {
+		e.keys.Shredding, e.keys.Shredded = false, &r
+		return nil
+	})
+	if err != nil {
+		return ShredReceipt{}, err
+	}
+	return r, nil
+}
+
+// RotateDue rotates the key of every collection whose automatic rotation
+// period has passed since its active version was activated, and returns
+// their names.
+func (s *Service) RotateDue(ctx context.Context) ([]string, error) {
+	es, err := s.cat.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	var errs []error
+	for _, e := range es {
+		if !s.due(e) {
+			continue
+		}
+		if _, err := s.rotate(ctx, e.info.Name, true); err != nil {
+			var conflict *ConflictError
+			if !errors.Is(err, errNotDue) && !errors.As(err, &conflict) { // another server rotated it
+				errs = append(errs, fmt.Errorf("%s: %w", e.info.Name, err))
+			}
+			continue
+		}
+		done = append(done, e.info.Name)
+	}
+	return done, errors.Join(errs...)
+}

@@ -1,0 +1,544 @@
+package records
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/store"
+)
+
+// jobsTable holds each collection's rewrap job: its progress and the
+// point it reached, so that a job outlives the process running it.
+var jobsTable = store.Table{Name: "sealstore_jobs", PartitionKey: "collection"}
+
+// Job states.
+const (
+	JobRunning = "running"
+	JobDone    = "done"
+	JobFailed  = "failed"
+	JobNone    = "none" // no rewrap has run for the collection
+)
+
+// Job phases: a pass counts the records under older versions, then
+// rewraps them; passes repeat until a count finds none.
+const (
+	phaseCounting   = "counting"
+	phaseRewrapping = "rewrapping"
+)
+
+// Rewrap tuning.
+const (
+	// JobLease is how long a job whose runner stopped writing progress
+	// is left alone before another server (or a restarted one) takes it
+	// over.
+	JobLease = 15 * time.Second
+	// maxRewrapPasses bounds the passes of a job whose records keep
+	// appearing under older versions (servers that have not yet noticed
+	// a rotation).
+	maxRewrapPasses = 5
+	rewrapWorkers   = 8
+	rewrapPage      = 100
+)
+
+// RewrapJob is the progress of a collection's rewrap: every record under
+// an older branch key version is decrypted and encrypted again under the
+// active version, inside the server.
+type RewrapJob struct {
+	Collection string `json:"collection"`
+	ID         string `json:"id"`
+	State      string `json:"state" enum:"running,done,failed,none"`
+	Phase      string `json:"phase,omitempty" doc:"counting (reading headers) or rewrapping."`
+	Pass       int    `json:"pass,omitempty" doc:"A pass counts, then rewraps; the job ends when a count finds nothing to rewrap."`
+	// Items is the number of records in the collection at the last
+	// count; Scanned how many of them this pass's phase has read.
+	Items     int64 `json:"items"`
+	Scanned   int64 `json:"scanned"`
+	ToRewrap  int64 `json:"toRewrap" doc:"Records found under older versions, over all passes."`
+	Rewrapped int64 `json:"rewrapped" doc:"Records encrypted again under the active version."`
+	Retried   int64 `json:"retried" doc:"Records that changed between read and write, read again (never overwritten)."`
+	Skipped   int64 `json:"skipped" doc:"Records already under the active version when reached (changed by a client meanwhile, or done before an interruption), or deleted meanwhile."`
+	Failed    int64 `json:"failed" doc:"Records that could not be decrypted and verified (tampered, or under a retired version): left as they are."`
+	// Rate is rewrapped records per second since this runner started.
+	Rate     float64    `json:"ratePerSecond"`
+	MaxRate  int        `json:"maxRate,omitempty" doc:"Limit in records per second (0: none)."`
+	Resumed  int        `json:"resumed" doc:"Times the job was resumed after an interruption."`
+	Started  time.Time  `json:"started"`
+	Updated  time.Time  `json:"updated"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Error    string     `json:"error,omitempty"`
+}
+
+// jobRecord is a job as stored: its progress and where its phase's scan
+// stands.
+type jobRecord struct {
+	RewrapJob
+	Cursor []byte `json:"cursor,omitempty"`
+	// PassStale counts this pass's records under older versions;
+	// PassFailed the records the last rewrapping phase could not rewrap
+	// (a count finding no more than those has nothing left to do).
+	PassStale  int64 `json:"passStale,omitempty"`
+	PassFailed int64 `json:"passFailed,omitempty"`
+
+	lease     string
+	heartbeat time.Time
+}
+
+func (s *Service) loadJob(ctx context.Context, coll string) (*jobRecord, error) {
+	it, err := s.db.Get(ctx, jobsTable, attr.Item{"collection": attr.S(coll)})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("records: read job: %w", err)
+	}
+	raw, _ := it["job"].(attr.S)
+	lease, _ := it["lease"].(attr.S)
+	hb, _ := it["heartbeat"].(attr.N)
+	rec := &jobRecord{lease: string(lease)}
+	if err := json.Unmarshal([]byte(raw), rec); err != nil {
+		return nil, fmt.Errorf("records: stored job of %s: %w", coll, err)
+	}
+	ms, _ := strconv.ParseInt(string(hb), 10, 64)
+	rec.heartbeat = time.UnixMilli(ms)
+	return rec, nil
+}
+
+// saveJob writes rec if the stored job is still the one rec was read as
+// (its lease), and gives rec a new lease. ErrConflict: another runner
+// took the job.
+func (s *Service) saveJob(ctx context.Context, rec *jobRecord) error {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	lease := newRev()
+	it := attr.Item{
+		"collection": attr.S(rec.Collection),
+		"job":        attr.S(raw),
+		"lease":      attr.S(lease),
+		"heartbeat":  attr.N(strconv.FormatInt(now.UnixMilli(), 10)),
+	}
+	cond := store.Cond{Absent: true}
+	if rec.lease != "" {
+		cond = store.Cond{Attr: "lease", Equals: attr.S(rec.lease)}
+	}
+	if err := s.db.Put(ctx, jobsTable, it, cond); err != nil {
+		return err
+	}
+	rec.lease, rec.heartbeat = lease, now
+	return nil
+}
+
+// runningJob is a job this Service runs.
+type runningJob struct {
+	mu  sync.Mutex
+	rec jobRecord
+}
+
+func (j *runningJob) snapshot() RewrapJob {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.rec.RewrapJob
+}
+
+func (j *runningJob) add(field *int64, n int64) {
+	j.mu.Lock()
+	*field += n
+	j.mu.Unlock()
+}
+
+// fail counts a record the job could not rewrap.
+func (j *runningJob) fail() {
+	j.mu.Lock()
+	j.rec.Failed++
+	j.rec.PassFailed++
+	j.mu.Unlock()
+}
+
+// RewrapOptions tune a rewrap.
+type RewrapOptions struct {
+	// MaxRate limits the records rewrapped per second (0: no limit), to
+	// leave the store's capacity to clients.
+	MaxRate int
+}
+
+// StartRewrap starts the rewrap of collection coll, or resumes it where it
+// stopped if it was interrupted or failed, and returns its progress. A
+// rewrap already running (here or on another server) is left alone and
+// reported.
+func (s *Service) StartRewrap(ctx context.Context, coll string, o RewrapOptions) (RewrapJob, error) {
+	if o.MaxRate < 0 {
+		return RewrapJob{}, &InvalidError{Field: "body.maxRate", Reason: "must be 0 (no limit) or more"}
+	}
+	if _, err := s.collection(ctx, coll); err != nil {
+		return RewrapJob{}, err
+	}
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
+	if j := s.jobs[coll]; j != nil {
+		return j.snapshot(), nil
+	}
+	rec, err := s.loadJob(ctx, coll)
+	if err != nil {
+		return RewrapJob{}, err
+	}
+	now := s.now().UTC()
+	switch {
+	case rec != nil && rec.State == JobRunning && now.Sub(rec.heartbeat) < JobLease:
+		return rec.RewrapJob, nil // running on another server
+	case rec != nil && (rec.State == JobRunning || rec.State == JobFailed):
+		rec.Resumed++
+		rec.State, rec.Error = JobRunning, ""
+		rec.MaxRate = o.MaxRate
+	default:
+		prev := ""
+		if rec != nil {
+			prev = rec.lease
+		}
+		rec = &jobRecord{RewrapJob: RewrapJob{Collection: coll, ID: newRev(), State: JobRunning, Phase: phaseCounting, Pass: 1, MaxRate: o.MaxRate, Started: now}, lease: prev}
+	}
+	return s.launch(ctx, rec)
+}
+
+// launch takes rec over (with a conditional write) and runs it in the
+// background. Called with jobsMu held.
+func (s *Service) launch(ctx context.Context, rec *jobRecord) (RewrapJob, error) {
+	rec.Updated = s.now().UTC()
+	if err := s.saveJob(ctx, rec); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return RewrapJob{}, &ConflictError{Reason: "another server started or resumed this rewrap at the same moment; read its status"}
+		}
+		return RewrapJob{}, fmt.Errorf("records: save job: %w", err)
+	}
+	j := &runningJob{rec: *rec}
+	s.jobs[rec.Collection] = j
+	s.jobsWG.Add(1)
+	go func() {
+		defer s.jobsWG.Done()
+		s.runRewrap(s.bg, j)
+		s.jobsMu.Lock()
+		delete(s.jobs, rec.Collection)
+		s.jobsMu.Unlock()
+	}()
+	return j.snapshot(), nil
+}
+
+// RewrapStatus returns the progress of collection coll's rewrap (state
+// "none" if none has run).
+func (s *Service) RewrapStatus(ctx context.Context, coll string) (RewrapJob, error) {
+	if _, err := s.keyEntry(ctx, coll); err != nil {
+		return RewrapJob{}, err
+	}
+	s.jobsMu.Lock()
+	j := s.jobs[coll]
+	s.jobsMu.Unlock()
+	if j != nil {
+		return j.snapshot(), nil
+	}
+	rec, err := s.loadJob(ctx, coll)
+	if err != nil || rec == nil {
+		return RewrapJob{Collection: coll, State: JobNone}, err
+	}
+	return rec.RewrapJob, nil
+}
+
+// ResumeJobs takes over the rewraps left running by a process that
+// stopped: at once if exclusive (no other process can be running them: the
+// embedded store is locked to one), otherwise once their lease has run out
+// (another server may still be running them).
+func (s *Service) ResumeJobs(ctx context.Context, exclusive bool) error {
+	var cursor []byte
+	for {
+		page, err := s.db.Scan(ctx, jobsTable, cursor, 0)
+		if err != nil {
+			return fmt.Errorf("records: list jobs: %w", err)
+		}
+		for _, it := range page.Items {
+			coll, _ := it["collection"].(attr.S)
+			s.jobsWG.Add(1)
+			go func() {
+				defer s.jobsWG.Done()
+				s.resumeWhenStale(string(coll), exclusive)
+			}()
+		}
+		if page.Next == nil {
+			return nil
+		}
+		cursor = page.Next
+	}
+}
+
+func (s *Service) resumeWhenStale(coll string, exclusive bool) {
+	for {
+		s.jobsMu.Lock()
+		rec, err := s.loadJob(s.bg, coll)
+		if err != nil || rec == nil || rec.State != JobRunning || s.jobs[coll] != nil {
+			s.jobsMu.Unlock()
+			return
+		}
+		wait := JobLease - s.now().Sub(rec.heartbeat)
+		if exclusive || wait <= 0 {
+			rec.Resumed++
+			_, _ = s.launch(s.bg, rec)
+			s.jobsMu.Unlock()
+			return
+		}
+		s.jobsMu.Unlock()
+		select {
+		case <-time.After(wait + time.Second):
+		case <-s.bg.Done():
+			return
+		}
+	}
+}
+
+// errLostJob stops a runner whose job another runner took over.
+var errLostJob = errors.New("records: the job was taken over")
+
+// runRewrap runs a job until it is done, fails, is taken over, or the
+// Service closes (the job then stays running, to be resumed).
+func (s *Service) runRewrap(ctx context.Context, j *runningJob) {
+	start := s.now()
+	j.mu.Lock()
+	base := j.rec.Rewrapped
+	j.mu.Unlock()
+	err := s.rewrapPasses(ctx, j, func() {
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		if d := s.now().Sub(start).Seconds(); d > 0 {
+			j.rec.Rate = float64(j.rec.Rewrapped-base) / d
+		}
+	})
+	if errors.Is(err, errLostJob) || ctx.Err() != nil {
+		return
+	}
+	j.mu.Lock()
+	now := s.now().UTC()
+	j.rec.Finished = &now
+	j.rec.State = JobDone
+	if err != nil {
+		j.rec.State = JobFailed
+		j.rec.Error = publicJobError(err)
+	}
+	rec := j.rec
+	j.mu.Unlock()
+	_ = s.saveJob(context.WithoutCancel(ctx), &rec)
+}
+
+// publicJobError is what a job's status says of its failure: the
+// records layer's own messages, or the kind of outage.
+func publicJobError(err error) string {
+	var conflict *ConflictError
+	var gone *ShreddedError
+	switch {
+	case errors.As(err, &conflict):
+		return conflict.Reason
+	case errors.As(err, &gone):
+		return gone.Error()
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, materials.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+		return "a storage or key service was unavailable; start the rewrap again to resume it"
+	}
+	return "internal error; start the rewrap again to resume it"
+}
+
+// rewrapPasses runs the job's passes from where it stands.
+func (s *Service) rewrapPasses(ctx context.Context, j *runningJob, tick func()) error {
+	for {
+		c, err := s.collection(ctx, j.snapshot().Collection)
+		if err != nil {
+			return err
+		}
+		j.mu.Lock()
+		phase, cursor := j.rec.Phase, j.rec.Cursor
+		j.mu.Unlock()
+		done, err := s.rewrapPage(ctx, c, j, phase, cursor)
+		if err != nil {
+			return err
+		}
+		tick()
+		j.mu.Lock()
+		if done {
+			j.rec.Cursor = nil
+			switch {
+			case phase == phaseCounting && j.rec.PassStale <= j.rec.PassFailed:
+				j.mu.Unlock()
+				return nil // done, but for records that cannot be rewrapped
+			case phase == phaseCounting && j.rec.Pass >= maxRewrapPasses:
+				n := j.rec.PassStale
+				j.mu.Unlock()
+				return &ConflictError{Reason: fmt.Sprintf("after %d passes, %d records are still under older versions: another server may not have noticed the rotation yet; start the rewrap again in a minute", maxRewrapPasses, n)}
+			case phase == phaseCounting:
+				j.rec.ToRewrap += j.rec.PassStale - j.rec.PassFailed
+				j.rec.Phase, j.rec.Scanned, j.rec.PassFailed = phaseRewrapping, 0, 0
+			default:
+				j.rec.Phase, j.rec.Scanned, j.rec.PassStale = phaseCounting, 0, 0
+				j.rec.Pass++
+			}
+		}
+		j.rec.Updated = s.now().UTC()
+		rec := j.rec
+		j.mu.Unlock()
+		if err := s.saveJob(ctx, &rec); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return errLostJob
+			}
+			return fmt.Errorf("records: save job: %w", err)
+		}
+		j.mu.Lock()
+		j.rec.lease, j.rec.heartbeat = rec.lease, rec.heartbeat
+		j.mu.Unlock()
+	}
+}
+
+// rewrapPage reads one page of the job's scan and counts or rewraps it;
+// it reports whether the scan is complete. The page's progress is kept in
+// j (and saved by the caller).
+func (s *Service) rewrapPage(ctx context.Context, c *collection, j *runningJob, phase string, cursor []byte) (bool, error) {
+	j.mu.Lock()
+	maxRate := j.rec.MaxRate
+	j.mu.Unlock()
+	size := rewrapPage
+	if maxRate > 0 {
+		size = min(max(maxRate, 10), rewrapPage) // a page a second or so
+	}
+	page, err := s.db.Scan(ctx, c.table, cursor, size)
+	if err != nil {
+		return false, fmt.Errorf("records: scan: %w", err)
+	}
+	active, _, err := s.keys.ActiveVersion(ctx, c.branchKeyID)
+	if err != nil {
+		return false, fmt.Errorf("records: active version: %w", err)
+	}
+	if phase == phaseCounting {
+		var stale int64
+		for _, it := range page.Items {
+			if v, _ := c.versionOf(it); v != active {
+				stale++
+			}
+		}
+		j.mu.Lock()
+		j.rec.PassStale += stale
+		j.rec.Scanned += int64(len(page.Items))
+		j.rec.Items = j.rec.Scanned
+		j.rec.Cursor = page.Next
+		j.mu.Unlock()
+		return page.Next == nil, nil
+	}
+	var limit <-chan time.Time
+	if maxRate > 0 {
+		t := time.NewTicker(time.Second / time.Duration(maxRate))
+		defer t.Stop()
+		limit = t.C
+	}
+	var mu sync.Mutex
+	var firstErr error
+	parallelN(len(page.Items), rewrapWorkers, func(i int) {
+		it := page.Items[i]
+		if v, _ := c.versionOf(it); v == active {
+			j.add(&j.rec.Scanned, 1)
+			return
+		}
+		if limit != nil {
+			select {
+			case <-limit:
+			case <-ctx.Done():
+				return
+			}
+		}
+		err := s.rewrapOne(ctx, c, j, it, active)
+		j.add(&j.rec.Scanned, 1)
+		if err != nil {
+			mu.Lock()
+			if firstErr == nil {
+				firstErr = err
+			}
+			mu.Unlock()
+		}
+	})
+	if firstErr != nil {
+		return false, firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	j.mu.Lock()
+	j.rec.Cursor = page.Next
+	j.mu.Unlock()
+	return page.Next == nil, nil
+}
+
+// rewrapOne encrypts one record again under the active version, writing
+// on condition that the stored record is still the one decrypted; a
+// record that changed meanwhile is read again. Records that cannot be
+// decrypted are counted and left; outages are returned.
+func (s *Service) rewrapOne(ctx context.Context, c *collection, j *runningJob, stored attr.Item, active string) error {
+	key, err := c.keyOfStored(stored)
+	if err != nil {
+		j.fail()
+		return nil
+	}
+	unlock, err := s.lock(ctx, c.info.Name, key)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for attempt := 1; attempt <= MaxPatchAttempts; attempt++ {
+		if attempt > 1 {
+			j.add(&j.rec.Retried, 1)
+			stored, err = s.db.Get(ctx, c.table, key)
+			if errors.Is(err, store.ErrNotFound) {
+				j.add(&j.rec.Skipped, 1)
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("records: get: %w", err)
+			}
+		}
+		if v, _ := c.versionOf(stored); v == active {
+			j.add(&j.rec.Skipped, 1)
+			return nil
+		}
+		r, err := c.open(ctx, stored, key)
+		if errors.Is(err, store.ErrUnavailable) || errors.Is(err, materials.ErrUnavailable) || ctx.Err() != nil {
+			return err
+		}
+		if err != nil {
+			j.fail()
+			return nil
+		}
+		sealed, err := s.seal(ctx, c, r.Doc)
+		var inv *InvalidError
+		if errors.As(err, &inv) { // no longer storable under the schema
+			j.fail()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		err = s.db.Put(ctx, c.table, sealed, unchanged(stored))
+		if err == nil {
+			j.add(&j.rec.Rewrapped, 1)
+			return nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("records: put: %w", err)
+		}
+	}
+	j.fail() // kept changing: the next pass finds it if needed
+	return nil
+}
+
+// Close stops the rewraps this Service runs (each stays running in the
+// store, to be resumed by the next server) and waits for them.
+func (s *Service) Close() {
+	s.bgCancel()
+	s.jobsWG.Wait()
+}
