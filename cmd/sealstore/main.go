@@ -6,6 +6,7 @@
 //	sealstore tokens create --scope SCOPES [--name NAME] [--data-dir DIR]
 //	sealstore tokens list | revoke NAME [--data-dir DIR]
 //	sealstore audit verify [the same store flags]
+//	sealstore keys status|rotate|rewrap|retire|schedule|shred COLLECTION [flags]  (against a running server)
 //	sealstore conformance run [--keys KEYS.json] MANIFEST.json...
 //	sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
 package main
@@ -42,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return tokensCmd(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, args[1:], stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return conformanceCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -72,6 +75,10 @@ const usage = `usage:
       walk every chain of the audit trail, check each entry's HMAC and
       link, and name the first broken entry of each chain (exit 1); on the
       embedded store, works while no server holds the data directory
+  sealstore keys status|rotate|rewrap|retire|schedule|shred COLLECTION [FLAGS]
+      the key lifecycle of a collection, through a running server
+      (SEALSTORE_ADDR, SEALSTORE_TOKEN, --ca or --fingerprint); 'sealstore
+      keys help' lists the commands and their flags
   sealstore conformance run [--keys KEYS.json] MANIFEST.json...
       decrypt DB-ESDK decrypt manifests (or iotest.json DecryptTests);
       prints one line per failure and "N passed, N failed, N skipped";
