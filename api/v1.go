@@ -378,6 +378,9 @@ type listOutput struct {
 	Body struct {
 		Records []listedRecord `json:"records"`
 		Cursor  string         `json:"cursor,omitempty" doc:"Pass as cursor for the next page; absent after the last page."`
+		// RetiredSkipped counts records of the page left out because
+		// their key version was retired.
+		RetiredSkipped int `json:"retiredSkipped,omitempty" doc:"Records of this page left out because their key version was retired (reading one says so)."`
 	}
 }
 
@@ -399,7 +402,7 @@ func (s *server) listRecords(ctx context.Context, in *listInput) (*listOutput, e
 		}
 		out.Body.Records = append(out.Body.Records, listedRecord{ID: r.Key.ID, Sort: r.Key.Sort, ETag: r.ETag, Record: body})
 	}
-	out.Body.Cursor = page.Cursor
+	out.Body.Cursor, out.Body.RetiredSkipped = page.Cursor, page.Retired
 	return out, nil
 }
 
