@@ -114,11 +114,17 @@ func (s *Service) collection(ctx context.Context, name string) (*collection, err
 	if err := CheckCollectionName(name); err != nil {
 		return nil, ErrNotFound
 	}
+	return s.reload(ctx, name)
+}
+
+// reload reads collection name's catalog entry again and installs it.
+func (s *Service) reload(ctx context.Context, name string) (*collection, error) {
 	e, err := s.cat.get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	if c, err = s.install(e, c); err != nil {
+	c, err := s.install(e, s.cached(name))
+	if err != nil {
 		return nil, err
 	}
 	if c.gone != nil {

@@ -90,9 +90,13 @@ func (k keyState) number(id string) int {
 	return 0
 }
 
-// retired reports whether records under version id are refused.
+// retired reports whether records under version id are refused. A
+// version the list does not know is not judged here: it is newer than
+// this copy of the list (another server rotated), or no version of the
+// key at all, and then the key store has nothing to decrypt it with.
 func (k keyState) retired(id string) bool {
-	return k.MinVersion > 1 && k.number(id) < k.MinVersion
+	n := k.number(id)
+	return k.MinVersion > 1 && n > 0 && n < k.MinVersion
 }
 
 // lastActivated is the newest activated version ("" if none is recorded).

@@ -443,3 +443,34 @@ func versionIs2(v *v1Env, raw attr.Item) (bool, error) {
 	}
 	return false, nil
 }
+
+func TestAnotherServersRotation(t *testing.T) {
+	t.Parallel()
+	v := newV1(t)
+	v.create(t, "c", keysSchema)
+	for i := range 50 {
+		v.putRec(t, "c", records.Key{ID: fmt.Sprint(i)}, doc(i))
+	}
+	// Server B rotates twice and retires version 1 while server A holds
+	// the collection's catalog entry from before (its refresh is 30 s).
+	b := &v1Env{env: v.env, svc: v.env.open(t)}
+	b.rotate(t, "c")
+	b.putRec(t, "c", records.Key{ID: "from-b"}, doc(7))
+	// A reads B's record, under a version A's copy does not list yet.
+	if got := v.getRec(t, "c", records.Key{ID: "from-b"}); !attr.Equal(got.Doc["name"], attr.S("name-7")) {
+		t.Fatalf("A read %v", got.Doc)
+	}
+	b.rotate(t, "c")
+	// A runs the rewrap: it must move every record to B's newest version,
+	// not to the version A had cached as active.
+	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if job := v.waitJob(t, "c"); job.State != records.JobDone || job.Failed != 0 {
+		t.Fatalf("job = %+v", job)
+	}
+	st := b.status(t, "c")
+	if st.ActiveVersion != 3 || itemsByVersion(st)[3] != 51 {
+		t.Fatalf("after A's rewrap: active %d, %v; want all 51 under 3", st.ActiveVersion, itemsByVersion(st))
+	}
+}

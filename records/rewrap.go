@@ -417,6 +417,14 @@ func (s *Service) rewrapPage(ctx context.Context, c *collection, j *runningJob, 
 	if err != nil {
 		return false, fmt.Errorf("records: active version: %w", err)
 	}
+	if last, _ := c.keyState.lastActivated(); last.ID != active && phase == phaseRewrapping {
+		// Rotated elsewhere since this copy of the catalog entry was
+		// read: read it again (which drops the cached active key), or
+		// records would be rewrapped under the version just replaced.
+		if c, err = s.reload(ctx, c.info.Name); err != nil {
+			return false, err
+		}
+	}
 	if phase == phaseCounting {
 		var stale int64
 		for _, it := range page.Items {
