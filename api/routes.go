@@ -36,7 +36,7 @@ type route struct {
 // Error statuses most routes share.
 var (
 	authErrors   = []int{401, 403, 429, 500, 503}
-	recordErrors = []int{400, 401, 403, 404, 412, 413, 422, 429, 500, 503}
+	recordErrors = []int{400, 401, 403, 404, 410, 412, 413, 422, 429, 500, 503}
 )
 
 // routes is the route table: every route sealstore serves.
@@ -75,7 +75,7 @@ func (s *server) routes() []route {
 			timeout: itemTimeout, summary: "Describe a collection", errors: []int{401, 403, 404, 429, 500, 503},
 			add: handle(s.getCollection)},
 		{method: http.MethodGet, path: "/v1/collections/{name}/beacons", scope: admin, collection: true, action: "collection.beacons", tags: []string{"Collections"},
-			timeout: adminTimeout, summary: "Beacon length advice from the stored beacons", errors: []int{401, 403, 404, 429, 500, 503},
+			timeout: adminTimeout, summary: "Beacon length advice from the stored beacons", errors: []int{401, 403, 404, 410, 429, 500, 503},
 			add: handle(s.getBeacons)},
 
 		{method: http.MethodGet, path: "/v1/collections/{name}/records", scope: read, collection: true, action: "record.list", tags: []string{"Records"},

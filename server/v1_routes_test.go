@@ -14,8 +14,9 @@ type routeSpec struct {
 
 var (
 	authErrs   = []int{401, 403, 429, 500, 503}
-	recordErrs = []int{400, 401, 403, 404, 412, 413, 422, 429, 500, 503}
+	recordErrs = []int{400, 401, 403, 404, 410, 412, 413, 422, 429, 500, 503}
 	collErrs   = []int{401, 403, 404, 429, 500, 503}
+	keyErrs    = []int{401, 403, 404, 409, 410, 422, 429, 500, 503}
 )
 
 // routeTable is every route the server serves (but /openapi.json and
@@ -31,7 +32,7 @@ var routeTable = func() []routeSpec {
 		{http.MethodGet, "/v1/collections", authErrs},
 		{http.MethodPut, "/v1/collections/{name}", []int{401, 403, 404, 409, 422, 429, 500, 503}},
 		{http.MethodGet, "/v1/collections/{name}", collErrs},
-		{http.MethodGet, "/v1/collections/{name}/beacons", collErrs},
+		{http.MethodGet, "/v1/collections/{name}/beacons", append([]int{410}, collErrs...)},
 		{http.MethodGet, "/v1/collections/{name}/records", recordErrs},
 		{http.MethodPost, "/v1/collections/{name}/records:batchGet", recordErrs},
 		{http.MethodPost, "/v1/collections/{name}/records:batchPut", recordErrs},
@@ -45,6 +46,13 @@ var routeTable = func() []routeSpec {
 		)
 	}
 	return append(rs,
+		routeSpec{http.MethodGet, "/v1/collections/{name}/keys", keyErrs},
+		routeSpec{http.MethodPost, "/v1/collections/{name}/keys:rotate", keyErrs},
+		routeSpec{http.MethodPost, "/v1/collections/{name}/keys:retire", keyErrs},
+		routeSpec{http.MethodPut, "/v1/collections/{name}/keys/schedule", keyErrs},
+		routeSpec{http.MethodPost, "/v1/collections/{name}/keys:rewrap", keyErrs},
+		routeSpec{http.MethodGet, "/v1/collections/{name}/keys/rewrap", keyErrs},
+		routeSpec{http.MethodDelete, "/v1/collections/{name}/keys", keyErrs},
 		routeSpec{http.MethodPost, "/v1/tokens", []int{401, 403, 409, 422, 429, 500, 503}},
 		routeSpec{http.MethodGet, "/v1/tokens", authErrs},
 		routeSpec{http.MethodDelete, "/v1/tokens/{name}", []int{401, 404, 429, 500, 503}},
