@@ -114,7 +114,7 @@ func (s *server) scheduleKeys(ctx context.Context, in *scheduleInput) (*keyStatu
 type rewrapInput struct {
 	Name string `path:"name" doc:"Collection name."`
 	Body *struct {
-		MaxRate int `json:"maxRate,omitempty" minimum:"0" doc:"Records per second at most (0: no limit)."`
+		MaxRate int `json:"maxRate,omitempty" minimum:"0" maximum:"100000" doc:"Records per second at most (0: no limit)."`
 	} `required:"false"`
 }
 
@@ -137,8 +137,8 @@ func (s *server) startRewrap(ctx context.Context, in *rewrapInput) (*rewrapOutpu
 
 func (s *server) rewrapStatus(ctx context.Context, in *collectionInput) (*rewrapOutput, error) {
 	job, err := s.cfg.Keys.RewrapStatus(ctx, in.Name)
-	if err != nil {
-		return nil, s.problem(ctx, err)
+	if err := s.audited(ctx, "keys.rewrap.status", in.Name, nil, err); err != nil {
+		return nil, err
 	}
 	return &rewrapOutput{Status: http.StatusOK, Body: job}, nil
 }

@@ -117,14 +117,27 @@ type entry struct {
 
 // get reads collection name, or ErrNotFound.
 func (c catalog) get(ctx context.Context, name string) (entry, error) {
-	it, err := c.db.Get(ctx, collectionsTable, attr.Item{"name": attr.S(name)})
-	if errors.Is(err, store.ErrNotFound) {
-		return entry{}, ErrNotFound
+	for range 2 {
+		it, err := c.db.Get(ctx, collectionsTable, attr.Item{"name": attr.S(name)})
+		if errors.Is(err, store.ErrNotFound) {
+			return entry{}, ErrNotFound
+		}
+		if err != nil {
+			return entry{}, fmt.Errorf("records: read collection: %w", err)
+		}
+		e, err := decodeEntry(it)
+		if err != nil || e.rev != "" {
+			return e, err
+		}
+		// Written before entries had revisions: give it one (under the
+		// old condition) and read it again, so that every change from
+		// now on is conditional on the whole entry.
+		it["rev"] = attr.S(newRev())
+		if err := c.db.Put(ctx, collectionsTable, it, e.cond); err != nil && !errors.Is(err, store.ErrConflict) {
+			return entry{}, fmt.Errorf("records: write collection: %w", err)
+		}
 	}
-	if err != nil {
-		return entry{}, fmt.Errorf("records: read collection: %w", err)
-	}
-	return decodeEntry(it)
+	return entry{}, fmt.Errorf("records: collection %q: could not give it a revision", name)
 }
 
 // list returns every collection, sorted by name.

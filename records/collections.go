@@ -80,7 +80,7 @@ func (s *Service) open(e entry, prev *collection) (*collection, error) {
 	c := &collection{info: e.info, branchKeyID: e.branchKeyID, rev: e.rev, keyState: ks, gone: e.gone(), kr: kr,
 		table: tableFor(e.info.Table, schema), cfg: cfg, enc: enc, keys: &searchKeys{}, loaded: s.now().UnixNano()}
 	c.info.Schema = schema
-	if prev != nil && prev.branchKeyID == e.branchKeyID {
+	if prev != nil && prev.branchKeyID == e.branchKeyID && c.gone == nil {
 		c.keys = prev.keys
 		// A rotation recorded by another server: forget the cached active
 		// key, so that new records go under the new version now rather

@@ -158,6 +158,10 @@ type KeyStatus struct {
 	Items                 int64         `json:"items" doc:"Stored records, counted."`
 	OtherItems            int64         `json:"otherItems" doc:"Stored records under none of the versions (not encrypted by this collection's key, or malformed)."`
 	Shredded              *ShredReceipt `json:"shredded,omitempty"`
+	// ShredIncomplete: a shred began and did not finish (an outage or a
+	// crash); the collection refuses every record operation, but keys
+	// may remain until the shred is run again.
+	ShredIncomplete bool `json:"shredIncomplete,omitempty" doc:"A shred began and did not finish: run it again; until then keys may remain in the key store."`
 }
 
 // keyEntry reads collection name's catalog entry afresh, filling in the
@@ -171,12 +175,21 @@ func (s *Service) keyEntry(ctx context.Context, name string) (entry, error) {
 	if err != nil {
 		return entry{}, err
 	}
-	if len(e.keys.Versions) == 0 && e.gone() == nil {
-		v, created, err := s.keys.ActiveVersion(ctx, e.branchKeyID)
-		if err != nil {
-			return entry{}, fmt.Errorf("records: collection %s: %w", name, err)
-		}
-		e.keys.Versions = []keyVersion{{ID: v, Created: created, Activated: &created}}
+	if e.gone() != nil {
+		return e, nil
+	}
+	// The key store's ACTIVE item decides which version is active: a
+	// rotation that made a version active but could not record it (or a
+	// collection from before versions were recorded) is recorded here.
+	v, created, err := s.keys.ActiveVersion(ctx, e.branchKeyID)
+	if err != nil {
+		return entry{}, fmt.Errorf("records: collection %s: %w", name, err)
+	}
+	switch n := e.keys.number(v); {
+	case n == 0:
+		e.keys.Versions = append(e.keys.Versions, keyVersion{ID: v, Created: created, Activated: &created})
+	case e.keys.Versions[n-1].Activated == nil:
+		e.keys.Versions[n-1].Created, e.keys.Versions[n-1].Activated = created, &created
 	}
 	return e, nil
 }
@@ -288,7 +301,8 @@ func (s *Service) KeyStatus(ctx context.Context, coll string) (KeyStatus, error)
 	if err != nil {
 		return KeyStatus{}, err
 	}
-	st := KeyStatus{Collection: coll, BranchKeyID: e.branchKeyID, MinDecryptableVersion: max(e.keys.MinVersion, 1), Shredded: e.keys.Shredded, Versions: []KeyVersion{}}
+	st := KeyStatus{Collection: coll, BranchKeyID: e.branchKeyID, MinDecryptableVersion: max(e.keys.MinVersion, 1), Shredded: e.keys.Shredded,
+		ShredIncomplete: e.keys.Shredding && e.keys.Shredded == nil, Versions: []KeyVersion{}}
 	active := ""
 	if e.gone() == nil {
 		if active, _, err = s.keys.ActiveVersion(ctx, e.branchKeyID); err != nil {
@@ -336,16 +350,32 @@ var errNotDue = errors.New("records: rotation not due")
 // active version was activated.
 func (s *Service) due(e entry) bool {
 	last, ok := e.keys.lastActivated()
-	return e.keys.RotationPeriod > 0 && e.gone() == nil && ok &&
-		!s.now().Before(last.Activated.Add(time.Duration(e.keys.RotationPeriod)*time.Second))
+	if e.keys.RotationPeriod <= 0 || e.gone() != nil || !ok ||
+		s.now().Before(last.Activated.Add(time.Duration(e.keys.RotationPeriod)*time.Second)) {
+		return false
+	}
+	// A version listed but not yet activated, recently: another server's
+	// rotation is under way.
+	newest := e.keys.Versions[len(e.keys.Versions)-1]
+	return newest.Activated != nil || s.now().Sub(newest.Created) > rotationInFlight
 }
+
+// rotationInFlight is how long a listed, not yet activated version is
+// taken for a rotation under way.
+const rotationInFlight = 2 * time.Minute
 
 // rotate is RotateKey; onlyIfDue rotates only if the automatic rotation
 // is due in the entry as read when the rotation is recorded (so two
 // servers finding it due rotate once).
+//
+// The new version is listed in the catalog before it exists; a rotation
+// that fails leaves it listed, never activated (list entries are never
+// removed: a version's number is its position, and the minimum
+// decryptable version is a number). The version replaced is the key
+// store's active one, read just before, and the key store's writes do not
+// end with the caller's context: a rotation begun is finished or undone.
 func (s *Service) rotate(ctx context.Context, coll string, onlyIfDue bool) (KeyVersion, error) {
 	id := keystore.NewID()
-	var prev string
 	e, err := s.updateKeys(ctx, coll, func(e *entry) error {
 		if err := e.gone(); err != nil {
 			return err
@@ -353,56 +383,33 @@ func (s *Service) rotate(ctx context.Context, coll string, onlyIfDue bool) (KeyV
 		if onlyIfDue && !s.due(*e) {
 			return errNotDue
 		}
-		last, ok := e.keys.lastActivated()
-		if !ok {
-			return fmt.Errorf("records: collection %s has no activated key version", coll)
-		}
-		prev = last.ID
 		e.keys.Versions = append(e.keys.Versions, keyVersion{ID: id, Created: s.now().UTC().Truncate(time.Second)})
 		return nil
 	})
 	if err != nil {
 		return KeyVersion{}, err
 	}
-	created, err := s.keys.Rotate(ctx, e.branchKeyID, id, prev)
+	ctx = context.WithoutCancel(ctx)
+	prev, _, err := s.keys.ActiveVersion(ctx, e.branchKeyID)
 	if err != nil {
-		// Nothing was encrypted under it: take it off the list (if this
-		// fails, the version shows as never activated).
-		_, _ = s.updateKeys(context.WithoutCancel(ctx), coll, func(e *entry) error {
-			e.keys.Versions = slicesDeleteID(e.keys.Versions, id)
-			return nil
-		})
-		if errors.Is(err, keystore.ErrActiveChanged) {
-			return KeyVersion{}, &ConflictError{Reason: "another rotation of this collection's key ran at the same time; read the key status and retry if needed"}
-		}
 		return KeyVersion{}, fmt.Errorf("records: rotate: %w", err)
 	}
-	// The new version is active in the key store; recording it lets
-	// every server notice (and forget its cached active key).
-	e, err = s.updateKeys(context.WithoutCancel(ctx), coll, func(e *entry) error {
-		for i := range e.keys.Versions {
-			if e.keys.Versions[i].ID == id {
-				e.keys.Versions[i].Created = created
-				e.keys.Versions[i].Activated = &created
-			}
-		}
-		return nil
-	})
+	created, err := s.keys.Rotate(ctx, e.branchKeyID, id, prev)
+	if errors.Is(err, keystore.ErrActiveChanged) {
+		return KeyVersion{}, &ConflictError{Reason: "another rotation of this collection's key ran at the same time; read the key status and retry if needed"}
+	}
+	if err != nil {
+		return KeyVersion{}, fmt.Errorf("records: rotate: %w", err)
+	}
+	// The new version is active in the key store; recording it (keyEntry
+	// does, on every key operation) lets every server notice and forget
+	// its cached active key.
+	e, err = s.updateKeys(ctx, coll, func(*entry) error { return nil })
 	if err != nil {
 		return KeyVersion{}, err
 	}
 	n := e.keys.number(id)
 	return KeyVersion{Version: n, ID: id, Created: created, Activated: &created, Active: true}, nil
-}
-
-func slicesDeleteID(vs []keyVersion, id string) []keyVersion {
-	out := vs[:0:0]
-	for _, v := range vs {
-		if v.ID != id {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // KeyPolicy changes a collection's key settings; nil fields stay.

@@ -12,6 +12,7 @@ import (
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/item"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
+	"github.com/sealstore/sealstore/keystore"
 	"github.com/sealstore/sealstore/records"
 	"github.com/sealstore/sealstore/store"
 )
@@ -472,5 +473,87 @@ func TestAnotherServersRotation(t *testing.T) {
 	st := b.status(t, "c")
 	if st.ActiveVersion != 3 || itemsByVersion(st)[3] != 51 {
 		t.Fatalf("after A's rewrap: active %d, %v; want all 51 under 3", st.ActiveVersion, itemsByVersion(st))
+	}
+}
+
+// failingRotate is a key store whose Rotate fails (as KMS down would).
+type failingRotate struct{ *keystore.KeyStore }
+
+func (failingRotate) Rotate(context.Context, string, string, string) (time.Time, error) {
+	return time.Time{}, errors.New("kms: unavailable")
+}
+
+func TestRotationFailuresKeepNumbersAndRecover(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ks := e.keys(t)
+	svc, err := records.Open(t.Context(), e.db, ks, newCache())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &v1Env{env: e, svc: svc}
+	v.create(t, "c", keysSchema)
+	v.putRec(t, "c", records.Key{ID: "a"}, doc(1))
+	// A rotation whose key store write fails leaves its version listed,
+	// never activated: numbers never shift.
+	broken, err := records.Open(t.Context(), e.db, failingRotate{ks}, newCache())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := broken.RotateKey(t.Context(), "c"); err == nil {
+		t.Fatal("rotation with a failing key store succeeded")
+	}
+	st := v.status(t, "c")
+	if len(st.Versions) != 2 || st.Versions[1].Activated != nil || st.Versions[1].Active || st.ActiveVersion != 1 {
+		t.Fatalf("after a failed rotation: %+v", st)
+	}
+	// A version made active in the key store without the catalog hearing
+	// of it (a crash between the two) is found and recorded.
+	stray := keystore.NewID()
+	if _, err := ks.Rotate(t.Context(), st.BranchKeyID, stray, st.Versions[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	st = v.status(t, "c")
+	if st.ActiveVersion != 3 || st.Versions[2].ID != stray || st.Versions[2].Activated == nil {
+		t.Fatalf("after a rotation the catalog missed: %+v", st)
+	}
+	// Rotation goes on from the key store's active version.
+	kv := v.rotate(t, "c")
+	if kv.Version != 4 {
+		t.Fatalf("next rotation = version %d, want 4", kv.Version)
+	}
+	v.putRec(t, "c", records.Key{ID: "b"}, doc(2))
+	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	v.waitJob(t, "c")
+	four := 4
+	if _, err := v.svc.SetKeyPolicy(t.Context(), "c", records.KeyPolicy{MinDecryptableVersion: &four}); err != nil {
+		t.Fatalf("retire below 4: %v", err)
+	}
+	v.getRec(t, "c", records.Key{ID: "a"})
+	v.getRec(t, "c", records.Key{ID: "b"})
+	// A shred destroys the stray version too.
+	if _, err := v.svc.ShredKeys(t.Context(), "c", "c"); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{st.Versions[0].ID, stray, kv.ID} {
+		if _, err := ks.KeyVersion(t.Context(), st.BranchKeyID, id); err == nil {
+			t.Fatalf("version %s survived the shred", id)
+		}
+	}
+}
+
+func TestRewrapRateBounds(t *testing.T) {
+	t.Parallel()
+	v := newV1(t)
+	v.create(t, "c", keysSchema)
+	for _, rate := range []int{-1, records.MaxRewrapRate + 1, 2_000_000_000} {
+		if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{MaxRate: rate}); !errors.Is(err, records.ErrInvalid) {
+			t.Errorf("maxRate %d: %v, want ErrInvalid", rate, err)
+		}
+	}
+	if j, err := v.svc.RewrapStatus(t.Context(), "c"); err != nil || j.State != records.JobNone {
+		t.Fatalf("after refused starts: %+v, %v; want no job", j, err)
 	}
 }

@@ -81,9 +81,12 @@ type jobRecord struct {
 	RewrapJob
 	Cursor []byte `json:"cursor,omitempty"`
 	// PassStale counts this pass's records under older versions;
-	// PassFailed the records the last rewrapping phase could not rewrap
-	// (a count finding no more than those has nothing left to do).
+	// PassDone the records its rewrapping phase has rewrapped, skipped
+	// or failed; PassFailed the records the last rewrapping phase could
+	// not rewrap (a count finding no more than those has nothing left to
+	// do).
 	PassStale  int64 `json:"passStale,omitempty"`
+	PassDone   int64 `json:"passDone,omitempty"`
 	PassFailed int64 `json:"passFailed,omitempty"`
 
 	lease     string
@@ -139,8 +142,9 @@ func (s *Service) saveJob(ctx context.Context, rec *jobRecord) error {
 
 // runningJob is a job this Service runs.
 type runningJob struct {
-	mu  sync.Mutex
-	rec jobRecord
+	mu     sync.Mutex
+	rec    jobRecord
+	saveMu sync.Mutex // one save at a time: each needs the last one's lease
 }
 
 func (j *runningJob) snapshot() RewrapJob {
@@ -155,28 +159,46 @@ func (j *runningJob) add(field *int64, n int64) {
 	j.mu.Unlock()
 }
 
-// fail counts a record the job could not rewrap.
+// fail, rewrapped and skipped count what became of one record.
 func (j *runningJob) fail() {
 	j.mu.Lock()
 	j.rec.Failed++
 	j.rec.PassFailed++
+	j.rec.PassDone++
+	j.mu.Unlock()
+}
+
+func (j *runningJob) rewrapped() {
+	j.mu.Lock()
+	j.rec.Rewrapped++
+	j.rec.PassDone++
+	j.mu.Unlock()
+}
+
+func (j *runningJob) skipped() {
+	j.mu.Lock()
+	j.rec.Skipped++
+	j.rec.PassDone++
 	j.mu.Unlock()
 }
 
 // RewrapOptions tune a rewrap.
 type RewrapOptions struct {
 	// MaxRate limits the records rewrapped per second (0: no limit), to
-	// leave the store's capacity to clients.
+	// leave the store's capacity to clients; at most MaxRewrapRate.
 	MaxRate int
 }
+
+// MaxRewrapRate is the highest MaxRate.
+const MaxRewrapRate = 100_000
 
 // StartRewrap starts the rewrap of collection coll, or resumes it where it
 // stopped if it was interrupted or failed, and returns its progress. A
 // rewrap already running (here or on another server) is left alone and
 // reported.
 func (s *Service) StartRewrap(ctx context.Context, coll string, o RewrapOptions) (RewrapJob, error) {
-	if o.MaxRate < 0 {
-		return RewrapJob{}, &InvalidError{Field: "body.maxRate", Reason: "must be 0 (no limit) or more"}
+	if o.MaxRate < 0 || o.MaxRate > MaxRewrapRate {
+		return RewrapJob{}, &InvalidError{Field: "body.maxRate", Reason: fmt.Sprintf("must be 0 (no limit) to %d records per second", MaxRewrapRate)}
 	}
 	if _, err := s.collection(ctx, coll); err != nil {
 		return RewrapJob{}, err
@@ -223,10 +245,19 @@ func (s *Service) launch(ctx context.Context, rec *jobRecord) (RewrapJob, error)
 	s.jobsWG.Add(1)
 	go func() {
 		defer s.jobsWG.Done()
+		defer func() {
+			s.jobsMu.Lock()
+			delete(s.jobs, rec.Collection)
+			s.jobsMu.Unlock()
+		}()
+		defer func() {
+			// A bug in a job must not take the server down, nor, resumed
+			// at the next start, every start after it.
+			if recover() != nil {
+				s.finish(s.bg, j, errJobPanicked)
+			}
+		}()
 		s.runRewrap(s.bg, j)
-		s.jobsMu.Lock()
-		delete(s.jobs, rec.Collection)
-		s.jobsMu.Unlock()
 	}()
 	return j.snapshot(), nil
 }
@@ -303,9 +334,31 @@ func (s *Service) resumeWhenStale(coll string, exclusive bool) {
 // errLostJob stops a runner whose job another runner took over.
 var errLostJob = errors.New("records: the job was taken over")
 
+var errJobPanicked = errors.New("records: the rewrap job panicked")
+
 // runRewrap runs a job until it is done, fails, is taken over, or the
-// Service closes (the job then stays running, to be resumed).
+// Service closes (the job then stays running, to be resumed). Its lease
+// is renewed every JobLease/3, whatever a page costs.
 func (s *Service) runRewrap(ctx context.Context, j *runningJob) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(JobLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := s.saveRunning(ctx, j); errors.Is(err, store.ErrConflict) {
+					cancel() // taken over: stop at once
+					return
+				}
+			}
+		}
+	}()
 	start := s.now()
 	j.mu.Lock()
 	base := j.rec.Rewrapped
@@ -317,9 +370,16 @@ func (s *Service) runRewrap(ctx context.Context, j *runningJob) {
 			j.rec.Rate = float64(j.rec.Rewrapped-base) / d
 		}
 	})
-	if errors.Is(err, errLostJob) || ctx.Err() != nil {
+	cancel()
+	<-renewed
+	if errors.Is(err, errLostJob) || ctx.Err() != nil && s.bg.Err() != nil || errors.Is(err, context.Canceled) {
 		return
 	}
+	s.finish(ctx, j, err)
+}
+
+// finish records the end of a job: done, or failed with err.
+func (s *Service) finish(ctx context.Context, j *runningJob, err error) {
 	j.mu.Lock()
 	now := s.now().UTC()
 	j.rec.Finished = &now
@@ -328,9 +388,25 @@ func (s *Service) runRewrap(ctx context.Context, j *runningJob) {
 		j.rec.State = JobFailed
 		j.rec.Error = publicJobError(err)
 	}
+	j.mu.Unlock()
+	_ = s.saveRunning(context.WithoutCancel(ctx), j)
+}
+
+// saveRunning saves j's progress under its lease and renews the lease.
+func (s *Service) saveRunning(ctx context.Context, j *runningJob) error {
+	j.saveMu.Lock()
+	defer j.saveMu.Unlock()
+	j.mu.Lock()
+	j.rec.Updated = s.now().UTC()
 	rec := j.rec
 	j.mu.Unlock()
-	_ = s.saveJob(context.WithoutCancel(ctx), &rec)
+	if err := s.saveJob(ctx, &rec); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	j.rec.lease, j.rec.heartbeat = rec.lease, rec.heartbeat
+	j.mu.Unlock()
+	return nil
 }
 
 // publicJobError is what a job's status says of its failure: the
@@ -376,25 +452,32 @@ func (s *Service) rewrapPasses(ctx context.Context, j *runningJob, tick func()) 
 				j.mu.Unlock()
 				return &ConflictError{Reason: fmt.Sprintf("after %d passes, %d records are still under older versions: another server may not have noticed the rotation yet; start the rewrap again in a minute", maxRewrapPasses, n)}
 			case phase == phaseCounting:
+				// The records that failed last time are counted again
+				// (and again as failed if they fail again).
 				j.rec.ToRewrap += j.rec.PassStale - j.rec.PassFailed
-				j.rec.Phase, j.rec.Scanned, j.rec.PassFailed = phaseRewrapping, 0, 0
+				j.rec.Failed -= j.rec.PassFailed
+				j.rec.Phase, j.rec.Scanned, j.rec.PassFailed, j.rec.PassDone = phaseRewrapping, 0, 0, 0
 			default:
-				j.rec.Phase, j.rec.Scanned, j.rec.PassStale = phaseCounting, 0, 0
+				// Records counted stale but found under the active version
+				// when reached: rewritten by clients meanwhile, or
+				// rewrapped by this job after its last save before an
+				// interruption.
+				if d := j.rec.PassStale - j.rec.PassDone; d > 0 {
+					j.rec.Skipped += d
+				} else {
+					j.rec.ToRewrap -= d // written under an old version meanwhile
+				}
+				j.rec.Phase, j.rec.Scanned, j.rec.PassStale, j.rec.PassDone = phaseCounting, 0, 0, 0
 				j.rec.Pass++
 			}
 		}
-		j.rec.Updated = s.now().UTC()
-		rec := j.rec
 		j.mu.Unlock()
-		if err := s.saveJob(ctx, &rec); err != nil {
+		if err := s.saveRunning(ctx, j); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return errLostJob
 			}
 			return fmt.Errorf("records: save job: %w", err)
 		}
-		j.mu.Lock()
-		j.rec.lease, j.rec.heartbeat = rec.lease, rec.heartbeat
-		j.mu.Unlock()
 	}
 }
 
@@ -442,7 +525,7 @@ func (s *Service) rewrapPage(ctx context.Context, c *collection, j *runningJob, 
 	}
 	var limit <-chan time.Time
 	if maxRate > 0 {
-		t := time.NewTicker(time.Second / time.Duration(maxRate))
+		t := time.NewTicker(time.Second / time.Duration(min(maxRate, MaxRewrapRate)))
 		defer t.Stop()
 		limit = t.C
 	}
@@ -503,7 +586,7 @@ func (s *Service) rewrapOne(ctx context.Context, c *collection, j *runningJob, s
 			j.add(&j.rec.Retried, 1)
 			stored, err = s.db.Get(ctx, c.table, key)
 			if errors.Is(err, store.ErrNotFound) {
-				j.add(&j.rec.Skipped, 1)
+				j.skipped()
 				return nil
 			}
 			if err != nil {
@@ -511,7 +594,7 @@ func (s *Service) rewrapOne(ctx context.Context, c *collection, j *runningJob, s
 			}
 		}
 		if v, _ := c.versionOf(stored); v == active {
-			j.add(&j.rec.Skipped, 1)
+			j.skipped()
 			return nil
 		}
 		r, err := c.open(ctx, stored, key)
@@ -533,7 +616,7 @@ func (s *Service) rewrapOne(ctx context.Context, c *collection, j *runningJob, s
 		}
 		err = s.db.Put(ctx, c.table, sealed, unchanged(stored))
 		if err == nil {
-			j.add(&j.rec.Rewrapped, 1)
+			j.rewrapped()
 			return nil
 		}
 		if !errors.Is(err, store.ErrConflict) {

@@ -163,10 +163,14 @@ func rewrapCmd(ctx context.Context, c *client, coll, base string, maxRate int, d
 	tty := isTerminal(stderr)
 	lastLine := time.Now()
 	for job.State == "running" {
+		line := progressBar(job)
+		if idle := time.Since(job.Updated); idle > records.JobLease/2 {
+			line = fmt.Sprintf("no progress for %.0fs: the server running the rewrap may have stopped; another server (or its restart) takes it over once its %s lease runs out", idle.Seconds(), records.JobLease)
+		}
 		if tty {
-			fmt.Fprintf(stderr, "\r\033[K%s", progressBar(job))
+			fmt.Fprintf(stderr, "\r\033[K%s", line)
 		} else if time.Since(lastLine) >= 5*time.Second {
-			fmt.Fprintln(stderr, progressBar(job))
+			fmt.Fprintln(stderr, line)
 			lastLine = time.Now()
 		}
 		select {
@@ -216,6 +220,11 @@ func printStatus(w io.Writer, st records.KeyStatus) {
 			st.Collection, st.Shredded.Time.Format(time.RFC3339), st.Shredded.Detail(), st.Items)
 		return
 	}
+	if st.ShredIncomplete {
+		fmt.Fprintf(w, "collection %s: a SHRED BEGAN AND DID NOT FINISH: its records are refused, but keys may remain; run 'sealstore keys shred %s --confirm %s' again\n",
+			st.Collection, st.Collection, st.Collection)
+		return
+	}
 	fmt.Fprintf(w, "collection %s: branch key %s, active version %d, minimum decryptable version %d, %d records",
 		st.Collection, st.BranchKeyID, st.ActiveVersion, st.MinDecryptableVersion, st.Items)
 	if st.OtherItems > 0 {
@@ -252,6 +261,8 @@ func envOr(name, def string) string {
 	}
 	return def
 }
+
+var errRedirect = errors.New("the server answered with a redirect; check --addr")
 
 // client calls a sealstore server's API.
 type client struct {
@@ -305,7 +316,10 @@ func newAPIClient(addr, token, ca, pin string) (*client, error) {
 		}
 	}
 	return &client{base: strings.TrimSuffix(addr, "/"), token: token,
-		http: &http.Client{Timeout: 6 * time.Minute, Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}}}, nil
+		http: &http.Client{Timeout: 6 * time.Minute, Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true},
+			// The API never redirects; following one could carry the
+			// token to another address, or to plain HTTP.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return errRedirect }}}, nil
 }
 
 // do sends a request with a JSON body (if not nil) and decodes a 2xx
