@@ -109,6 +109,8 @@ type entry struct {
 	info        CollectionInfo
 	branchKeyID string
 	keys        keyState
+	// active is the key store's active version, as keyEntry read it.
+	active string
 	// rev changes with every write of the entry; cond is the condition
 	// that the stored entry is still the one read.
 	rev  string

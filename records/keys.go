@@ -77,6 +77,21 @@ type keyVersion struct {
 	ID        string     `json:"id"`
 	Created   time.Time  `json:"created"`
 	Activated *time.Time `json:"activated,omitempty"`
+	// Abandoned: its rotation failed before making it active.
+	Abandoned bool `json:"abandoned,omitempty"`
+}
+
+// rotating returns the version whose rotation is under way: the newest
+// listed one, if it is neither activated nor abandoned and was listed
+// less than rotationInFlight ago (a rotation that died is given up on
+// then). Rotations of a collection run one at a time, so the list's order
+// is the order of activation.
+func (k keyState) rotating(now time.Time) (keyVersion, bool) {
+	if len(k.Versions) == 0 {
+		return keyVersion{}, false
+	}
+	v := k.Versions[len(k.Versions)-1]
+	return v, v.Activated == nil && !v.Abandoned && now.Sub(v.Created) < rotationInFlight
 }
 
 // number is the version number of version id (0: not a version of the
@@ -185,6 +200,7 @@ func (s *Service) keyEntry(ctx context.Context, name string) (entry, error) {
 	if err != nil {
 		return entry{}, fmt.Errorf("records: collection %s: %w", name, err)
 	}
+	e.active = v
 	switch n := e.keys.number(v); {
 	case n == 0:
 		e.keys.Versions = append(e.keys.Versions, keyVersion{ID: v, Created: created, Activated: &created})
@@ -354,10 +370,8 @@ func (s *Service) due(e entry) bool {
 		s.now().Before(last.Activated.Add(time.Duration(e.keys.RotationPeriod)*time.Second)) {
 		return false
 	}
-	// A version listed but not yet activated, recently: another server's
-	// rotation is under way.
-	newest := e.keys.Versions[len(e.keys.Versions)-1]
-	return newest.Activated != nil || s.now().Sub(newest.Created) > rotationInFlight
+	_, busy := e.keys.rotating(s.now())
+	return !busy
 }
 
 // rotationInFlight is how long a listed, not yet activated version is
@@ -383,6 +397,9 @@ func (s *Service) rotate(ctx context.Context, coll string, onlyIfDue bool) (KeyV
 		if onlyIfDue && !s.due(*e) {
 			return errNotDue
 		}
+		if v, busy := e.keys.rotating(s.now()); busy {
+			return &ConflictError{Reason: fmt.Sprintf("a rotation of this collection's key is under way (version %d, started %s); retry when it is done", e.keys.number(v.ID), v.Created.Format(time.RFC3339))}
+		}
 		e.keys.Versions = append(e.keys.Versions, keyVersion{ID: id, Created: s.now().UTC().Truncate(time.Second)})
 		return nil
 	})
@@ -395,8 +412,17 @@ func (s *Service) rotate(ctx context.Context, coll string, onlyIfDue bool) (KeyV
 		return KeyVersion{}, fmt.Errorf("records: rotate: %w", err)
 	}
 	created, err := s.keys.Rotate(ctx, e.branchKeyID, id, prev)
+	if err != nil {
+		// Never active: say so, so the next rotation need not wait.
+		_, _ = s.updateKeys(ctx, coll, func(e *entry) error {
+			if n := e.keys.number(id); n > 0 && e.keys.Versions[n-1].Activated == nil {
+				e.keys.Versions[n-1].Abandoned = true
+			}
+			return nil
+		})
+	}
 	if errors.Is(err, keystore.ErrActiveChanged) {
-		return KeyVersion{}, &ConflictError{Reason: "another rotation of this collection's key ran at the same time; read the key status and retry if needed"}
+		return KeyVersion{}, &ConflictError{Reason: "the key store's active version changed during the rotation (a rotation outside this service?); read the key status and retry if needed"}
 	}
 	if err != nil {
 		return KeyVersion{}, fmt.Errorf("records: rotate: %w", err)
@@ -433,12 +459,19 @@ func (s *Service) SetKeyPolicy(ctx context.Context, coll string, p KeyPolicy) (K
 	if p.RotationPeriod != nil && *p.RotationPeriod != 0 && *p.RotationPeriod < MinRotationPeriod {
 		return KeyStatus{}, &InvalidError{Field: "body.rotationPeriod", Reason: "must be at least " + MinRotationPeriod.String() + " (or empty to turn automatic rotation off)"}
 	}
+	e, err := s.keyEntry(ctx, coll)
+	if err != nil {
+		return KeyStatus{}, err
+	}
+	if err := e.gone(); err != nil {
+		return KeyStatus{}, err
+	}
 	if p.MinDecryptableVersion != nil {
 		if err := s.checkRetire(ctx, coll, *p.MinDecryptableVersion, p.Force); err != nil {
 			return KeyStatus{}, err
 		}
 	}
-	_, err := s.updateKeys(ctx, coll, func(e *entry) error {
+	_, err = s.updateKeys(ctx, coll, func(e *entry) error {
 		if err := e.gone(); err != nil {
 			return err
 		}
@@ -450,9 +483,8 @@ func (s *Service) SetKeyPolicy(ctx context.Context, coll string, p KeyPolicy) (K
 			if min < max(e.keys.MinVersion, 1) {
 				return &ConflictError{Reason: fmt.Sprintf("retiring is one way: the minimum decryptable version is %d and cannot be lowered", max(e.keys.MinVersion, 1))}
 			}
-			last, _ := e.keys.lastActivated()
-			if min > e.keys.number(last.ID) {
-				return &InvalidError{Field: "body.minDecryptableVersion", Reason: fmt.Sprintf("must be at most the active version (%d)", e.keys.number(last.ID))}
+			if active := e.keys.number(e.active); min > active {
+				return &InvalidError{Field: "body.minDecryptableVersion", Reason: fmt.Sprintf("must be at most the active version (%d)", active)}
 			}
 			e.keys.MinVersion = min
 		}
