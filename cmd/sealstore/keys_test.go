@@ -569,7 +569,9 @@ func rewrapAcrossKill(t *testing.T, start func() *keysTarget, offline func(table
 		t.Errorf("keys rewrap (resuming): %q; want c done, 0 failed, 2 passes, resumed at least once", r.stdout)
 	}
 	for _, l := range lines(r.stderr) {
-		if l != "resuming the rewrap of c (job "+jobID+")" && !progressRE.MatchString(l) {
+		// On DynamoDB the job waits for its lease to run out, and the
+		// command says why nothing moves meanwhile.
+		if l != "resuming the rewrap of c (job "+jobID+")" && !progressRE.MatchString(l) && !strings.HasPrefix(l, "no progress for ") {
 			t.Errorf("keys rewrap (resuming): unexpected stderr line %q", l)
 		}
 	}
