@@ -5,9 +5,6 @@ package main
 // under SEALSTORE_REQUIRE_EMULATORS=1).
 
 import (
-	"bufio"
-	"io"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,46 +44,10 @@ func TestKeysDynamoRewrapSurvivesSIGKILL(t *testing.T) {
 // its certificate.
 func startEmuServer(t *testing.T, e emutest.Env, dataDir string, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, dir: dataDir, ready: make(chan struct{}), done: make(chan struct{})}
-	p.cmd = exec.Command("sealstore", append([]string{"serve"}, args...)...)
-	p.cmd.Env = emuEnv(e)
-	p.cmd.Stderr = &p.stderr
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start sealstore serve: %v", err)
-	}
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			p.mu.Unlock()
-			if strings.HasPrefix(sc.Text(), "records and keys: DynamoDB tables ") {
-				close(p.ready)
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-		_ = p.cmd.Wait()
-		p.state = p.cmd.ProcessState
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if strings.Contains(p.stderr.String(), "DATA RACE") {
-			t.Errorf("sealstore serve reported a data race:\n%s", tail(p.stderr.String(), 8000))
-		}
-		if t.Failed() {
-			t.Logf("sealstore serve (DynamoDB)\nstdout:\n%s\nstderr (tail):\n%s", strings.Join(p.stdout(), "\n"), tail(p.stderr.String(), 4000))
-		}
-	})
+	p := startProcEnv(t, emuEnv(e), func(line string) bool {
+		return strings.HasPrefix(line, "records and keys: DynamoDB tables ")
+	}, args...)
+	p.dir = dataDir
 	select {
 	case <-p.ready:
 	case <-p.done:

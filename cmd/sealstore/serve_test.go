@@ -87,9 +87,17 @@ type proc struct {
 // startProc starts "sealstore serve ARGS..." without waiting for it.
 func startProc(t *testing.T, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, childEnv(), func(line string) bool { return strings.HasPrefix(line, "WARNING:") }, args...)
+}
+
+// startProcEnv starts "sealstore serve ARGS..." in environment env; its
+// ready channel closes at the first stdout line for which ready is true
+// (the banner's last line).
+func startProcEnv(t *testing.T, env []string, ready func(line string) bool, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, ready: make(chan struct{}), done: make(chan struct{})}
 	p.cmd = exec.Command("sealstore", append([]string{"serve"}, args...)...)
-	p.cmd.Env = childEnv()
+	p.cmd.Env = env
 	p.cmd.Stderr = &p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -106,7 +114,7 @@ func startProc(t *testing.T, args ...string) *proc {
 			p.mu.Lock()
 			p.lines = append(p.lines, line)
 			p.mu.Unlock()
-			if strings.HasPrefix(line, "WARNING:") && !readyClosed {
+			if ready(line) && !readyClosed {
 				close(p.ready)
 				readyClosed = true
 			}
