@@ -99,25 +99,29 @@ func keysPath(c, suffix string) string { return collPath(c, "/keys"+suffix) }
 // keyStatus reads GET keys of c and fails unless it is 200.
 func (s *srv) keyStatus(tok, c string) keyStatusJSON {
 	s.t.Helper()
-	r := s.do(http.MethodGet, keysPath(c, ""), tok, nil, nil)
-	if r.status != http.StatusOK {
-		s.t.Fatalf("GET %s: %d %s; want 200", keysPath(c, ""), r.status, r.body)
-	}
 	var st keyStatusJSON
-	mustDecode(s.t, "GET "+keysPath(c, ""), r, &st)
+	s.call(http.MethodGet, keysPath(c, ""), tok, http.StatusOK, &st)
 	return st
+}
+
+// call sends a request without a body and decodes its answer into out,
+// failing unless the status is want.
+func (s *srv) call(method, path, tok string, want int, out any) resp {
+	s.t.Helper()
+	r := s.do(method, path, tok, nil, nil)
+	if r.status != want {
+		s.t.Fatalf("%s %s: %d %s; want %d", method, path, r.status, r.body, want)
+	}
+	mustDecode(s.t, method+" "+path, r, out)
+	return r
 }
 
 // rotate rotates c's key and fails unless the answer is 200 naming an
 // active version.
 func (s *srv) rotate(tok, c string) keyVersionJSON {
 	s.t.Helper()
-	r := s.do(http.MethodPost, keysPath(c, ":rotate"), tok, nil, nil)
-	if r.status != http.StatusOK {
-		s.t.Fatalf("POST %s: %d %s; want 200", keysPath(c, ":rotate"), r.status, r.body)
-	}
 	var v keyVersionJSON
-	mustDecode(s.t, "rotate", r, &v)
+	r := s.call(http.MethodPost, keysPath(c, ":rotate"), tok, http.StatusOK, &v)
 	if !v.Active || v.ID == "" || v.Activated == nil {
 		s.t.Fatalf("rotate %s: %s; want an activated, active version with an id", c, r.body)
 	}
@@ -133,12 +137,8 @@ func (s *srv) retire(tok, c, body string) resp {
 // startRewrap starts c's rewrap and fails unless the answer is 202.
 func (s *srv) startRewrap(tok, c string) rewrapJobJSON {
 	s.t.Helper()
-	r := s.do(http.MethodPost, keysPath(c, ":rewrap"), tok, nil, nil)
-	if r.status != http.StatusAccepted {
-		s.t.Fatalf("POST %s: %d %s; want 202", keysPath(c, ":rewrap"), r.status, r.body)
-	}
 	var j rewrapJobJSON
-	mustDecode(s.t, "rewrap", r, &j)
+	r := s.call(http.MethodPost, keysPath(c, ":rewrap"), tok, http.StatusAccepted, &j)
 	if j.ID == "" || j.Collection != c {
 		s.t.Fatalf("POST %s: %s; want a job of %s with an id", keysPath(c, ":rewrap"), r.body, c)
 	}
@@ -148,12 +148,8 @@ func (s *srv) startRewrap(tok, c string) rewrapJobJSON {
 // rewrapStatus reads GET keys/rewrap of c.
 func (s *srv) rewrapStatus(tok, c string) rewrapJobJSON {
 	s.t.Helper()
-	r := s.do(http.MethodGet, keysPath(c, "/rewrap"), tok, nil, nil)
-	if r.status != http.StatusOK {
-		s.t.Fatalf("GET %s: %d %s; want 200", keysPath(c, "/rewrap"), r.status, r.body)
-	}
 	var j rewrapJobJSON
-	mustDecode(s.t, "rewrap status", r, &j)
+	s.call(http.MethodGet, keysPath(c, "/rewrap"), tok, http.StatusOK, &j)
 	return j
 }
 
