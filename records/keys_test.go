@@ -64,6 +64,19 @@ func (v *v1Env) waitJob(t *testing.T, coll string) records.RewrapJob {
 	return records.RewrapJob{}
 }
 
+// newRotated is a service with collection "c" holding records "0".."n-1"
+// under key version 1, and version 2 active.
+func newRotated(t *testing.T, n int) *v1Env {
+	t.Helper()
+	v := newV1(t)
+	v.create(t, "c", keysSchema)
+	for i := range n {
+		v.putRec(t, "c", records.Key{ID: fmt.Sprint(i)}, doc(i))
+	}
+	v.rotate(t, "c")
+	return v
+}
+
 func doc(i int) attr.Item {
 	return attr.Item{"name": attr.S(fmt.Sprintf("name-%d", i)), "email": attr.S(fmt.Sprintf("u%d@example.com", i%7))}
 }
@@ -204,13 +217,8 @@ func TestRetiredVersionRefusedByKeyringEvenIfHeaderIsEdited(t *testing.T) {
 
 func TestRewrapUnderConcurrentWrites(t *testing.T) {
 	t.Parallel()
-	v := newV1(t)
-	v.create(t, "c", keysSchema)
 	const n = 200
-	for i := range n {
-		v.putRec(t, "c", records.Key{ID: fmt.Sprint(i)}, doc(i))
-	}
-	v.rotate(t, "c")
+	v := newRotated(t, n)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	var writes atomic.Int64
@@ -257,13 +265,8 @@ func TestRewrapUnderConcurrentWrites(t *testing.T) {
 
 func TestRewrapResumesWhereItStopped(t *testing.T) {
 	t.Parallel()
-	v := newV1(t)
-	v.create(t, "c", keysSchema)
 	const n = 300
-	for i := range n {
-		v.putRec(t, "c", records.Key{ID: fmt.Sprint(i)}, doc(i))
-	}
-	v.rotate(t, "c")
+	v := newRotated(t, n)
 	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{MaxRate: 400}); err != nil {
 		t.Fatal(err)
 	}
