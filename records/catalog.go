@@ -114,6 +114,9 @@ type entry struct {
 	// rev changes with every write of the entry; cond is the condition
 	// that the stored entry is still the one read.
 	rev  string
+	// seq counts the entry's writes, so that of two copies read at
+	// different times the newer one is kept.
+	seq int64
 	cond store.Cond
 }
 
@@ -190,6 +193,7 @@ func (c catalog) put(ctx context.Context, e entry, create bool) (entry, error) {
 		"version":       attr.N(strconv.Itoa(e.info.Version)),
 		"keys":          attr.S(keys),
 		"rev":           attr.S(rev),
+		"seq":           attr.N(strconv.FormatInt(e.seq+1, 10)),
 	}
 	if e.info.Name == ItemsCollection {
 		delete(rec, "schema") // fixed: itemsSchema
@@ -202,7 +206,7 @@ func (c catalog) put(ctx context.Context, e entry, create bool) (entry, error) {
 	if err := c.db.Put(ctx, collectionsTable, rec, cond); err != nil {
 		return entry{}, err
 	}
-	e.rev, e.cond = rev, store.Cond{Attr: "rev", Equals: attr.S(rev)}
+	e.rev, e.cond, e.seq = rev, store.Cond{Attr: "rev", Equals: attr.S(rev)}, e.seq+1
 	return e, nil
 }
 
@@ -224,6 +228,9 @@ func decodeEntry(it attr.Item) (entry, error) {
 	// Entries written before revisions were kept are still changed only
 	// if unchanged: by their schema version, or (the reference collection
 	// before schemas) by the one attribute they have that never changes.
+	if n, ok := it["seq"].(attr.N); ok {
+		e.seq, _ = strconv.ParseInt(string(n), 10, 64)
+	}
 	rev, hasRev := it["rev"].(attr.S)
 	switch {
 	case hasRev:

@@ -26,6 +26,7 @@ type collection struct {
 	info        CollectionInfo
 	branchKeyID string
 	rev         string
+	seq         int64
 	keyState    keyState
 	gone        error // *ShreddedError once the keys are being destroyed
 	kr          *hierarchy.Keyring
@@ -77,7 +78,7 @@ func (s *Service) open(e entry, prev *collection) (*collection, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records: collection %q: %w", e.info.Name, err)
 	}
-	c := &collection{info: e.info, branchKeyID: e.branchKeyID, rev: e.rev, keyState: ks, gone: e.gone(), kr: kr,
+	c := &collection{info: e.info, branchKeyID: e.branchKeyID, rev: e.rev, seq: e.seq, keyState: ks, gone: e.gone(), kr: kr,
 		table: tableFor(e.info.Table, schema), cfg: cfg, enc: enc, keys: &searchKeys{}, loaded: s.now().UnixNano()}
 	c.info.Schema = schema
 	if prev != nil && prev.branchKeyID == e.branchKeyID && c.gone == nil {
@@ -135,7 +136,9 @@ func (s *Service) reload(ctx context.Context, name string) (*collection, error) 
 
 // install caches the open form of e.
 func (s *Service) install(e entry, prev *collection) (*collection, error) {
-	if prev != nil && prev.rev == e.rev && prev.info.Version == e.info.Version && prev.branchKeyID == e.branchKeyID {
+	// Same entry, or an older copy than the one installed (a read that
+	// raced a change made here): keep what is installed.
+	if prev != nil && prev.branchKeyID == e.branchKeyID && (prev.rev == e.rev || e.seq < prev.seq) {
 		s.mu.Lock()
 		prev.loaded = s.now().UnixNano()
 		s.mu.Unlock()
@@ -146,8 +149,11 @@ func (s *Service) install(e entry, prev *collection) (*collection, error) {
 		return nil, err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur := s.colls[e.info.Name]; cur != nil && cur.branchKeyID == c.branchKeyID && cur.seq > c.seq {
+		return cur, nil // a newer copy was installed meanwhile
+	}
 	s.colls[e.info.Name] = c
-	s.mu.Unlock()
 	return c, nil
 }
 
