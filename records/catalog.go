@@ -113,10 +113,10 @@ type entry struct {
 	active string
 	// rev changes with every write of the entry; cond is the condition
 	// that the stored entry is still the one read.
-	rev  string
+	rev string
 	// seq counts the entry's writes, so that of two copies read at
 	// different times the newer one is kept.
-	seq int64
+	seq  int64
 	cond store.Cond
 }
 
