@@ -67,6 +67,19 @@ type keyState struct {
 	RotationPeriod int64         `json:"rotationPeriod,omitempty"`
 	Shredding      bool          `json:"shredding,omitempty"`
 	Shredded       *ShredReceipt `json:"shredded,omitempty"`
+	// Abandoned lists the versions of failed rotations taken off the end
+	// of Versions, and LastAbandoned when the last one failed.
+	Abandoned     []string   `json:"abandoned,omitempty"`
+	LastAbandoned *time.Time `json:"lastAbandoned,omitempty"`
+}
+
+// allIDs is every version id that may exist in the key store.
+func (k keyState) allIDs() []string {
+	ids := make([]string, 0, len(k.Versions)+len(k.Abandoned))
+	for _, v := range k.Versions {
+		ids = append(ids, v.ID)
+	}
+	return append(ids, k.Abandoned...)
 }
 
 // keyVersion is one version of a collection's branch key. A version is
@@ -206,6 +219,15 @@ func (s *Service) keyEntry(ctx context.Context, name string) (entry, error) {
 		e.keys.Versions = append(e.keys.Versions, keyVersion{ID: v, Created: created, Activated: &created})
 	case e.keys.Versions[n-1].Activated == nil:
 		e.keys.Versions[n-1].Created, e.keys.Versions[n-1].Activated = created, &created
+		e.keys.Versions[n-1].Abandoned = false
+	default:
+		return e, nil
+	}
+	// Recorded, so that every server notices within the refresh period
+	// (a lost race is fine: the winner wrote at least as much).
+	if saved, err := s.cat.put(ctx, e, false); err == nil {
+		saved.active = v
+		return saved, nil
 	}
 	return e, nil
 }
@@ -370,6 +392,9 @@ func (s *Service) due(e entry) bool {
 		s.now().Before(last.Activated.Add(time.Duration(e.keys.RotationPeriod)*time.Second)) {
 		return false
 	}
+	if a := e.keys.LastAbandoned; a != nil && s.now().Sub(*a) < rotationRetry {
+		return false // the last attempt failed (the root key unreachable?): not every minute
+	}
 	_, busy := e.keys.rotating(s.now())
 	return !busy
 }
@@ -390,10 +415,12 @@ const rotationInFlight = 2 * time.Minute
 // end with the caller's context: a rotation begun is finished or undone.
 func (s *Service) rotate(ctx context.Context, coll string, onlyIfDue bool) (KeyVersion, error) {
 	id := keystore.NewID()
+	var prev string
 	e, err := s.updateKeys(ctx, coll, func(e *entry) error {
 		if err := e.gone(); err != nil {
 			return err
 		}
+		prev = e.active // replaced only if still active when activating
 		if onlyIfDue && !s.due(*e) {
 			return errNotDue
 		}
@@ -407,19 +434,9 @@ func (s *Service) rotate(ctx context.Context, coll string, onlyIfDue bool) (KeyV
 		return KeyVersion{}, err
 	}
 	ctx = context.WithoutCancel(ctx)
-	prev, _, err := s.keys.ActiveVersion(ctx, e.branchKeyID)
-	if err != nil {
-		return KeyVersion{}, fmt.Errorf("records: rotate: %w", err)
-	}
 	created, err := s.keys.Rotate(ctx, e.branchKeyID, id, prev)
 	if err != nil {
-		// Never active: say so, so the next rotation need not wait.
-		_, _ = s.updateKeys(ctx, coll, func(e *entry) error {
-			if n := e.keys.number(id); n > 0 && e.keys.Versions[n-1].Activated == nil {
-				e.keys.Versions[n-1].Abandoned = true
-			}
-			return nil
-		})
+		s.abandon(ctx, coll, id)
 	}
 	if errors.Is(err, keystore.ErrActiveChanged) {
 		return KeyVersion{}, &ConflictError{Reason: "the key store's active version changed during the rotation (a rotation outside this service?); read the key status and retry if needed"}
@@ -437,6 +454,34 @@ func (s *Service) rotate(ctx context.Context, coll string, onlyIfDue bool) (KeyV
 	n := e.keys.number(id)
 	return KeyVersion{Version: n, ID: id, Created: created, Activated: &created, Active: true}, nil
 }
+
+// abandon records that the rotation to version id failed: the version
+// was never active. The last listed version leaves the list for the
+// abandoned ids (no number shifts; a shred still destroys it); one listed
+// before another stays, marked. Automatic rotation then waits
+// rotationRetry. A collection shredded meanwhile has the version
+// destroyed too, in case the rotation wrote it after the shred.
+func (s *Service) abandon(ctx context.Context, coll, id string) {
+	e, err := s.updateKeys(ctx, coll, func(e *entry) error {
+		now := s.now().UTC()
+		e.keys.LastAbandoned = &now
+		switch n := e.keys.number(id); {
+		case n == 0 || e.keys.Versions[n-1].Activated != nil:
+		case n == len(e.keys.Versions):
+			e.keys.Versions = e.keys.Versions[:n-1]
+			e.keys.Abandoned = append(e.keys.Abandoned, id)
+		default:
+			e.keys.Versions[n-1].Abandoned = true
+		}
+		return nil
+	})
+	if err == nil && e.gone() != nil {
+		_ = s.keys.Destroy(ctx, e.branchKeyID, []string{id})
+	}
+}
+
+// rotationRetry is how long automatic rotation waits after a failed one.
+const rotationRetry = 10 * time.Minute
 
 // KeyPolicy changes a collection's key settings; nil fields stay.
 type KeyPolicy struct {
@@ -554,6 +599,11 @@ func (s *Service) ShredKeys(ctx context.Context, coll, confirm string) (ShredRec
 		return ShredReceipt{}, err
 	}
 	if e.keys.Shredded != nil {
+		// Again: destroy again what may have been written since (a
+		// rotation racing the shred), and answer the same receipt.
+		if err := s.keys.Destroy(ctx, e.branchKeyID, e.keys.allIDs()); err != nil {
+			return ShredReceipt{}, fmt.Errorf("records: shred: %w", err)
+		}
 		return *e.keys.Shredded, nil
 	}
 	c, err := s.install(e, s.cached(coll))
@@ -565,15 +615,17 @@ func (s *Service) ShredKeys(ctx context.Context, coll, confirm string) (ShredRec
 	if err != nil {
 		return ShredReceipt{}, err
 	}
-	ids := make([]string, len(e.keys.Versions))
-	for i, v := range e.keys.Versions {
-		ids[i] = v.ID
-	}
-	if err := s.keys.Destroy(ctx, e.branchKeyID, ids); err != nil {
+	if err := s.keys.Destroy(ctx, e.branchKeyID, e.keys.allIDs()); err != nil {
 		return ShredReceipt{}, fmt.Errorf("records: shred: %w", err)
 	}
+	versions := 0 // those that can have existed: not abandoned
+	for _, v := range e.keys.Versions {
+		if !v.Abandoned {
+			versions++
+		}
+	}
 	c.kr.Forget(true)
-	r := ShredReceipt{Time: s.now().UTC().Truncate(time.Second), BranchKeyID: e.branchKeyID, Versions: len(ids), BeaconKey: true, Items: items}
+	r := ShredReceipt{Time: s.now().UTC().Truncate(time.Second), BranchKeyID: e.branchKeyID, Versions: versions, BeaconKey: true, Items: items}
 	e, err = s.updateKeys(ctx, coll, func(e *entry) error {
 		e.keys.Shredding, e.keys.Shredded = false, &r
 		return nil

@@ -497,8 +497,9 @@ func TestRotationFailuresKeepNumbersAndRecover(t *testing.T) {
 	v := &v1Env{env: e, svc: svc}
 	v.create(t, "c", keysSchema)
 	v.putRec(t, "c", records.Key{ID: "a"}, doc(1))
-	// A rotation whose key store write fails leaves its version listed,
-	// never activated: numbers never shift.
+	// A rotation whose key store write fails takes its version off the
+	// end of the list (it is kept for a shred among the abandoned ids):
+	// no number shifts.
 	broken, err := records.Open(t.Context(), e.db, failingRotate{ks}, newCache())
 	if err != nil {
 		t.Fatal(err)
@@ -507,7 +508,7 @@ func TestRotationFailuresKeepNumbersAndRecover(t *testing.T) {
 		t.Fatal("rotation with a failing key store succeeded")
 	}
 	st := v.status(t, "c")
-	if len(st.Versions) != 2 || st.Versions[1].Activated != nil || st.Versions[1].Active || st.ActiveVersion != 1 {
+	if len(st.Versions) != 1 || st.ActiveVersion != 1 {
 		t.Fatalf("after a failed rotation: %+v", st)
 	}
 	// A version made active in the key store without the catalog hearing
@@ -517,22 +518,22 @@ func TestRotationFailuresKeepNumbersAndRecover(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = v.status(t, "c")
-	if st.ActiveVersion != 3 || st.Versions[2].ID != stray || st.Versions[2].Activated == nil {
+	if st.ActiveVersion != 2 || st.Versions[1].ID != stray || st.Versions[1].Activated == nil {
 		t.Fatalf("after a rotation the catalog missed: %+v", st)
 	}
 	// Rotation goes on from the key store's active version.
 	kv := v.rotate(t, "c")
-	if kv.Version != 4 {
-		t.Fatalf("next rotation = version %d, want 4", kv.Version)
+	if kv.Version != 3 {
+		t.Fatalf("next rotation = version %d, want 3", kv.Version)
 	}
 	v.putRec(t, "c", records.Key{ID: "b"}, doc(2))
 	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	v.waitJob(t, "c")
-	four := 4
-	if _, err := v.svc.SetKeyPolicy(t.Context(), "c", records.KeyPolicy{MinDecryptableVersion: &four}); err != nil {
-		t.Fatalf("retire below 4: %v", err)
+	three := 3
+	if _, err := v.svc.SetKeyPolicy(t.Context(), "c", records.KeyPolicy{MinDecryptableVersion: &three}); err != nil {
+		t.Fatalf("retire below 3: %v", err)
 	}
 	v.getRec(t, "c", records.Key{ID: "a"})
 	v.getRec(t, "c", records.Key{ID: "b"})
@@ -558,5 +559,51 @@ func TestRewrapRateBounds(t *testing.T) {
 	}
 	if j, err := v.svc.RewrapStatus(t.Context(), "c"); err != nil || j.State != records.JobNone {
 		t.Fatalf("after refused starts: %+v, %v; want no job", j, err)
+	}
+}
+
+// countingFailingRotate counts Rotate calls, all failing.
+type countingFailingRotate struct {
+	*keystore.KeyStore
+	calls *atomic.Int32
+}
+
+func (c countingFailingRotate) Rotate(context.Context, string, string, string) (time.Time, error) {
+	c.calls.Add(1)
+	return time.Time{}, errors.New("kms: unavailable")
+}
+
+func TestAutomaticRotationBacksOffWhileFailing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	var calls atomic.Int32
+	svc, err := records.Open(t.Context(), e.db, countingFailingRotate{e.keys(t), &calls}, newCache(), records.Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &v1Env{env: e, svc: svc}
+	v.create(t, "c", keysSchema)
+	hour := time.Hour
+	if _, err := svc.SetKeyPolicy(t.Context(), "c", records.KeyPolicy{RotationPeriod: &hour}); err != nil {
+		t.Fatal(err)
+	}
+	advance(2 * time.Hour)
+	// Checked every minute for an hour while the root key is unreachable:
+	// one attempt per 10 minutes, and the version list does not grow.
+	for range 60 {
+		if _, err := svc.RotateDue(t.Context()); err == nil && calls.Load() == 0 {
+			t.Fatal("RotateDue reported no error for a failing rotation")
+		}
+		advance(time.Minute)
+	}
+	if n := calls.Load(); n < 5 || n > 7 {
+		t.Fatalf("%d rotation attempts in an hour of failures, want about 6 (one per 10 minutes)", n)
+	}
+	if st := v.status(t, "c"); len(st.Versions) != 1 {
+		t.Fatalf("%d versions listed after failed rotations, want 1", len(st.Versions))
 	}
 }

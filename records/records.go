@@ -121,6 +121,7 @@ type Service struct {
 	jobsMu   sync.Mutex
 	jobs     map[string]*runningJob
 	jobsWG   sync.WaitGroup
+	closed   bool // guarded by jobsMu
 	bg       context.Context
 	bgCancel context.CancelFunc
 }

@@ -80,6 +80,10 @@ type RewrapJob struct {
 type jobRecord struct {
 	RewrapJob
 	Cursor []byte `json:"cursor,omitempty"`
+	// FirstPass is the pass this run of the job began with: the pass
+	// limit counts the passes of one run, so a job that stopped at it
+	// can be started again.
+	FirstPass int `json:"firstPass,omitempty"`
 	// PassStale counts this pass's records under older versions;
 	// PassDone the records its rewrapping phase has rewrapped, skipped
 	// or failed; PassFailed the records the last rewrapping phase could
@@ -91,6 +95,14 @@ type jobRecord struct {
 
 	lease     string
 	heartbeat time.Time
+}
+
+// resume makes a stopped or failed job running again, from where it
+// stood.
+func (rec *jobRecord) resume() {
+	rec.Resumed++
+	rec.State, rec.Error, rec.Finished = JobRunning, "", nil
+	rec.FirstPass = rec.Pass
 }
 
 func (s *Service) loadJob(ctx context.Context, coll string) (*jobRecord, error) {
@@ -134,7 +146,15 @@ func (s *Service) saveJob(ctx context.Context, rec *jobRecord) error {
 		cond = store.Cond{Attr: "lease", Equals: attr.S(rec.lease)}
 	}
 	if err := s.db.Put(ctx, jobsTable, it, cond); err != nil {
-		return err
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+		// A retried write whose first attempt landed (its answer lost)
+		// finds its own lease: that is success, not a takeover.
+		cur, gerr := s.db.Get(ctx, jobsTable, attr.Item{"collection": attr.S(rec.Collection)})
+		if gerr != nil || !attr.Equal(cur["lease"], attr.S(lease)) {
+			return err
+		}
 	}
 	rec.lease, rec.heartbeat = lease, now
 	return nil
@@ -217,15 +237,14 @@ func (s *Service) StartRewrap(ctx context.Context, coll string, o RewrapOptions)
 	case rec != nil && rec.State == JobRunning && now.Sub(rec.heartbeat) < JobLease:
 		return rec.RewrapJob, nil // running on another server
 	case rec != nil && (rec.State == JobRunning || rec.State == JobFailed):
-		rec.Resumed++
-		rec.State, rec.Error = JobRunning, ""
+		rec.resume()
 		rec.MaxRate = o.MaxRate
 	default:
 		prev := ""
 		if rec != nil {
 			prev = rec.lease
 		}
-		rec = &jobRecord{RewrapJob: RewrapJob{Collection: coll, ID: newRev(), State: JobRunning, Phase: phaseCounting, Pass: 1, MaxRate: o.MaxRate, Started: now}, lease: prev}
+		rec = &jobRecord{RewrapJob: RewrapJob{Collection: coll, ID: newRev(), State: JobRunning, Phase: phaseCounting, Pass: 1, MaxRate: o.MaxRate, Started: now}, FirstPass: 1, lease: prev}
 	}
 	return s.launch(ctx, rec)
 }
@@ -233,6 +252,9 @@ func (s *Service) StartRewrap(ctx context.Context, coll string, o RewrapOptions)
 // launch takes rec over (with a conditional write) and runs it in the
 // background. Called with jobsMu held.
 func (s *Service) launch(ctx context.Context, rec *jobRecord) (RewrapJob, error) {
+	if s.closed {
+		return RewrapJob{}, fmt.Errorf("records: %w: the service is shutting down", store.ErrUnavailable)
+	}
 	rec.Updated = s.now().UTC()
 	if err := s.saveJob(ctx, rec); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -282,9 +304,11 @@ func (s *Service) RewrapStatus(ctx context.Context, coll string) (RewrapJob, err
 }
 
 // ResumeJobs takes over the rewraps left running by a process that
-// stopped: at once if exclusive (no other process can be running them: the
-// embedded store is locked to one), otherwise once their lease has run out
-// (another server may still be running them).
+// stopped, or by a runner that could not record its end: all of them if
+// exclusive (no other process can be running them: the embedded store is
+// locked to one), otherwise those whose lease has run out (another server
+// may still be running the others). Servers call it at start and then
+// every JobLease.
 func (s *Service) ResumeJobs(ctx context.Context, exclusive bool) error {
 	var cursor []byte
 	for {
@@ -294,11 +318,9 @@ func (s *Service) ResumeJobs(ctx context.Context, exclusive bool) error {
 		}
 		for _, it := range page.Items {
 			coll, _ := it["collection"].(attr.S)
-			s.jobsWG.Add(1)
-			go func() {
-				defer s.jobsWG.Done()
-				s.resumeWhenStale(string(coll), exclusive)
-			}()
+			if err := s.resumeIfStale(ctx, string(coll), exclusive); err != nil {
+				return err
+			}
 		}
 		if page.Next == nil {
 			return nil
@@ -307,28 +329,26 @@ func (s *Service) ResumeJobs(ctx context.Context, exclusive bool) error {
 	}
 }
 
-func (s *Service) resumeWhenStale(coll string, exclusive bool) {
-	for {
-		s.jobsMu.Lock()
-		rec, err := s.loadJob(s.bg, coll)
-		if err != nil || rec == nil || rec.State != JobRunning || s.jobs[coll] != nil {
-			s.jobsMu.Unlock()
-			return
-		}
-		wait := JobLease - s.now().Sub(rec.heartbeat)
-		if exclusive || wait <= 0 {
-			rec.Resumed++
-			_, _ = s.launch(s.bg, rec)
-			s.jobsMu.Unlock()
-			return
-		}
-		s.jobsMu.Unlock()
-		select {
-		case <-time.After(wait + time.Second):
-		case <-s.bg.Done():
-			return
-		}
+func (s *Service) resumeIfStale(ctx context.Context, coll string, exclusive bool) error {
+	s.jobsMu.Lock()
+	defer s.jobsMu.Unlock()
+	if s.jobs[coll] != nil {
+		return nil
 	}
+	rec, err := s.loadJob(ctx, coll)
+	if err != nil || rec == nil || rec.State != JobRunning {
+		return err
+	}
+	if !exclusive && s.now().Sub(rec.heartbeat) < JobLease {
+		return nil
+	}
+	rec.resume()
+	_, err = s.launch(ctx, rec)
+	var conflict *ConflictError
+	if errors.As(err, &conflict) {
+		return nil // another server took it
+	}
+	return err
 }
 
 // errLostJob stops a runner whose job another runner took over.
@@ -389,7 +409,20 @@ func (s *Service) finish(ctx context.Context, j *runningJob, err error) {
 		j.rec.Error = publicJobError(err)
 	}
 	j.mu.Unlock()
-	_ = s.saveRunning(context.WithoutCancel(ctx), j)
+	// The end must be recorded, or the job would look running until a
+	// sweep resumed it; an outage is waited out (the service closing
+	// leaves it to the next server's sweep).
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		err := s.saveRunning(context.WithoutCancel(ctx), j)
+		if err == nil || errors.Is(err, store.ErrConflict) {
+			return
+		}
+		select {
+		case <-time.After(wait):
+		case <-s.bg.Done():
+			return
+		}
+	}
 }
 
 // saveRunning saves j's progress under its lease and renews the lease.
@@ -435,20 +468,30 @@ func (s *Service) rewrapPasses(ctx context.Context, j *runningJob, tick func()) 
 		j.mu.Lock()
 		phase, cursor := j.rec.Phase, j.rec.Cursor
 		j.mu.Unlock()
-		done, err := s.rewrapPage(ctx, c, j, phase, cursor)
+		pg, err := s.rewrapPage(ctx, c, j, phase, cursor)
 		if err != nil {
 			return err
 		}
 		tick()
+		// The page's counts, the cursor and the phase change together,
+		// so that a save (the lease renewal saves at any time) never
+		// holds a count without its cursor.
 		j.mu.Lock()
-		if done {
-			j.rec.Cursor = nil
+		if phase == phaseCounting {
+			j.rec.PassStale += pg.stale
+			j.rec.Scanned += pg.scanned
+			j.rec.Items = j.rec.Scanned
+		}
+		j.rec.Cursor = pg.next
+		if pg.next == nil {
 			switch {
 			case phase == phaseCounting && j.rec.PassStale <= j.rec.PassFailed:
 				j.mu.Unlock()
 				return nil // done, but for records that cannot be rewrapped
-			case phase == phaseCounting && j.rec.Pass >= maxRewrapPasses:
+			case phase == phaseCounting && j.rec.Pass-j.rec.FirstPass+1 >= maxRewrapPasses:
 				n := j.rec.PassStale
+				// Started again, the job counts afresh.
+				j.rec.PassStale, j.rec.Scanned = 0, 0
 				j.mu.Unlock()
 				return &ConflictError{Reason: fmt.Sprintf("after %d passes, %d records are still under older versions: another server may not have noticed the rotation yet; start the rewrap again in a minute", maxRewrapPasses, n)}
 			case phase == phaseCounting:
@@ -481,10 +524,17 @@ func (s *Service) rewrapPasses(ctx context.Context, j *runningJob, tick func()) 
 	}
 }
 
-// rewrapPage reads one page of the job's scan and counts or rewraps it;
-// it reports whether the scan is complete. The page's progress is kept in
-// j (and saved by the caller).
-func (s *Service) rewrapPage(ctx context.Context, c *collection, j *runningJob, phase string, cursor []byte) (bool, error) {
+// pageResult is what one page of a job's scan did: the cursor of the next
+// page (nil after the last) and, counting, what it counted.
+type pageResult struct {
+	next           []byte
+	stale, scanned int64
+}
+
+// rewrapPage reads one page of the job's scan and counts or rewraps it.
+// Rewrapping, each record's outcome is counted in j as it happens; the
+// caller applies the rest.
+func (s *Service) rewrapPage(ctx context.Context, c *collection, j *runningJob, phase string, cursor []byte) (pageResult, error) {
 	j.mu.Lock()
 	maxRate := j.rec.MaxRate
 	j.mu.Unlock()
@@ -494,18 +544,18 @@ func (s *Service) rewrapPage(ctx context.Context, c *collection, j *runningJob, 
 	}
 	page, err := s.db.Scan(ctx, c.table, cursor, size)
 	if err != nil {
-		return false, fmt.Errorf("records: scan: %w", err)
+		return pageResult{}, fmt.Errorf("records: scan: %w", err)
 	}
 	active, _, err := s.keys.ActiveVersion(ctx, c.branchKeyID)
 	if err != nil {
-		return false, fmt.Errorf("records: active version: %w", err)
+		return pageResult{}, fmt.Errorf("records: active version: %w", err)
 	}
 	if last, _ := c.keyState.lastActivated(); last.ID != active && phase == phaseRewrapping {
 		// Rotated elsewhere since this copy of the catalog entry was
 		// read: read it again (which drops the cached active key), or
 		// records would be rewrapped under the version just replaced.
 		if c, err = s.reload(ctx, c.info.Name); err != nil {
-			return false, err
+			return pageResult{}, err
 		}
 	}
 	if phase == phaseCounting {
@@ -515,13 +565,7 @@ func (s *Service) rewrapPage(ctx context.Context, c *collection, j *runningJob, 
 				stale++
 			}
 		}
-		j.mu.Lock()
-		j.rec.PassStale += stale
-		j.rec.Scanned += int64(len(page.Items))
-		j.rec.Items = j.rec.Scanned
-		j.rec.Cursor = page.Next
-		j.mu.Unlock()
-		return page.Next == nil, nil
+		return pageResult{next: page.Next, stale: stale, scanned: int64(len(page.Items))}, nil
 	}
 	var limit <-chan time.Time
 	if maxRate > 0 {
@@ -532,6 +576,13 @@ func (s *Service) rewrapPage(ctx context.Context, c *collection, j *runningJob, 
 	var mu sync.Mutex
 	var firstErr error
 	parallelN(len(page.Items), rewrapWorkers, func(i int) {
+		defer func() {
+			if recover() != nil {
+				mu.Lock()
+				firstErr = errJobPanicked
+				mu.Unlock()
+			}
+		}()
 		it := page.Items[i]
 		if v, _ := c.versionOf(it); v == active {
 			j.add(&j.rec.Scanned, 1)
@@ -555,15 +606,12 @@ func (s *Service) rewrapPage(ctx context.Context, c *collection, j *runningJob, 
 		}
 	})
 	if firstErr != nil {
-		return false, firstErr
+		return pageResult{}, firstErr
 	}
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return pageResult{}, err
 	}
-	j.mu.Lock()
-	j.rec.Cursor = page.Next
-	j.mu.Unlock()
-	return page.Next == nil, nil
+	return pageResult{next: page.Next}, nil
 }
 
 // rewrapOne encrypts one record again under the active version, writing
@@ -628,8 +676,12 @@ func (s *Service) rewrapOne(ctx context.Context, c *collection, j *runningJob, s
 }
 
 // Close stops the rewraps this Service runs (each stays running in the
-// store, to be resumed by the next server) and waits for them.
+// store, to be resumed by the next server) and waits for them; no job
+// starts after it.
 func (s *Service) Close() {
+	s.jobsMu.Lock()
+	s.closed = true
+	s.jobsMu.Unlock()
 	s.bgCancel()
 	s.jobsWG.Wait()
 }

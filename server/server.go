@@ -266,18 +266,41 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 		s.log.Error("resume rewrap jobs", slog.String("error", err.Error()))
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
 		s.rotateLoop(bg, recs, trail)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		s.resumeLoop(bg, recs)
 	}()
 	closeAll := func() error {
 		stop()
+		<-done
 		<-done
 		recs.Close()
 		return trail.Close()
 	}
 	return h, closeAll, nil
+}
+
+// resumeLoop takes over, every records.JobLease, the rewraps whose runner
+// stopped without recording their end (another server died, or an outage
+// kept a runner from saving).
+func (s *service) resumeLoop(ctx context.Context, recs *records.Service) {
+	t := time.NewTicker(records.JobLease)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := recs.ResumeJobs(ctx, false); err != nil && ctx.Err() == nil {
+			s.log.Error("resume rewrap jobs", slog.String("error", err.Error()))
+		}
+	}
 }
 
 // rotateLoop rotates the keys of collections whose automatic rotation is

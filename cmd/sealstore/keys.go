@@ -165,11 +165,20 @@ func rewrapCmd(ctx context.Context, c *client, coll, base string, maxRate int, d
 		return exitOK
 	}
 	tty := isTerminal(stderr)
-	lastLine := time.Now()
+	lastLine, lastStart := time.Now(), time.Now()
 	for job.State == "running" {
 		line := progressBar(job)
 		if idle := time.Since(job.Updated); idle > records.JobLease/2 {
 			line = fmt.Sprintf("no progress for %.0fs: the server running the rewrap may have stopped; another server (or its restart) takes it over once its %s lease runs out", idle.Seconds(), records.JobLease)
+			// Past the lease, asking again makes the server answering
+			// take the job over.
+			if idle > records.JobLease+2*time.Second && time.Since(lastStart) > records.JobLease {
+				lastStart = time.Now()
+				var resumed records.RewrapJob
+				if err := c.do(ctx, http.MethodPost, base+":rewrap", map[string]int{"maxRate": maxRate}, &resumed); err == nil {
+					job = resumed
+				}
+			}
 		}
 		if tty {
 			fmt.Fprintf(stderr, "\r\033[K%s", line)
