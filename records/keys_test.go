@@ -607,3 +607,50 @@ func TestAutomaticRotationBacksOffWhileFailing(t *testing.T) {
 		t.Fatalf("%d versions listed after failed rotations, want 1", len(st.Versions))
 	}
 }
+
+func TestAnotherServerTakesOverAStaleRewrap(t *testing.T) {
+	t.Parallel()
+	const n = 300
+	v := newRotated(t, n)
+	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{MaxRate: 300}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		j, _ := v.svc.RewrapStatus(t.Context(), "c")
+		if j.Rewrapped >= 40 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	v.svc.Close() // the server running it stops; the job stays running
+	// A server whose clock says the lease ran out takes it over on its
+	// sweep; one for which the lease still runs leaves it alone.
+	fresh, err := records.Open(t.Context(), v.env.db, v.env.keys(t), newCache())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fresh.Close)
+	if err := fresh.ResumeJobs(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := fresh.RewrapStatus(t.Context(), "c"); j.Resumed != 0 {
+		t.Fatalf("a job whose lease runs was taken over: %+v", j)
+	}
+	later := func() time.Time { return time.Now().Add(records.JobLease + time.Second) }
+	other, err := records.Open(t.Context(), v.env.db, v.env.keys(t), newCache(), records.Options{Now: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(other.Close)
+	if err := other.ResumeJobs(t.Context(), false); err != nil {
+		t.Fatal(err)
+	}
+	o := &v1Env{env: v.env, svc: other}
+	job := o.waitJob(t, "c")
+	if job.State != records.JobDone || job.Resumed != 1 || job.Rewrapped+job.Skipped != n || job.Failed != 0 {
+		t.Fatalf("job taken over = %+v; want done, resumed once, %d rewrapped or skipped", job, n)
+	}
+	if got := itemsByVersion(o.status(t, "c")); got[2] != n {
+		t.Fatalf("after the takeover: %v", got)
+	}
+}
