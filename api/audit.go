@@ -53,7 +53,7 @@ func (s *server) auditedDetail(ctx context.Context, action, coll string, key *re
 	if s.cfg.Audit == nil {
 		return perr
 	}
-	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: outcomeOf(err), Detail: detail}
+	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: Outcome(err), Detail: detail}
 	if aerr := s.appendEntry(ctx, e, key); aerr != nil {
 		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(msgAudit), http.Header{"Retry-After": {retryAfter}})
 	}
@@ -89,8 +89,8 @@ func (s *server) appendEntry(ctx context.Context, e audit.Entry, key *records.Ke
 	return nil
 }
 
-// outcomeOf is the audit outcome of an operation's error: a fixed code.
-func outcomeOf(err error) string {
+// Outcome is the audit outcome of an operation's error: a fixed code.
+func Outcome(err error) string {
 	var se huma.StatusError
 	switch {
 	case err == nil:

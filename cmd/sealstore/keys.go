@@ -15,11 +15,13 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/sealstore/sealstore/records"
+	"github.com/sealstore/sealstore/server"
 )
 
 const keysUsage = `usage: sealstore keys COMMAND COLLECTION [FLAGS]
@@ -33,7 +35,9 @@ const keysUsage = `usage: sealstore keys COMMAND COLLECTION [FLAGS]
   schedule COLLECTION --every DURATION     rotate automatically (e.g. 720h); --every off stops it
   shred COLLECTION --confirm COLLECTION    destroy every key version: all its records become unreadable
 
-They talk to a running server:
+They talk to a running server (with --standalone and the store flags of
+'sealstore serve' — --store dynamodb, --kms-key-id, --region, … — they run
+in this process against DynamoDB + KMS instead, audited as standalone:<user>):
   --addr URL            SEALSTORE_ADDR (default https://127.0.0.1:8443)
   SEALSTORE_TOKEN       a token with admin scope on the collection (never a flag: argv is visible to others)
   --ca FILE             SEALSTORE_CA: a CA certificate to trust (for the embedded default, the
@@ -42,7 +46,20 @@ They talk to a running server:
                         server's start banner prints it (pins that certificate)
 `
 
-// keysCmd runs the key lifecycle commands against a running server.
+// keyAdmin is the key lifecycle the commands drive: a running server's
+// API (apiAdmin), or, standalone on DynamoDB, this process
+// (server.Keys).
+type keyAdmin interface {
+	KeyStatus(ctx context.Context, coll string) (records.KeyStatus, error)
+	RotateKey(ctx context.Context, coll string) (records.KeyVersion, error)
+	SetKeyPolicy(ctx context.Context, coll string, p records.KeyPolicy) (records.KeyStatus, error)
+	StartRewrap(ctx context.Context, coll string, o records.RewrapOptions) (records.RewrapJob, error)
+	RewrapStatus(ctx context.Context, coll string) (records.RewrapJob, error)
+	ShredKeys(ctx context.Context, coll, confirm string) (records.ShredReceipt, error)
+}
+
+// keysCmd runs the key lifecycle commands against a running server, or
+// standalone.
 func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, keysUsage)
@@ -53,11 +70,18 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	sub := args[0]
+	settings, err := loadSettings(args[1:])
+	if err != nil {
+		fmt.Fprintf(stderr, "sealstore keys %s: %v\n", sub, err)
+		return exitUsage
+	}
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL")
 	ca := fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust")
 	pin := fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint")
+	standalone := fs.Bool("standalone", false, "run in this process against DynamoDB + KMS (the store flags), without a server")
+	where := storeFlags(fs, settings)
 	maxRate := fs.Int("max-rate", 0, "rewrap: records per second at most (0: no limit)")
 	detach := fs.Bool("detach", false, "rewrap: start it and return")
 	minVersion := fs.Int("min-version", 0, "retire: the minimum decryptable version")
@@ -76,52 +100,87 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	coll := rest[0]
-	c, err := newAPIClient(*addr, os.Getenv("SEALSTORE_TOKEN"), *ca, *pin)
-	if err != nil {
-		fmt.Fprintf(stderr, "sealstore keys %s: %v\n", sub, err)
+	usage := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "sealstore keys %s: %s\n", sub, fmt.Sprintf(format, a...))
 		return exitUsage
 	}
-	base := "/v1/collections/" + url.PathEscape(coll) + "/keys"
+	// Check the command's own flags before connecting to anything.
+	var policy records.KeyPolicy
+	switch sub {
+	case "status", "rotate", "rewrap":
+	case "retire":
+		if *minVersion < 1 {
+			return usage("--min-version N (N >= 1) is required")
+		}
+		policy = records.KeyPolicy{MinDecryptableVersion: minVersion, Force: *force}
+	case "schedule":
+		var period time.Duration
+		switch *every {
+		case "":
+			return usage("--every DURATION (or off) is required")
+		case "off":
+		default:
+			if period, err = time.ParseDuration(*every); err != nil || period <= 0 {
+				return usage("--every must be a duration such as 720h, or off")
+			}
+		}
+		policy = records.KeyPolicy{RotationPeriod: &period}
+	case "shred":
+		if *confirm == "" {
+			return usage("this destroys every record of %s for good; repeat its name with --confirm %s", coll, coll)
+		}
+	default:
+		fmt.Fprintf(stderr, "sealstore keys: unknown command %q\n%s", sub, keysUsage)
+		return exitUsage
+	}
+	if *standalone && *detach {
+		return usage("--detach needs a server to run the rewrap; standalone, the command runs it and waits")
+	}
+	var admin keyAdmin
+	if *standalone {
+		cfg := server.Config{}
+		cfg.DataDir, cfg.Backend = where()
+		keys, err := server.OpenKeys(ctx, cfg, standaloneName())
+		if err != nil {
+			fmt.Fprintf(stderr, "sealstore keys %s: %v\n", sub, err)
+			return exitFail
+		}
+		defer keys.Close()
+		admin = standaloneAdmin{keys}
+	} else {
+		c, err := newAPIClient(*addr, os.Getenv("SEALSTORE_TOKEN"), *ca, *pin)
+		if err != nil {
+			return usage("%v", err)
+		}
+		admin = apiAdmin{c}
+	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "sealstore keys %s %s: %v\n", sub, coll, err)
 		return exitFail
 	}
 	switch sub {
 	case "status":
-		var st records.KeyStatus
-		if err := c.do(ctx, http.MethodGet, base, nil, &st); err != nil {
+		st, err := admin.KeyStatus(ctx, coll)
+		if err != nil {
 			return fail(err)
 		}
 		printStatus(stdout, st)
 	case "rotate":
-		var v records.KeyVersion
-		if err := c.do(ctx, http.MethodPost, base+":rotate", nil, &v); err != nil {
+		v, err := admin.RotateKey(ctx, coll)
+		if err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "collection %s: version %d (%s) is now active; older records keep reading until retired\n", coll, v.Version, v.ID)
 	case "retire":
-		if *minVersion < 1 {
-			fmt.Fprintln(stderr, "sealstore keys retire: --min-version N (N >= 1) is required")
-			return exitUsage
-		}
-		var st records.KeyStatus
-		body := map[string]any{"minDecryptableVersion": *minVersion, "force": *force}
-		if err := c.do(ctx, http.MethodPost, base+":retire", body, &st); err != nil {
+		st, err := admin.SetKeyPolicy(ctx, coll, policy)
+		if err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "collection %s: versions below %d are retired\n", coll, st.MinDecryptableVersion)
 		printStatus(stdout, st)
 	case "schedule":
-		period := *every
-		switch period {
-		case "":
-			fmt.Fprintln(stderr, "sealstore keys schedule: --every DURATION (or off) is required")
-			return exitUsage
-		case "off":
-			period = ""
-		}
-		var st records.KeyStatus
-		if err := c.do(ctx, http.MethodPut, base+"/schedule", map[string]string{"rotationPeriod": period}, &st); err != nil {
+		st, err := admin.SetKeyPolicy(ctx, coll, policy)
+		if err != nil {
 			return fail(err)
 		}
 		if st.RotationPeriod == "" {
@@ -130,30 +189,32 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "collection %s: rotates every %s; next at %s\n", coll, st.RotationPeriod, st.NextRotation.Format(time.RFC3339))
 		}
 	case "shred":
-		if *confirm == "" {
-			fmt.Fprintf(stderr, "sealstore keys shred: this destroys every record of %s for good; repeat its name with --confirm %s\n", coll, coll)
-			return exitUsage
-		}
-		var r records.ShredReceipt
-		if err := c.do(ctx, http.MethodDelete, base+"?confirm="+url.QueryEscape(*confirm), nil, &r); err != nil {
+		r, err := admin.ShredKeys(ctx, coll, *confirm)
+		if err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "collection %s shredded at %s: %s\n", coll, r.Time.Format(time.RFC3339), r.Detail())
 	case "rewrap":
-		return rewrapCmd(ctx, c, coll, base, *maxRate, *detach, stdout, stderr)
-	default:
-		fmt.Fprintf(stderr, "sealstore keys: unknown command %q\n%s", sub, keysUsage)
-		return exitUsage
+		return rewrapCmd(ctx, admin, coll, *maxRate, *detach, stdout, stderr)
 	}
 	return exitOK
 }
 
-// rewrapPoll is how often rewrap asks for progress.
-const rewrapPoll = 250 * time.Millisecond
+// standaloneName names the operator of a standalone command in the audit
+// trail.
+func standaloneName() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "standalone:" + u.Username
+	}
+	return "standalone"
+}
 
-func rewrapCmd(ctx context.Context, c *client, coll, base string, maxRate int, detach bool, stdout, stderr io.Writer) int {
-	var job records.RewrapJob
-	if err := c.do(ctx, http.MethodPost, base+":rewrap", map[string]int{"maxRate": maxRate}, &job); err != nil {
+// rewrapPoll is how often rewrap asks for progress.
+const rewrapPoll = time.Second
+
+func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, detach bool, stdout, stderr io.Writer) int {
+	job, err := admin.StartRewrap(ctx, coll, records.RewrapOptions{MaxRate: maxRate})
+	if err != nil {
 		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %v\n", coll, err)
 		return exitFail
 	}
@@ -161,7 +222,7 @@ func rewrapCmd(ctx context.Context, c *client, coll, base string, maxRate int, d
 		fmt.Fprintf(stderr, "resuming the rewrap of %s (job %s)\n", coll, job.ID)
 	}
 	if detach {
-		fmt.Fprintf(stdout, "rewrap of %s: %s (job %s); follow it with GET %s/rewrap\n", coll, job.State, job.ID, base)
+		fmt.Fprintf(stdout, "rewrap of %s: %s (job %s); follow it with 'sealstore keys rewrap %s' or GET /v1/collections/%s/keys/rewrap\n", coll, job.State, job.ID, coll, url.PathEscape(coll))
 		return exitOK
 	}
 	tty := isTerminal(stderr)
@@ -169,13 +230,11 @@ func rewrapCmd(ctx context.Context, c *client, coll, base string, maxRate int, d
 	for job.State == "running" {
 		line := progressBar(job)
 		if idle := time.Since(job.Updated); idle > records.JobLease/2 {
-			line = fmt.Sprintf("no progress for %.0fs: the server running the rewrap may have stopped; another server (or its restart) takes it over once its %s lease runs out", idle.Seconds(), records.JobLease)
-			// Past the lease, asking again makes the server answering
-			// take the job over.
+			line = fmt.Sprintf("no progress for %.0fs: the process running the rewrap may have stopped; a server (or this command) takes it over once its %s lease runs out", idle.Seconds(), records.JobLease)
+			// Past the lease, asking again takes the job over.
 			if idle > records.JobLease+2*time.Second && time.Since(lastStart) > records.JobLease {
 				lastStart = time.Now()
-				var resumed records.RewrapJob
-				if err := c.do(ctx, http.MethodPost, base+":rewrap", map[string]int{"maxRate": maxRate}, &resumed); err == nil {
+				if resumed, err := admin.StartRewrap(ctx, coll, records.RewrapOptions{MaxRate: maxRate}); err == nil {
 					job = resumed
 				}
 			}
@@ -188,13 +247,13 @@ func rewrapCmd(ctx context.Context, c *client, coll, base string, maxRate int, d
 		}
 		select {
 		case <-ctx.Done():
-			fmt.Fprintln(stderr, "\nstopped following; the rewrap goes on in the server")
+			fmt.Fprintln(stderr, "\nstopped following; the rewrap goes on (in the server, or, standalone, once a server or the next run takes it over)")
 			return exitFail
 		case <-time.After(rewrapPoll):
 		}
-		var next records.RewrapJob
-		if err := c.do(ctx, http.MethodGet, base+"/rewrap", nil, &next); err != nil {
-			fmt.Fprintf(stderr, "\nsealstore keys rewrap %s: %v (the rewrap goes on in the server)\n", coll, err)
+		next, err := admin.RewrapStatus(ctx, coll)
+		if err != nil {
+			fmt.Fprintf(stderr, "\nsealstore keys rewrap %s: %v (the rewrap goes on)\n", coll, err)
 			return exitFail
 		}
 		job = next
@@ -273,6 +332,99 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+// apiAdmin drives a running server's key routes.
+type apiAdmin struct{ c *client }
+
+func keysPath(coll string) string { return "/v1/collections/" + url.PathEscape(coll) + "/keys" }
+
+func (a apiAdmin) KeyStatus(ctx context.Context, coll string) (st records.KeyStatus, err error) {
+	return st, a.c.do(ctx, http.MethodGet, keysPath(coll), nil, &st)
+}
+
+func (a apiAdmin) RotateKey(ctx context.Context, coll string) (v records.KeyVersion, err error) {
+	return v, a.c.do(ctx, http.MethodPost, keysPath(coll)+":rotate", nil, &v)
+}
+
+func (a apiAdmin) SetKeyPolicy(ctx context.Context, coll string, p records.KeyPolicy) (st records.KeyStatus, err error) {
+	if p.MinDecryptableVersion != nil {
+		body := map[string]any{"minDecryptableVersion": *p.MinDecryptableVersion, "force": p.Force}
+		return st, a.c.do(ctx, http.MethodPost, keysPath(coll)+":retire", body, &st)
+	}
+	period := ""
+	if p.RotationPeriod != nil && *p.RotationPeriod > 0 {
+		period = p.RotationPeriod.String()
+	}
+	return st, a.c.do(ctx, http.MethodPut, keysPath(coll)+"/schedule", map[string]string{"rotationPeriod": period}, &st)
+}
+
+func (a apiAdmin) StartRewrap(ctx context.Context, coll string, o records.RewrapOptions) (j records.RewrapJob, err error) {
+	return j, a.c.do(ctx, http.MethodPost, keysPath(coll)+":rewrap", map[string]int{"maxRate": o.MaxRate}, &j)
+}
+
+func (a apiAdmin) RewrapStatus(ctx context.Context, coll string) (j records.RewrapJob, err error) {
+	return j, a.c.do(ctx, http.MethodGet, keysPath(coll)+"/rewrap", nil, &j)
+}
+
+func (a apiAdmin) ShredKeys(ctx context.Context, coll, confirm string) (r records.ShredReceipt, err error) {
+	return r, a.c.do(ctx, http.MethodDelete, keysPath(coll)+"?confirm="+url.QueryEscape(confirm), nil, &r)
+}
+
+// standaloneAdmin is server.Keys with the errors a person reads: the
+// records layer's reasons, not its wrapping.
+type standaloneAdmin struct{ *server.Keys }
+
+func plainError(err error) error {
+	var inv *records.InvalidError
+	var conflict *records.ConflictError
+	var retired *records.RetiredError
+	var shredded *records.ShreddedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, records.ErrNotFound):
+		return errors.New("no such collection")
+	case errors.As(err, &inv):
+		return errors.New(inv.Field + " " + inv.Reason)
+	case errors.As(err, &conflict):
+		return errors.New(conflict.Reason)
+	case errors.As(err, &retired):
+		return retired
+	case errors.As(err, &shredded):
+		return shredded
+	}
+	return err
+}
+
+func (a standaloneAdmin) KeyStatus(ctx context.Context, coll string) (records.KeyStatus, error) {
+	st, err := a.Keys.KeyStatus(ctx, coll)
+	return st, plainError(err)
+}
+
+func (a standaloneAdmin) RotateKey(ctx context.Context, coll string) (records.KeyVersion, error) {
+	v, err := a.Keys.RotateKey(ctx, coll)
+	return v, plainError(err)
+}
+
+func (a standaloneAdmin) SetKeyPolicy(ctx context.Context, coll string, p records.KeyPolicy) (records.KeyStatus, error) {
+	st, err := a.Keys.SetKeyPolicy(ctx, coll, p)
+	return st, plainError(err)
+}
+
+func (a standaloneAdmin) StartRewrap(ctx context.Context, coll string, o records.RewrapOptions) (records.RewrapJob, error) {
+	j, err := a.Keys.StartRewrap(ctx, coll, o)
+	return j, plainError(err)
+}
+
+func (a standaloneAdmin) RewrapStatus(ctx context.Context, coll string) (records.RewrapJob, error) {
+	j, err := a.Keys.RewrapStatus(ctx, coll)
+	return j, plainError(err)
+}
+
+func (a standaloneAdmin) ShredKeys(ctx context.Context, coll, confirm string) (records.ShredReceipt, error) {
+	r, err := a.Keys.ShredKeys(ctx, coll, confirm)
+	return r, plainError(err)
 }
 
 var errRedirect = errors.New("the server answered with a redirect; check --addr")

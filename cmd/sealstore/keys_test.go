@@ -512,7 +512,7 @@ func rewrapAcrossKill(t *testing.T, start func() *keysTarget, offline func(table
 	snaps := []snapshotAt{{"after the rotation", k.snapshot(t, coll, docs)}}
 
 	r := k.run(t, "rewrap", coll, "--max-rate", "100", "--detach")
-	r.want(t, "keys rewrap --detach", 0, `rewrap of c: running \(job \S+\); follow it with GET /v1/collections/c/keys/rewrap\n`, "")
+	r.want(t, "keys rewrap --detach", 0, `rewrap of c: running \(job \S+\); follow it with 'sealstore keys rewrap c' or GET /v1/collections/c/keys/rewrap\n`, "")
 	m := regexp.MustCompile(`\(job (\S+)\)`).FindStringSubmatch(r.stdout)
 	if m == nil {
 		t.Fatalf("keys rewrap --detach: no job id: %v", r)
@@ -708,7 +708,7 @@ func TestKeysCLI(t *testing.T) {
 		t.Errorf("after --every off: %+v", st)
 	}
 	k.run(t, "schedule", coll, "--every", "10m").want(t, "keys schedule --every 10m", 1, "", "422")
-	k.run(t, "schedule", coll, "--every", "soon").want(t, "keys schedule --every soon", 1, "", "422")
+	k.run(t, "schedule", coll, "--every", "soon").want(t, "keys schedule --every soon", 2, "", "must be a duration")
 	k.run(t, "schedule", coll).want(t, "keys schedule without --every", 2, "", "--every DURATION")
 	if st := k.keyStatus(t, coll); st.RotationPeriod != "" {
 		t.Errorf("refused schedules changed the period to %q", st.RotationPeriod)

@@ -77,8 +77,9 @@ const usage = `usage:
       embedded store, works while no server holds the data directory
   sealstore keys status|rotate|rewrap|retire|schedule|shred COLLECTION [FLAGS]
       the key lifecycle of a collection, through a running server
-      (SEALSTORE_ADDR, SEALSTORE_TOKEN, --ca or --fingerprint); 'sealstore
-      keys help' lists the commands and their flags
+      (SEALSTORE_ADDR, SEALSTORE_TOKEN, --ca or --fingerprint), or on
+      DynamoDB + KMS standalone (--standalone and the store flags);
+      'sealstore keys help' lists the commands and their flags
   sealstore conformance run [--keys KEYS.json] MANIFEST.json...
       decrypt DB-ESDK decrypt manifests (or iotest.json DecryptTests);
       prints one line per failure and "N passed, N failed, N skipped";
