@@ -12,11 +12,9 @@ import (
 	"github.com/sealstore/sealstore/store/bolt"
 )
 
-// A catalog entry read before a change made here (a request that read it
-// just before a shred) must not replace the newer one installed by the
-// change: the shred is refused "at once" on this server.
-func TestInstallKeepsTheNewerEntry(t *testing.T) {
-	t.Parallel()
+// newBoltService is a Service over a fresh bolt file and local root key.
+func newBoltService(t *testing.T) *Service {
+	t.Helper()
 	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +28,16 @@ func TestInstallKeepsTheNewerEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// A catalog entry read before a change made here (a request that read it
+// just before a shred) must not replace the newer one installed by the
+// change: the shred is refused "at once" on this server.
+func TestInstallKeepsTheNewerEntry(t *testing.T) {
+	t.Parallel()
+	s := newBoltService(t)
 	if _, _, err := s.PutCollection(t.Context(), "c", Schema{PartitionKey: "id"}); err != nil {
 		t.Fatal(err)
 	}
@@ -56,20 +64,7 @@ func TestInstallKeepsTheNewerEntry(t *testing.T) {
 // started again, and can finish.
 func TestRewrapAfterPassLimit(t *testing.T) {
 	t.Parallel()
-	db, err := bolt.Open(filepath.Join(t.TempDir(), "db"), time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ks := keystore.New("test", "keys", db, localroot.Generate())
-	if err := ks.Init(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(t.Context(), db, ks, hierarchy.NewCache(0, 10, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := newBoltService(t)
 	if _, _, err := s.PutCollection(t.Context(), "c", Schema{PartitionKey: "id"}); err != nil {
 		t.Fatal(err)
 	}

@@ -21,10 +21,20 @@ import (
 func TestKeysDynamoRewrapSurvivesSIGKILL(t *testing.T) {
 	t.Parallel()
 	e := emutest.Both(t)
-	dataDir := t.TempDir()
-	flags := emuWays(t, emuSettings(t, e, emutest.Prefix(t), dataDir))["flags"].args
+	dataDir, flags, admin := emuInit(t, e)
+	rewrapAcrossKill(t, func() *keysTarget {
+		p := startEmuServer(t, e, dataDir, append([]string{"--listen", "127.0.0.1:0"}, flags...)...)
+		return &keysTarget{p: p, admin: admin, certFile: filepath.Join(dataDir, datadir.CertFile), secrets: []string{admin}}
+	}, nil)
+}
+
+// emuInit runs 'sealstore init' on fresh tables of the emulators and
+// returns the data directory, the store flags and the bootstrap token.
+func emuInit(t *testing.T, e emutest.Env) (dataDir string, flags []string, admin string) {
+	t.Helper()
+	dataDir = t.TempDir()
+	flags = emuWays(t, emuSettings(t, e, emutest.Prefix(t), dataDir))["flags"].args
 	stdout, stderr, code, _ := emuRun(t, e, nil, append([]string{"init"}, flags...)...)
-	var admin string
 	for _, l := range lines(stdout) {
 		if tok, ok := strings.CutPrefix(l, bootstrapLine); ok {
 			admin = tok
@@ -33,10 +43,7 @@ func TestKeysDynamoRewrapSurvivesSIGKILL(t *testing.T) {
 	if code != exitOK || !emuTokenRE.MatchString(admin) {
 		t.Fatalf("init: exit %d, stdout %q, stderr %q; want a bootstrap token", code, stdout, stderr)
 	}
-	rewrapAcrossKill(t, func() *keysTarget {
-		p := startEmuServer(t, e, dataDir, append([]string{"--listen", "127.0.0.1:0"}, flags...)...)
-		return &keysTarget{p: p, admin: admin, certFile: filepath.Join(dataDir, datadir.CertFile), secrets: []string{admin}}
-	}, nil)
+	return dataDir, flags, admin
 }
 
 // startEmuServer starts "sealstore serve ARGS..." with emuEnv(e), waits
@@ -81,18 +88,7 @@ func startEmuServer(t *testing.T, e emutest.Env, dataDir string, args ...string)
 func TestKeysDynamoStandalone(t *testing.T) {
 	t.Parallel()
 	e := emutest.Both(t)
-	dataDir := t.TempDir()
-	flags := emuWays(t, emuSettings(t, e, emutest.Prefix(t), dataDir))["flags"].args
-	stdout, stderr, code, _ := emuRun(t, e, nil, append([]string{"init"}, flags...)...)
-	var admin string
-	for _, l := range lines(stdout) {
-		if tok, ok := strings.CutPrefix(l, bootstrapLine); ok {
-			admin = tok
-		}
-	}
-	if code != exitOK || !emuTokenRE.MatchString(admin) {
-		t.Fatalf("init: exit %d, stdout %q, stderr %q; want a bootstrap token", code, stdout, stderr)
-	}
+	dataDir, flags, admin := emuInit(t, e)
 	p := startEmuServer(t, e, dataDir, append([]string{"--listen", "127.0.0.1:0"}, flags...)...)
 	k := &keysTarget{p: p, admin: admin, certFile: filepath.Join(dataDir, datadir.CertFile), secrets: []string{admin}}
 	const coll, n = "c", 40
