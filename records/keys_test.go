@@ -226,7 +226,9 @@ func TestRewrapUnderConcurrentWrites(t *testing.T) {
 	for w := range 4 {
 		wg.Go(func() {
 			for k := 0; ctx.Err() == nil; k++ {
-				i := (k*7 + w*13) % n
+				// Each worker patches its own records (i = w mod 4), so
+				// the value it stores last is the one its last patch wrote.
+				i := (k*4 + w) % n
 				val := int(writes.Add(1))
 				if _, err := v.svc.PatchRecord(t.Context(), "c", records.Key{ID: fmt.Sprint(i)}, attr.Item{"name": attr.S(fmt.Sprintf("w%d", val))}, records.Precondition{}); err != nil {
 					t.Errorf("patch during rewrap: %v", err)
@@ -267,7 +269,9 @@ func TestRewrapResumesWhereItStopped(t *testing.T) {
 	t.Parallel()
 	const n = 300
 	v := newRotated(t, n)
-	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{MaxRate: 400}); err != nil {
+	// 50 a second leaves 4.8 s of work when the test stops the service
+	// at 60: time enough on a loaded machine.
+	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{MaxRate: 50}); err != nil {
 		t.Fatal(err)
 	}
 	// Stop the service part way, as a server shutting down (or dying)
@@ -612,7 +616,8 @@ func TestAnotherServerTakesOverAStaleRewrap(t *testing.T) {
 	t.Parallel()
 	const n = 300
 	v := newRotated(t, n)
-	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{MaxRate: 300}); err != nil {
+	// 50 a second: 5 s of work left when the service stops at 40.
+	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{MaxRate: 50}); err != nil {
 		t.Fatal(err)
 	}
 	for {

@@ -184,6 +184,15 @@ type srv struct {
 
 var bootstrapLine = regexp.MustCompile(`bootstrap admin token \(shown once; store it now\): (sst_[A-Za-z0-9_-]+)`)
 
+var tokenInText = regexp.MustCompile(`sst_[A-Za-z0-9_-]{43}`)
+
+// countTokens counts the token secrets in text, and any other "sst_"
+// string as one more: counting "sst_" alone would also count the 4
+// characters turning up inside a token's random part (1 in 400,000).
+func countTokens(text string) int {
+	return len(tokenInText.FindAllString(text, -1)) + strings.Count(tokenInText.ReplaceAllString(text, ""), "sst_")
+}
+
 // startServer runs server.Run in a goroutine and waits until it listens.
 // It stops the server (and checks Run's result) in t.Cleanup.
 func startServer(t testing.TB, o opts) *srv {

@@ -164,9 +164,19 @@ func TestKeysRotateUnderLoad(t *testing.T) {
 	warm.Wait()
 	var rotations []keyVersionJSON
 	var opsAt []int64
+	var last int64
 	for range loadRotations {
+		// The gap, and at least one operation per client since the last
+		// rotation (a loaded machine may stall the clients for a while).
 		time.Sleep(rotationsGap)
-		opsAt = append(opsAt, ops.Load())
+		for deadline := time.Now().Add(time.Minute); ops.Load() < last+loadClients; {
+			if time.Now().After(deadline) {
+				t.Fatalf("the clients completed %d operations in a minute since the last rotation; want %d", ops.Load()-last, loadClients)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		last = ops.Load()
+		opsAt = append(opsAt, last)
 		rotations = append(rotations, s.rotate(adm, coll))
 	}
 	job := s.rewrapDone(adm, coll)

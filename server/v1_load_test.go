@@ -121,8 +121,19 @@ func TestV1SearchCollisions(t *testing.T) {
 			} `json:"beacons"`
 		}
 		mustDecode(t, name+" beacons", r, &adv)
-		if len(adv.Beacons) != 1 || adv.Beacons[0].Records != 40 || adv.Beacons[0].Distinct > 1<<bits || !adv.Beacons[0].Saturated {
-			t.Errorf("%s: beacon advice %s; want 40 records, at most %d distinct beacons, saturated", name, r.body, 1<<bits)
+		// Saturated means the distinct beacons fill half the 2^bits
+		// values: always with 1 bit; with 2 bits unless all 8 values
+		// happen to share one beacon (1 run in 16,384), so the test
+		// derives it from the count rather than assuming it.
+		if len(adv.Beacons) != 1 {
+			t.Fatalf("%s: beacon advice %s; want one attribute", name, r.body)
+		}
+		b := adv.Beacons[0]
+		if b.Records != 40 || b.Distinct < 1 || b.Distinct > 1<<bits || b.Saturated != (b.Distinct*2 >= 1<<bits) {
+			t.Errorf("%s: beacon advice %s; want 40 records, 1 to %d distinct beacons, saturated when they fill half", name, r.body, 1<<bits)
+		}
+		if bits == 1 && !b.Saturated {
+			t.Errorf("%s: a 1-bit beacon holding 40 records is not reported saturated: %s", name, r.body)
 		}
 		if !sawCollision {
 			t.Errorf("%s: no search read more candidate pages than matches; the beacons did not collide", name)
@@ -211,9 +222,12 @@ func TestV1DrainUnusedConnection(t *testing.T) {
 		t.Fatalf("TLS dial: %v", err)
 	}
 	defer conn.Close()
+	// Were the connection waited for, stop would wait out the 5 s drain
+	// timeout and report it; the bound below only adds that it ends well
+	// before (stop also flushes the audit trail and closes the store).
 	start := time.Now()
 	err = s.stop()
-	if d := time.Since(start); err != nil || d > 2*time.Second {
-		t.Errorf("stop with one unused connection open: %v after %v; want nil within 2s", err, d.Round(time.Millisecond))
+	if d := time.Since(start); err != nil || d > 4*time.Second {
+		t.Errorf("stop with one unused connection open: %v after %v; want nil within 4s", err, d.Round(time.Millisecond))
 	}
 }

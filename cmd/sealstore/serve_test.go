@@ -728,8 +728,9 @@ func TestServeSIGTERMDrains(t *testing.T) {
 	for fastAcked.Load() < 100 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	// Let the server read the slow requests' headers.
-	time.Sleep(300 * time.Millisecond)
+	// Let the server read the slow requests' headers (1 s: on a loaded
+	// machine the server process may not run at once).
+	time.Sleep(time.Second)
 
 	p.signal(syscall.SIGTERM)
 	time.Sleep(time.Second)
@@ -788,7 +789,10 @@ func TestServeDrainTimeout(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the stuck request's headers were not sent")
 	}
-	time.Sleep(300 * time.Millisecond)
+	// Let the server read them (1 s: on a loaded machine the server
+	// process may not run at once); a request it has not read yet would
+	// not hold it.
+	time.Sleep(time.Second)
 	start := time.Now()
 	p.signal(syscall.SIGTERM)
 	code := p.wait(exitTimeout)

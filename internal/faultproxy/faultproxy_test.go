@@ -17,7 +17,7 @@ import (
 
 // fast bounds every read and write: a proxy that hangs fails the test
 // instead of passing late.
-const fast = 5 * time.Second
+const fast = 30 * time.Second
 
 // echo starts a TCP echo server for the test and returns its address.
 func echo(t *testing.T) string {
