@@ -1,11 +1,13 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/sealstore/sealstore/records"
 	"github.com/sealstore/sealstore/tokens"
@@ -29,6 +31,8 @@ type route struct {
 	tags    []string
 	// errors lists the error statuses the route can answer, for OpenAPI.
 	errors []int
+	// status is the success status OpenAPI names; 200 if zero.
+	status int
 	// add registers the handler for op.
 	add func(api huma.API, op huma.Operation)
 }
@@ -135,7 +139,7 @@ func (s *server) register(r route) {
 		Tags:          r.tags,
 		Errors:        r.errors,
 		MaxBodyBytes:  r.maxBody,
-		DefaultStatus: http.StatusOK,
+		DefaultStatus: cmp.Or(r.status, http.StatusOK),
 	}
 	if !r.public {
 		op.Security = []map[string][]string{{"bearer": {}}}
@@ -150,8 +154,19 @@ func (s *server) register(r route) {
 	r.add(s.api, op)
 }
 
+// writeMargin is how long after its route's timeout an answer may still
+// be written.
+const writeMargin = 30 * time.Second
+
+// withTimeout bounds the route's work by d, and lets its answer be written
+// until d and writeMargin have passed: the HTTP server's own write timeout
+// (a minute from the request) would otherwise cut off the answers of routes
+// allowed longer, such as the key routes that count every record.
 func (s *server) withTimeout(d time.Duration) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
+		_, w := humago.Unwrap(ctx)
+		// Not every writer has deadlines (a test's recorder): nothing to extend.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d + writeMargin))
 		c, cancel := context.WithTimeout(ctx.Context(), d)
 		defer cancel()
 		next(huma.WithContext(ctx, c))
