@@ -33,12 +33,14 @@ func (s *server) keyRoutes() []route {
 		return route{method: method, path: "/v1/collections/{name}/" + path, scope: admin, collection: true, action: action,
 			tags: []string{"Keys"}, maxBody: 4 << 10, timeout: timeout, summary: summary, errors: errs, add: add}
 	}
+	rewrap := keys(http.MethodPost, "keys:rewrap", "keys.rewrap", "Start (or resume) re-encrypting every record under the active version, inside the server; 202 with the job", handle(s.startRewrap))
+	rewrap.status = http.StatusAccepted
 	return []route{
 		keys(http.MethodGet, "keys", "keys.status", "Key versions, the active and minimum decryptable ones, and the records under each (counted)", handle(s.keyStatus)),
 		keys(http.MethodPost, "keys:rotate", "keys.rotate", "Rotate: a new branch key version becomes active; older records keep reading", handle(s.rotateKey)),
 		keys(http.MethodPost, "keys:retire", "keys.retire", "Retire every version below a minimum: their records are refused from then on (refused while such records remain, unless forced)", handle(s.retireKeys)),
 		keys(http.MethodPut, "keys/schedule", "keys.schedule", "Set or clear the automatic rotation period", handle(s.scheduleKeys)),
-		keys(http.MethodPost, "keys:rewrap", "keys.rewrap", "Start (or resume) re-encrypting every record under the active version, inside the server", handle(s.startRewrap)),
+		rewrap,
 		keys(http.MethodGet, "keys/rewrap", "keys.rewrap.status", "Progress of the collection's rewrap", handle(s.rewrapStatus)),
 		keys(http.MethodDelete, "keys", "keys.shred", "Shred: destroy every key version and the beacon key; every record of the collection becomes unreadable, for good", handle(s.shredKeys)),
 	}
