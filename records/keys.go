@@ -636,28 +636,36 @@ func (s *Service) ShredKeys(ctx context.Context, coll, confirm string) (ShredRec
 	return r, nil
 }
 
+// DueRotation is an automatic rotation RotateDue attempted.
+type DueRotation struct {
+	Collection string
+	// Version is the version made active; set when Err is nil.
+	Version KeyVersion
+	// Err says why the rotation failed (the next attempt waits).
+	Err error
+}
+
 // RotateDue rotates the key of every collection whose automatic rotation
 // period has passed since its active version was activated, and returns
-// their names.
-func (s *Service) RotateDue(ctx context.Context) ([]string, error) {
+// each rotation it attempted, done or failed; a collection another server
+// rotated first is not among them. The error is the catalog's, when the
+// collections cannot be listed.
+func (s *Service) RotateDue(ctx context.Context) ([]DueRotation, error) {
 	es, err := s.cat.list(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var done []string
-	var errs []error
+	var done []DueRotation
 	for _, e := range es {
 		if !s.due(e) {
 			continue
 		}
-		if _, err := s.rotate(ctx, e.info.Name, true); err != nil {
-			var conflict *ConflictError
-			if !errors.Is(err, errNotDue) && !errors.As(err, &conflict) { // another server rotated it
-				errs = append(errs, fmt.Errorf("%s: %w", e.info.Name, err))
-			}
+		v, err := s.rotate(ctx, e.info.Name, true)
+		var conflict *ConflictError
+		if errors.Is(err, errNotDue) || errors.As(err, &conflict) { // another server rotated it
 			continue
 		}
-		done = append(done, e.info.Name)
+		done = append(done, DueRotation{Collection: e.info.Name, Version: v, Err: err})
 	}
-	return done, errors.Join(errs...)
+	return done, nil
 }

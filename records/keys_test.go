@@ -412,14 +412,25 @@ func TestAutomaticRotation(t *testing.T) {
 	}
 	// Two servers finding it due at once rotate once.
 	var wg sync.WaitGroup
+	var attempts atomic.Int64
 	for _, s := range []*records.Service{svc, other} {
 		wg.Go(func() {
-			if _, err := s.RotateDue(t.Context()); err != nil {
+			rs, err := s.RotateDue(t.Context())
+			if err != nil {
 				t.Errorf("RotateDue: %v", err)
+			}
+			for _, r := range rs {
+				attempts.Add(1)
+				if r.Collection != "c" || r.Err != nil || r.Version.Version != 2 {
+					t.Errorf("RotateDue: %+v; want c rotated to version 2", r)
+				}
 			}
 		})
 	}
 	wg.Wait()
+	if n := attempts.Load(); n != 1 {
+		t.Fatalf("two servers reported %d rotations; want 1", n)
+	}
 	st := v.status(t, "c")
 	if st.ActiveVersion != 2 || st.RotationPeriod != "24h0m0s" || st.NextRotation == nil {
 		t.Fatalf("after the period: %+v, want version 2 active", st)
@@ -598,14 +609,22 @@ func TestAutomaticRotationBacksOffWhileFailing(t *testing.T) {
 	advance(2 * time.Hour)
 	// Checked every minute for an hour while the root key is unreachable:
 	// one attempt per 10 minutes, and the version list does not grow.
+	attempts := 0
 	for range 60 {
-		if _, err := svc.RotateDue(t.Context()); err == nil && calls.Load() == 0 {
-			t.Fatal("RotateDue reported no error for a failing rotation")
+		rs, err := svc.RotateDue(t.Context())
+		if err != nil {
+			t.Fatalf("RotateDue: %v (the catalog is fine)", err)
 		}
+		for _, r := range rs {
+			if r.Collection != "c" || r.Err == nil {
+				t.Fatalf("RotateDue: %+v; want c's rotation reported failed", r)
+			}
+		}
+		attempts += len(rs)
 		advance(time.Minute)
 	}
-	if n := calls.Load(); n < 5 || n > 7 {
-		t.Fatalf("%d rotation attempts in an hour of failures, want about 6 (one per 10 minutes)", n)
+	if n := calls.Load(); n < 5 || n > 7 || int(n) != attempts {
+		t.Fatalf("%d rotation attempts (%d reported) in an hour of failures, want about 6 (one per 10 minutes), each reported", n, attempts)
 	}
 	if st := v.status(t, "c"); len(st.Versions) != 1 {
 		t.Fatalf("%d versions listed after failed rotations, want 1", len(st.Versions))

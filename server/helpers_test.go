@@ -164,6 +164,10 @@ type opts struct {
 	noHTTP       bool // no plain-HTTP listener
 	failureLimit int
 	out, log     *syncbuf.Buffer
+	// now is the server's clock for key rotation and jobs; rotationCheck
+	// how often it looks for due rotations.
+	now           func() time.Time
+	rotationCheck time.Duration
 }
 
 // srv is a running in-process server.
@@ -221,16 +225,18 @@ func startServer(t testing.TB, o opts) *srv {
 		initOnce(t, o.dataDir, b, o.out)
 	}
 	cfg := server.Config{
-		DataDir:      o.dataDir,
-		Backend:      b,
-		KeyCacheTTL:  o.keyCacheTTL,
-		TokenRefresh: o.tokenRefresh,
-		Listen:       "127.0.0.1:0",
-		FailureLimit: o.failureLimit,
-		DrainTimeout: 5 * time.Second,
-		Out:          o.out,
-		Log:          o.log,
-		OnListen:     func(https, http net.Addr) { listening <- addrs{https, http} },
+		DataDir:       o.dataDir,
+		Backend:       b,
+		KeyCacheTTL:   o.keyCacheTTL,
+		TokenRefresh:  o.tokenRefresh,
+		Listen:        "127.0.0.1:0",
+		FailureLimit:  o.failureLimit,
+		DrainTimeout:  5 * time.Second,
+		Out:           o.out,
+		Log:           o.log,
+		OnListen:      func(https, http net.Addr) { listening <- addrs{https, http} },
+		Now:           o.now,
+		RotationCheck: o.rotationCheck,
 	}
 	if !o.noHTTP {
 		cfg.HTTPListen = "127.0.0.1:0"

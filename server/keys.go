@@ -36,7 +36,7 @@ func OpenKeys(ctx context.Context, cfg Config, who string) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	recs, ks, err := openRecords(ctx, b, newCache(cfg))
+	recs, ks, err := openRecords(ctx, b, newCache(cfg), cfg.Now)
 	if err != nil {
 		b.close()
 		return nil, err

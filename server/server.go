@@ -78,6 +78,9 @@ type Config struct {
 	// RotationCheck is how often the server looks for collections whose
 	// automatic key rotation is due; zero: DefaultRotationCheck.
 	RotationCheck time.Duration
+	// Now is the clock of key rotation and rewrap jobs (tests move it);
+	// nil: time.Now.
+	Now func() time.Time
 }
 
 // DefaultRotationCheck is how often automatic key rotations are looked for.
@@ -239,7 +242,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	); err != nil {
 		return nil, nil, err
 	}
-	recs, ks, err := openRecords(ctx, s.backend, cache)
+	recs, ks, err := openRecords(ctx, s.backend, cache, s.cfg.Now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -313,15 +316,21 @@ func (s *service) rotateLoop(ctx context.Context, recs *records.Service, trail *
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		rotated, err := recs.RotateDue(ctx)
-		for _, name := range rotated {
-			e := audit.Entry{Token: "sealstore", Action: "keys.rotate", Collection: name, Outcome: "ok", Detail: "automatic: the rotation period was reached"}
+		rotations, err := recs.RotateDue(ctx)
+		for _, r := range rotations {
+			detail := "automatic: the rotation period was reached"
+			if r.Err == nil {
+				detail += fmt.Sprintf("; version=%d id=%s", r.Version.Version, r.Version.ID)
+			} else if ctx.Err() == nil {
+				s.log.Error("automatic key rotation", slog.String("collection", r.Collection), slog.String("error", r.Err.Error()))
+			}
+			e := audit.Entry{Token: "sealstore", Action: "keys.rotate", Collection: r.Collection, Outcome: api.Outcome(r.Err), Detail: detail}
 			if aerr := trail.Append(ctx, e); aerr != nil {
 				s.log.Error("audit write failed", slog.String("action", e.Action), slog.String("error", aerr.Error()))
 			}
 		}
 		if err != nil && ctx.Err() == nil {
-			s.log.Error("automatic key rotation", slog.String("error", err.Error()))
+			s.log.Error("automatic key rotation: list the collections", slog.String("error", err.Error()))
 		}
 		select {
 		case <-ctx.Done():
@@ -345,12 +354,15 @@ func newCache(cfg Config) *hierarchy.Cache {
 
 // openRecords opens the key store and the records service over the
 // backend's store.
-func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache) (*records.Service, *keystore.KeyStore, error) {
+func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now func() time.Time) (*records.Service, *keystore.KeyStore, error) {
 	ks := keystore.New(KeyStoreName, KeyStoreTable, b.db, b.root)
+	if now != nil {
+		ks.UseClock(now)
+	}
 	if err := ks.Init(ctx); err != nil {
 		return nil, nil, err
 	}
-	recs, err := records.Open(ctx, b.db, ks, cache, records.Options{CreateTable: b.createTable})
+	recs, err := records.Open(ctx, b.db, ks, cache, records.Options{CreateTable: b.createTable, Now: now})
 	if err != nil {
 		return nil, nil, err
 	}
