@@ -64,7 +64,7 @@ type RewrapJob struct {
 	Rewrapped int64 `json:"rewrapped" doc:"Records encrypted again under the active version."`
 	Retried   int64 `json:"retried" doc:"Records that changed between read and write, read again (never overwritten)."`
 	Skipped   int64 `json:"skipped" doc:"Records already under the active version when reached (changed by a client meanwhile, or done before an interruption), or deleted meanwhile."`
-	Failed    int64 `json:"failed" doc:"Records that could not be decrypted and verified (tampered, or under a retired version): left as they are."`
+	Failed    int64 `json:"failed" doc:"Records that could not be rewrapped, left as they are: undecryptable (tampered, or under a retired version), their key version unavailable, no longer fitting the schema, or changed by clients at every attempt."`
 	// Rate is rewrapped records per second since this runner started.
 	Rate     float64    `json:"ratePerSecond"`
 	MaxRate  int        `json:"maxRate,omitempty" doc:"Limit in records per second (0: none)."`

@@ -15,8 +15,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"os/user"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -70,6 +72,12 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	sub := args[0]
+	switch sub {
+	case "status", "rotate", "rewrap", "retire", "schedule", "shred":
+	default:
+		fmt.Fprintf(stderr, "sealstore keys: unknown command %q\n%s", sub, keysUsage)
+		return exitUsage
+	}
 	settings, err := loadSettings(args[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "sealstore keys %s: %v\n", sub, err)
@@ -77,9 +85,9 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL")
-	ca := fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust")
-	pin := fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint")
+	addr := fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL (SEALSTORE_ADDR)")
+	ca := fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust (SEALSTORE_CA)")
+	pin := fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint (SEALSTORE_FINGERPRINT)")
 	standalone := fs.Bool("standalone", false, "run in this process against DynamoDB + KMS (the store flags), without a server")
 	where := storeFlags(fs, settings)
 	maxRate := fs.Int("max-rate", 0, "rewrap: records per second at most (0: no limit)")
@@ -129,9 +137,6 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if *confirm == "" {
 			return usage("this destroys every record of %s for good; repeat its name with --confirm %s", coll, coll)
 		}
-	default:
-		fmt.Fprintf(stderr, "sealstore keys: unknown command %q\n%s", sub, keysUsage)
-		return exitUsage
 	}
 	if *standalone && *detach {
 		return usage("--detach needs a server to run the rewrap; standalone, the command runs it and waits")
@@ -213,6 +218,10 @@ func standaloneName() string {
 const rewrapPoll = time.Second
 
 func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, detach bool, stdout, stderr io.Writer) int {
+	// Ctrl-C (or SIGTERM) stops following, below; a standalone job then
+	// stops with the command's service, to be taken over after its lease.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	job, err := admin.StartRewrap(ctx, coll, records.RewrapOptions{MaxRate: maxRate})
 	if err != nil {
 		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %v\n", coll, err)
@@ -268,7 +277,7 @@ func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, de
 		return exitFail
 	}
 	if job.Failed > 0 {
-		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %d records could not be decrypted and were left as they are\n", coll, job.Failed)
+		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %d records could not be rewrapped (undecryptable, their key version unavailable, no longer fitting the schema, or changed at every attempt) and were left as they are; a rewrap started again retries them\n", coll, job.Failed)
 		return exitFail
 	}
 	return exitOK

@@ -652,6 +652,55 @@ func TestKeysRewrapProgress(t *testing.T) {
 	k.p.stop()
 }
 
+// TestKeysRewrapInterrupted: Ctrl-C on a followed rewrap stops following,
+// says so and exits 1; the job goes on in the server.
+func TestKeysRewrapInterrupted(t *testing.T) {
+	t.Parallel()
+	k := startBolt(t, t.TempDir())()
+	const coll, n = "i", 100
+	k.createCollection(t, coll)
+	k.putRecords(t, coll, n)
+	k.run(t, "rotate", coll).want(t, "keys rotate", 0, `collection i: version 2 .*\n`, "")
+
+	cmd := exec.Command("sealstore", "keys", "rewrap", coll, "--max-rate", "5")
+	cmd.Env = append(childEnv(), k.env()...)
+	var out, errb syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Once the command's job runs (20 s of work at 5/s), interrupt it.
+	deadline := time.Now().Add(time.Minute)
+	for k.rewrapJob(t, coll).State != records.JobRunning {
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no rewrap running a minute after the command started; stderr %q", errb.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(time.Second) // into the following loop
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("keys rewrap still running 30 s after SIGINT; stderr %q", errb.String())
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(errb.String(), "stopped following; the rewrap goes on") {
+		t.Errorf("keys rewrap after SIGINT: %v, stdout %q, stderr %q; want exit 1 saying the rewrap goes on", err, out.String(), errb.String())
+	}
+	if job := k.rewrapJob(t, coll); job.State != records.JobRunning {
+		t.Errorf("the job after the command was interrupted: %+v; want it running in the server", job)
+	}
+	k.p.stop()
+}
+
 // TestKeysCLI runs every keys command against a server on the embedded
 // store: status, rotate, retire (refused while records remain under the
 // old version), rewrap, schedule, shred; and the connection settings:
