@@ -98,7 +98,8 @@ func New(name, tableName string, db Backend, root Root) *KeyStore {
 
 // UseClock makes now the clock of the creation times k writes (a version's
 // is its activation time, which automatic rotation counts from); tests
-// that move a service's clock move this one with it.
+// that move a service's clock move this one with it. Call it before k is
+// first used.
 func (k *KeyStore) UseClock(now func() time.Time) { k.now = now }
 
 // Init creates the key store's table if it does not exist.

@@ -657,12 +657,20 @@ func (s *Service) RotateDue(ctx context.Context) ([]DueRotation, error) {
 	}
 	var done []DueRotation
 	for _, e := range es {
+		if ctx.Err() != nil { // stopping: rotations not begun are not attempts
+			return done, nil
+		}
 		if !s.due(e) {
 			continue
 		}
 		v, err := s.rotate(ctx, e.info.Name, true)
 		var conflict *ConflictError
-		if errors.Is(err, errNotDue) || errors.As(err, &conflict) { // another server rotated it
+		switch {
+		case errors.Is(err, errNotDue), errors.As(err, &conflict): // another server rotated it
+			continue
+		case errors.Is(err, ErrGone): // shredded since it was listed
+			continue
+		case err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()): // stopped before it began
 			continue
 		}
 		done = append(done, DueRotation{Collection: e.info.Name, Version: v, Err: err})

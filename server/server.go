@@ -325,7 +325,12 @@ func (s *service) rotateLoop(ctx context.Context, recs *records.Service, trail *
 				s.log.Error("automatic key rotation", slog.String("collection", r.Collection), slog.String("error", r.Err.Error()))
 			}
 			e := audit.Entry{Token: "sealstore", Action: "keys.rotate", Collection: r.Collection, Outcome: api.Outcome(r.Err), Detail: detail}
-			if aerr := trail.Append(ctx, e); aerr != nil {
+			// A rotation finishes even when the server stops meanwhile
+			// (records.rotate), and so does its entry.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			aerr := trail.Append(actx, e)
+			cancel()
+			if aerr != nil {
 				s.log.Error("audit write failed", slog.String("action", e.Action), slog.String("error", aerr.Error()))
 			}
 		}
