@@ -141,6 +141,13 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *standalone && *detach {
 		return usage("--detach needs a server to run the rewrap; standalone, the command runs it and waits")
 	}
+	// Ctrl-C (or SIGTERM) ends the command cleanly: a followed rewrap stops
+	// being followed; standalone, the service is closed (its audit entries
+	// written, a rewrap job left to be taken over after its lease) and an
+	// operation already begun in the key store (a rotation, a shred) is
+	// finished first, as records does whatever the context.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	var admin keyAdmin
 	if *standalone {
 		cfg := server.Config{}
@@ -218,10 +225,6 @@ func standaloneName() string {
 const rewrapPoll = time.Second
 
 func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, detach bool, stdout, stderr io.Writer) int {
-	// Ctrl-C (or SIGTERM) stops following, below; a standalone job then
-	// stops with the command's service, to be taken over after its lease.
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	job, err := admin.StartRewrap(ctx, coll, records.RewrapOptions{MaxRate: maxRate})
 	if err != nil {
 		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %v\n", coll, err)
