@@ -29,9 +29,11 @@ func (k slowKeys) KeyStatus(ctx context.Context, coll string) (records.KeyStatus
 }
 
 // A route allowed longer than the HTTP server's write timeout still gets
-// its answer out, over HTTP/2 and HTTP/1.1: the key routes count every
-// record and may take minutes where the server allows a minute to write.
-// Here the server allows 300 ms and the status takes 1 s.
+// its answer out: the key routes count every record and may take minutes
+// where the server allows a minute to write. Over HTTP/1.1, which
+// sealstore's own server speaks, and HTTP/2, for a Go service that mounts
+// this handler on a server that offers it. Here the server allows 300 ms
+// and the status takes 1 s.
 func TestLongRouteOutlivesWriteTimeout(t *testing.T) {
 	t.Parallel()
 	s := newTestServerWith(t, 1000, func(c *Config) { c.Keys = slowKeys{delay: time.Second} })

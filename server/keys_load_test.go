@@ -125,7 +125,7 @@ func TestKeysRotateUnderLoad(t *testing.T) {
 		clients[i] = c
 	}
 
-	var ops atomic.Int64
+	var ops, inflight atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -144,7 +144,9 @@ func TestKeysRotateUnderLoad(t *testing.T) {
 					return
 				default:
 				}
+				inflight.Add(1)
 				c.step(coll)
+				inflight.Add(-1)
 				if ops.Add(1); c.ops == 1 {
 					warm.Done()
 				}
@@ -163,11 +165,11 @@ func TestKeysRotateUnderLoad(t *testing.T) {
 
 	warm.Wait()
 	var rotations []keyVersionJSON
-	var opsAt []int64
+	var opsAt, busyAt []int64
 	var last int64
 	for range loadRotations {
-		// The gap, and at least one operation per client since the last
-		// rotation (a loaded machine may stall the clients for a while).
+		// The gap, and as many operations as there are clients since the
+		// last rotation (a loaded machine may stall the clients a while).
 		time.Sleep(rotationsGap)
 		for deadline := time.Now().Add(time.Minute); ops.Load() < last+loadClients; {
 			if time.Now().After(deadline) {
@@ -177,6 +179,7 @@ func TestKeysRotateUnderLoad(t *testing.T) {
 		}
 		last = ops.Load()
 		opsAt = append(opsAt, last)
+		busyAt = append(busyAt, inflight.Load())
 		rotations = append(rotations, s.rotate(adm, coll))
 	}
 	job := s.rewrapDone(adm, coll)
@@ -194,12 +197,17 @@ func TestKeysRotateUnderLoad(t *testing.T) {
 			t.Error(e)
 		}
 	}
-	t.Logf("%d operations by %d clients in %v; ops counted at the rotations and the rewrap's end: %v; rewrap: %+v",
-		total, loadClients, elapsed.Round(time.Millisecond), opsAt, job)
-	for i := 1; i < len(opsAt); i++ {
-		if opsAt[i] == opsAt[i-1] {
-			t.Errorf("no client operation completed between rotation %d and the next step (%v): the rotations did not run under load", i+1, opsAt)
+	t.Logf("%d operations by %d clients in %v; ops counted at the rotations and the rewrap's end: %v; requests in flight as each rotation began: %v; rewrap: %+v",
+		total, loadClients, elapsed.Round(time.Millisecond), opsAt, busyAt, job)
+	// Each rotation began with client requests in flight (20 clients
+	// looping leave none in flight only if all pause at once).
+	for i, n := range busyAt {
+		if n == 0 {
+			t.Errorf("no client request was in flight as rotation %d began (%v): the rotations did not run under load", i+1, busyAt)
 		}
+	}
+	if n := len(opsAt); opsAt[n-1] == opsAt[n-2] {
+		t.Errorf("no client operation completed between the last rotation and the rewrap's end (%v): the rewrap did not run under load", opsAt)
 	}
 	if job.Rewrapped < loadClients*loadCold || job.ToRewrap < job.Rewrapped {
 		t.Errorf("rewrap: %+v; want at least the %d cold records rewrapped", job, loadClients*loadCold)
