@@ -239,6 +239,11 @@ func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, de
 	}
 	tty := isTerminal(stderr)
 	lastLine, lastStart := time.Now(), time.Now()
+	// stopped ends following when the command is interrupted (Ctrl-C).
+	stopped := func() int {
+		fmt.Fprintln(stderr, "\nstopped following; the rewrap goes on (in the server, or, standalone, once a server or the next run takes it over)")
+		return exitFail
+	}
 	for job.State == "running" {
 		line := progressBar(job)
 		if idle := time.Since(job.Updated); idle > records.JobLease/2 {
@@ -259,11 +264,13 @@ func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, de
 		}
 		select {
 		case <-ctx.Done():
-			fmt.Fprintln(stderr, "\nstopped following; the rewrap goes on (in the server, or, standalone, once a server or the next run takes it over)")
-			return exitFail
+			return stopped()
 		case <-time.After(rewrapPoll):
 		}
 		next, err := admin.RewrapStatus(ctx, coll)
+		if err != nil && ctx.Err() != nil { // interrupted during the request
+			return stopped()
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "\nsealstore keys rewrap %s: %v (the rewrap goes on)\n", coll, err)
 			return exitFail
