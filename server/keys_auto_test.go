@@ -34,6 +34,22 @@ func (s *srv) waitKeyVersion(tok, c string, v int) keyStatusJSON {
 	}
 }
 
+// waitAutomaticRotations waits until the audit trail holds n keys.rotate
+// entries made by the server itself (30 s at most) and returns them all:
+// an entry is written after its rotation, which the key status may show
+// first.
+func (s *srv) waitAutomaticRotations(tok string, n int) []auditEntry {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		es := s.automaticRotations(tok)
+		if len(es) >= n || time.Now().After(deadline) {
+			return es
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // automaticRotations is the audit trail's keys.rotate entries made by the
 // server itself.
 func (s *srv) automaticRotations(tok string) []auditEntry {
@@ -67,9 +83,11 @@ func TestKeysAutomaticRotation(t *testing.T) {
 	}
 
 	c.advance(2 * time.Hour)
-	st := s.waitKeyVersion(adm, "auto", 2)
+	s.waitKeyVersion(adm, "auto", 2)
+	s.waitAutomaticRotations(adm, 1)
 	time.Sleep(300 * time.Millisecond) // more checks: the new version is not due
-	if st = s.keyStatus(adm, "auto"); st.ActiveVersion != 2 || len(st.Versions) != 2 || st.NextRotation == nil {
+	st := s.keyStatus(adm, "auto")
+	if st.ActiveVersion != 2 || len(st.Versions) != 2 || st.NextRotation == nil {
 		t.Fatalf("after the period: %+v; want version 2 active, two versions, a next rotation", st)
 	}
 	s.wantRecords(adm, "after the automatic rotation", want)
@@ -99,12 +117,7 @@ func TestKeysAutomaticRotationFailureAudited(t *testing.T) {
 
 	proxy.Down()
 	c.advance(2 * time.Hour)
-	deadline := time.Now().Add(30 * time.Second)
-	var es []auditEntry
-	for len(es) == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		es = s.automaticRotations(tok)
-	}
+	es := s.waitAutomaticRotations(tok, 1)
 	if len(es) != 1 || es[0].Collection != "auto" || es[0].Outcome != "error" || strings.Contains(es[0].Detail, "version=") {
 		t.Fatalf("audit entries of automatic rotations with KMS down: %+v; want one, outcome error, no version", es)
 	}
@@ -116,7 +129,7 @@ func TestKeysAutomaticRotationFailureAudited(t *testing.T) {
 	proxy.Up()
 	c.advance(11 * time.Minute)
 	st := s.waitKeyVersion(tok, "auto", 2)
-	es = s.automaticRotations(tok)
+	es = s.waitAutomaticRotations(tok, 2)
 	if len(es) != 2 || es[1].Outcome != "ok" || !strings.HasSuffix(es[1].Detail, "version=2 id="+st.Versions[1].ID) {
 		t.Fatalf("audit entries of automatic rotations once KMS is back: %+v; want a second one, ok, naming version 2", es)
 	}
