@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -134,11 +135,32 @@ func server(t *testing.T, extra map[string]http.HandlerFunc) (*httptest.Server, 
 }
 
 // docsPage returns the docs page with before inserted before </head> and
-// after before </body>.
+// after before </body>, and the CSP watcher (cspWatch) first in <head>.
 func docsPage(t *testing.T, before, after string) string {
 	t.Helper()
 	p := body(t, get(t, Handler("/openapi.json"), "GET", "/docs"))
+	p = strings.Replace(p, "<head>", `<head><script src="/test/csp-watch.js"></script>`, 1)
 	return strings.Replace(strings.Replace(p, "</head>", before+"</head>", 1), "</body>", after+"</body>", 1)
+}
+
+// cspWatch records every CSP violation of a docsPage in the root element's
+// data-csp-seen. It runs before the page is parsed (app.js's own counter
+// starts only after, being deferred), so it sees violations during
+// parsing too.
+const cspWatch = `"use strict";
+document.addEventListener("securitypolicyviolation", (e) => {
+  const seen = document.documentElement.dataset.cspSeen || "";
+  document.documentElement.dataset.cspSeen = seen + e.violatedDirective + " " + e.blockedURI + ";";
+});
+`
+
+// cspSeen is what the CSP watcher recorded in dom ("" for nothing).
+func cspSeen(dom string) string {
+	m := regexp.MustCompile(`<html[^>]* data-csp-seen="([^"]*)"`).FindStringSubmatch(dom)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
 }
 
 func serveHTML(s, csp string) http.HandlerFunc {
@@ -176,16 +198,20 @@ func elements(dom, class string) []map[string]string {
 
 func TestBrowserRendersHumaDescription(t *testing.T) {
 	t.Parallel()
-	srv, _, n := server(t, nil)
+	// The page as /docs serves it, with the CSP watcher first in <head>.
+	srv, _, n := server(t, map[string]http.HandlerFunc{
+		"/watched":           serveHTML(docsPage(t, "", ""), CSP),
+		"/test/csp-watch.js": serveJS(cspWatch),
+	})
 	start := time.Now()
-	dom := chromiumtest.DOM(t, srv.URL+"/docs")
+	dom := chromiumtest.DOM(t, srv.URL+"/watched")
 	t.Logf("rendered in %v", time.Since(start).Round(time.Millisecond))
 
 	if !regexp.MustCompile(`<body[^>]* data-ready="true"`).MatchString(dom) {
 		t.Fatalf("body is not data-ready=true:\n%s", dom)
 	}
-	if strings.Contains(dom, "data-csp-violations") {
-		t.Error("the page did something its CSP blocked")
+	if seen := cspSeen(dom); seen != "" || strings.Contains(dom, "data-csp-violations") {
+		t.Errorf("the page did something its CSP blocked: %q", seen)
 	}
 	if !regexp.MustCompile(`<div id="error"[^>]* hidden`).MatchString(dom) {
 		t.Error("the error box shows")
@@ -290,12 +316,16 @@ until(() => document.body.dataset.ready === "true", () => {
 func TestBrowserTryIt(t *testing.T) {
 	t.Parallel()
 	srv, a, _ := server(t, map[string]http.HandlerFunc{
-		"/driven":         serveHTML(docsPage(t, `<script src="/test/driver.js" defer></script>`, ""), CSP),
-		"/test/driver.js": serveJS(driver),
+		"/driven":            serveHTML(docsPage(t, `<script src="/test/driver.js" defer></script>`, ""), CSP),
+		"/test/driver.js":    serveJS(driver),
+		"/test/csp-watch.js": serveJS(cspWatch),
 	})
 	dom := chromiumtest.DOM(t, srv.URL+"/driven")
 	if !strings.Contains(dom, `data-driven="done"`) {
 		t.Fatalf("the driver did not finish:\n%s", dom)
+	}
+	if seen := cspSeen(dom); seen != "" {
+		t.Errorf("trying requests out did something the CSP blocked: %q", seen)
 	}
 	got := a.hits()
 	want := []hit{
@@ -344,15 +374,21 @@ document.getElementById("title").setAttribute("style", "color: red");
 		// icon (without img-src data:, Chromium's request for the icon
 		// was blocked, and counted whenever it came after app.js began
 		// listening: about 1 run in 15).
-		"/bad-no-csp":    serveHTML(bad, "default-src *; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src * data:"),
-		"/test/probe.js": serveJS(probe),
+		"/bad-no-csp":        serveHTML(bad, "default-src *; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src * data:"),
+		"/test/probe.js":     serveJS(probe),
+		"/test/csp-watch.js": serveJS(cspWatch),
 	})
 	for _, tc := range []struct {
 		path                string
 		inline, style, ccsp bool
+		// seen: the directives the watcher must record, in order; none
+		// for the permissive policy.
+		seen []string
 	}{
-		{"/bad", false, false, true},
-		{"/bad-no-csp", true, true, false},
+		// The inline script (while parsing), the probe's hidden div and
+		// its style attribute on the title (from probe.js, after app.js).
+		{"/bad", false, false, true, []string{"script-src-elem", "style-src-attr", "style-src-attr"}},
+		{"/bad-no-csp", true, true, false, nil},
 	} {
 		dom := chromiumtest.DOM(t, srv.URL+tc.path)
 		root := regexp.MustCompile(`<html[^>]*>`).FindString(dom)
@@ -370,6 +406,15 @@ document.getElementById("title").setAttribute("style", "color: red");
 		}
 		if !strings.Contains(dom, `data-ready="true"`) {
 			t.Errorf("%s: the page did not render", tc.path)
+		}
+		var directives []string
+		for _, v := range strings.Split(cspSeen(dom), ";") {
+			if d, _, _ := strings.Cut(v, " "); d != "" {
+				directives = append(directives, d)
+			}
+		}
+		if !slices.Equal(directives, tc.seen) {
+			t.Errorf("%s: the CSP blocked %q; want the directives %v", tc.path, cspSeen(dom), tc.seen)
 		}
 	}
 }
