@@ -265,25 +265,30 @@ func TestRewrapUnderConcurrentWrites(t *testing.T) {
 	t.Logf("%d patches during the rewrap; job %+v", writes.Load(), job)
 }
 
-func TestRewrapResumesWhereItStopped(t *testing.T) {
-	t.Parallel()
-	const n = 300
-	v := newRotated(t, n)
-	// 50 a second leaves 4.8 s of work when the test stops the service
-	// at 60: time enough on a loaded machine.
+// stopRewrapAt starts a rewrap of c at 50 records a second and stops the
+// service once at records are rewrapped, as a server shutting down (or
+// dying) would: the job stays running in the store. At 50 a second,
+// seconds of work remain for the test on a loaded machine.
+func (v *v1Env) stopRewrapAt(t *testing.T, at int64) {
+	t.Helper()
 	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{MaxRate: 50}); err != nil {
 		t.Fatal(err)
 	}
-	// Stop the service part way, as a server shutting down (or dying)
-	// would; the job stays running in the store.
 	for {
 		j, _ := v.svc.RewrapStatus(t.Context(), "c")
-		if j.Rewrapped >= 60 {
+		if j.Rewrapped >= at {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 	v.svc.Close()
+}
+
+func TestRewrapResumesWhereItStopped(t *testing.T) {
+	t.Parallel()
+	const n = 300
+	v := newRotated(t, n)
+	v.stopRewrapAt(t, 60)
 	before := itemsByVersion(v.status(t, "c"))
 	if before[2] == 0 || before[2] == n {
 		t.Fatalf("stopped at %v: want part of the records rewrapped", before)
@@ -635,18 +640,7 @@ func TestAnotherServerTakesOverAStaleRewrap(t *testing.T) {
 	t.Parallel()
 	const n = 300
 	v := newRotated(t, n)
-	// 50 a second: 5 s of work left when the service stops at 40.
-	if _, err := v.svc.StartRewrap(t.Context(), "c", records.RewrapOptions{MaxRate: 50}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		j, _ := v.svc.RewrapStatus(t.Context(), "c")
-		if j.Rewrapped >= 40 {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	v.svc.Close() // the server running it stops; the job stays running
+	v.stopRewrapAt(t, 40)
 	// A server whose clock says the lease ran out takes it over on its
 	// sweep; one for which the lease still runs leaves it alone.
 	fresh, err := records.Open(t.Context(), v.env.db, v.env.keys(t), newCache())
