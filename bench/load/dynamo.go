@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/sealstore/sealstore/server"
+	"github.com/sealstore/sealstore/internal/server"
 	"github.com/sealstore/sealstore/store"
 	"github.com/sealstore/sealstore/store/dynamo"
 )

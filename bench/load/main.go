@@ -48,10 +48,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sealstore/sealstore/api"
-	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/api"
+	"github.com/sealstore/sealstore/internal/datadir"
+	"github.com/sealstore/sealstore/internal/server"
 	"github.com/sealstore/sealstore/internal/syncbuf"
-	"github.com/sealstore/sealstore/server"
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/sealstore/sealstore/server"
+	"github.com/sealstore/sealstore/internal/server"
 )
 
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/sealstore/sealstore/attr"
-	"github.com/sealstore/sealstore/audit"
-	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/audit"
+	"github.com/sealstore/sealstore/internal/datadir"
+	"github.com/sealstore/sealstore/internal/server"
 	"github.com/sealstore/sealstore/keystore"
-	"github.com/sealstore/sealstore/server"
 	"github.com/sealstore/sealstore/store"
 )
 

@@ -18,8 +18,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sealstore/sealstore/datadir"
-	"github.com/sealstore/sealstore/server"
+	"github.com/sealstore/sealstore/internal/datadir"
+	"github.com/sealstore/sealstore/internal/server"
 )
 
 // exampleConfig is the shipped example, relative to this package.

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/sealstore/sealstore/server"
+	"github.com/sealstore/sealstore/internal/server"
 )
 
 // initTimeout bounds how long init waits for tables to become active.

@@ -22,8 +22,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/sealstore/sealstore/records"
-	"github.com/sealstore/sealstore/server"
+	"github.com/sealstore/sealstore/internal/records"
+	"github.com/sealstore/sealstore/internal/server"
 )
 
 const keysUsage = `usage: sealstore keys COMMAND COLLECTION [FLAGS]

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/datadir"
 	"github.com/sealstore/sealstore/internal/emutest"
 )
 

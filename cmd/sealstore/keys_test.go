@@ -31,10 +31,10 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/attr"
-	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/datadir"
+	"github.com/sealstore/sealstore/internal/records"
 	"github.com/sealstore/sealstore/internal/syncbuf"
 	"github.com/sealstore/sealstore/item"
-	"github.com/sealstore/sealstore/records"
 	"github.com/sealstore/sealstore/store"
 )
 

@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sealstore/sealstore/datadir"
-	"github.com/sealstore/sealstore/server"
+	"github.com/sealstore/sealstore/internal/datadir"
+	"github.com/sealstore/sealstore/internal/server"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -38,7 +38,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sealstore/sealstore/datadir"
+	"github.com/sealstore/sealstore/internal/datadir"
 	"github.com/sealstore/sealstore/internal/syncbuf"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sealstore/sealstore/server"
-	"github.com/sealstore/sealstore/tokens"
+	"github.com/sealstore/sealstore/internal/server"
+	"github.com/sealstore/sealstore/internal/tokens"
 )
 
 func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -1,0 +1,179 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/sealstore/sealstore/internal/records"
+	"github.com/sealstore/sealstore/internal/tokens"
+)
+
+// route is one row of the route table.
+type route struct {
+	method, path string
+	// public routes need no token; others need a valid token holding
+	// scope (any valid token if scope is zero).
+	public bool
+	scope  tokens.Scope
+	// collection routes take scope.Collection from the path's {name}, and
+	// answer 404 to tokens with no scope on that collection.
+	collection bool
+	// action names the operation in the audit trail when access is denied.
+	action  string
+	maxBody int64
+	timeout time.Duration
+	summary string
+	tags    []string
+	// errors lists the error statuses the route can answer, for OpenAPI.
+	errors []int
+	// status is the success status OpenAPI names; 200 if zero.
+	status int
+	// add registers the handler for op.
+	add func(api huma.API, op huma.Operation)
+}
+
+// Error statuses most routes share.
+var (
+	authErrors   = []int{401, 403, 429, 500, 503}
+	recordErrors = []int{400, 401, 403, 404, 410, 412, 413, 422, 429, 500, 503}
+)
+
+// routes is the route table: every route sealstore serves.
+func (s *server) routes() []route {
+	items := func(a tokens.Action) tokens.Scope {
+		return tokens.Scope{Collection: records.ItemsCollection, Action: a}
+	}
+	read, write, admin := tokens.Scope{Action: tokens.Read}, tokens.Scope{Action: tokens.Write}, tokens.Scope{Action: tokens.Admin}
+	const itemTimeout, adminTimeout = 30 * time.Second, 60 * time.Second
+	rs := []route{
+		{method: http.MethodGet, path: "/healthz", public: true, timeout: time.Second, summary: "Liveness", tags: []string{"Service"},
+			add: handle(s.healthz)},
+		{method: http.MethodGet, path: "/readyz", tags: []string{"Service"}, errors: authErrors,
+			timeout: 10 * time.Second, summary: "Readiness: store and keys usable",
+			add: handle(s.readyz)},
+		{method: http.MethodPost, path: "/items/", scope: items(tokens.Write), maxBody: DefaultMaxBody, tags: []string{"Reference-compatible"},
+			timeout: itemTimeout, summary: "Store a secret (reference-compatible)", errors: recordErrors,
+			add: handle(s.postItem)},
+		{method: http.MethodGet, path: "/items/", scope: items(tokens.Read), tags: []string{"Reference-compatible"},
+			timeout: time.Second, summary: "An empty item id: always 422", errors: []int{401, 403, 422},
+			add: handle(s.getEmptyItem)},
+		{method: http.MethodGet, path: "/items/{item_id}", scope: items(tokens.Read), tags: []string{"Reference-compatible"},
+			timeout: itemTimeout, summary: "Read a secret (reference-compatible)", errors: recordErrors,
+			add: handle(s.getItem)},
+		{method: http.MethodGet, path: "/metrics", scope: tokens.Scope{Collection: tokens.AnyCollection, Action: tokens.Admin},
+			timeout: 10 * time.Second, summary: "Prometheus metrics", tags: []string{"Service"}, errors: authErrors,
+			add: handle(s.metricsRoute)},
+
+		{method: http.MethodGet, path: "/v1/collections", tags: []string{"Collections"}, errors: authErrors,
+			timeout: itemTimeout, summary: "List the collections this token has a scope on",
+			add: handle(s.listCollections)},
+		{method: http.MethodPut, path: "/v1/collections/{name}", scope: admin, collection: true, action: "collection.put", tags: []string{"Collections"},
+			maxBody: 64 << 10, timeout: adminTimeout, summary: "Create a collection or change its schema", errors: []int{401, 403, 404, 409, 422, 429, 500, 503},
+			add: handle(s.putCollection)},
+		{method: http.MethodGet, path: "/v1/collections/{name}", scope: read, collection: true, action: "collection.get", tags: []string{"Collections"},
+			timeout: itemTimeout, summary: "Describe a collection", errors: []int{401, 403, 404, 429, 500, 503},
+			add: handle(s.getCollection)},
+		{method: http.MethodGet, path: "/v1/collections/{name}/beacons", scope: admin, collection: true, action: "collection.beacons", tags: []string{"Collections"},
+			timeout: adminTimeout, summary: "Beacon length advice from the stored beacons", errors: []int{401, 403, 404, 410, 429, 500, 503},
+			add: handle(s.getBeacons)},
+
+		{method: http.MethodGet, path: "/v1/collections/{name}/records", scope: read, collection: true, action: "record.list", tags: []string{"Records"},
+			timeout: itemTimeout, summary: "List records, or search them: ?attribute=value on searchable attributes", errors: recordErrors,
+			add: handle(s.listRecords)},
+		{method: http.MethodPost, path: "/v1/collections/{name}/records:batchGet", scope: read, collection: true, action: "record.get", tags: []string{"Records"},
+			maxBody: 64 << 10, timeout: adminTimeout, summary: "Read up to 100 records; one result per key", errors: recordErrors,
+			add: handle(s.batchGet)},
+		{method: http.MethodPost, path: "/v1/collections/{name}/records:batchPut", scope: write, collection: true, action: "record.put", tags: []string{"Records"},
+			maxBody: 25 * DefaultMaxBody, timeout: adminTimeout, summary: "Write up to 25 records; one result per record, no all-or-nothing", errors: recordErrors,
+			add: handle(s.batchPut)},
+	}
+	for _, p := range []struct {
+		path                 string
+		get, put, patch, del func(huma.API, huma.Operation)
+	}{
+		{"/v1/collections/{name}/records/{id}", handle(s.getRecord), handle(s.putRecord), handle(s.patchRecord), handle(s.deleteRecord)},
+		{"/v1/collections/{name}/records/{id}/{sort}", handle(s.getSortedRecord), handle(s.putSortedRecord), handle(s.patchSortedRecord), handle(s.deleteSortedRecord)},
+	} {
+		rs = append(rs,
+			route{method: http.MethodGet, path: p.path, scope: read, collection: true, action: "record.get", tags: []string{"Records"},
+				timeout: itemTimeout, summary: "Read a record (ETag header: its version)", errors: recordErrors, add: p.get},
+			route{method: http.MethodPut, path: p.path, scope: write, collection: true, action: "record.put", tags: []string{"Records"},
+				maxBody: DefaultMaxBody, timeout: itemTimeout, summary: "Store a record (If-Match / If-None-Match: * for safe updates)", errors: recordErrors, add: p.put},
+			route{method: http.MethodPatch, path: p.path, scope: write, collection: true, action: "record.patch", tags: []string{"Records"},
+				maxBody: DefaultMaxBody, timeout: itemTimeout, summary: "Change fields with a JSON merge patch (encrypted fields too); the merged record comes back to tokens that may read it, 204 to others", errors: append([]int{409}, recordErrors...), add: p.patch},
+			route{method: http.MethodDelete, path: p.path, scope: write, collection: true, action: "record.delete", tags: []string{"Records"},
+				timeout: itemTimeout, summary: "Delete a record", errors: recordErrors, add: p.del},
+		)
+	}
+	if s.cfg.Keys != nil {
+		rs = append(rs, s.keyRoutes()...)
+	}
+	return append(rs,
+		route{method: http.MethodPost, path: "/v1/tokens", tags: []string{"Tokens"}, maxBody: 16 << 10,
+			timeout: itemTimeout, summary: "Create a token (shown once) with scopes you administer", errors: []int{401, 403, 409, 422, 429, 500, 503},
+			add: handle(s.createToken)},
+		route{method: http.MethodGet, path: "/v1/tokens", tags: []string{"Tokens"},
+			timeout: itemTimeout, summary: "List the tokens you administer", errors: authErrors,
+			add: handle(s.listTokens)},
+		route{method: http.MethodDelete, path: "/v1/tokens/{name}", tags: []string{"Tokens"},
+			timeout: itemTimeout, summary: "Revoke a token you administer", errors: []int{401, 404, 429, 500, 503},
+			add: handle(s.revokeToken)},
+		route{method: http.MethodGet, path: "/v1/audit", tags: []string{"Audit"},
+			timeout: adminTimeout, summary: "Read the audit trail (admin)", errors: []int{401, 403, 422, 429, 500, 503},
+			add: handle(s.listAudit)},
+	)
+}
+
+// register adds r to the API with its limits and access check.
+func (s *server) register(r route) {
+	op := huma.Operation{
+		OperationID:   r.method + " " + r.path,
+		Method:        r.method,
+		Path:          r.path,
+		Summary:       r.summary,
+		Tags:          r.tags,
+		Errors:        r.errors,
+		MaxBodyBytes:  r.maxBody,
+		DefaultStatus: cmp.Or(r.status, http.StatusOK),
+	}
+	if !r.public {
+		op.Security = []map[string][]string{{"bearer": {}}}
+	}
+	if op.MaxBodyBytes == 0 {
+		op.MaxBodyBytes = 1 << 10
+	}
+	op.Middlewares = huma.Middlewares{s.withTimeout(r.timeout)}
+	if !r.public {
+		op.Middlewares = append(op.Middlewares, s.authorize(r))
+	}
+	r.add(s.api, op)
+}
+
+// writeMargin is how long after its route's timeout an answer may still
+// be written.
+const writeMargin = 30 * time.Second
+
+// withTimeout bounds the route's work by d, and lets its answer be written
+// until d and writeMargin have passed: the HTTP server's own write timeout
+// (a minute from the request) would otherwise cut off the answers of routes
+// allowed longer, such as the key routes that count every record.
+func (s *server) withTimeout(d time.Duration) func(huma.Context, func(huma.Context)) {
+	return func(ctx huma.Context, next func(huma.Context)) {
+		_, w := humago.Unwrap(ctx)
+		// Not every writer has deadlines (a test's recorder): nothing to extend.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d + writeMargin))
+		c, cancel := context.WithTimeout(ctx.Context(), d)
+		defer cancel()
+		next(huma.WithContext(ctx, c))
+	}
+}
+
+// handle adapts a typed handler to the route table.
+func handle[I, O any](h func(context.Context, *I) (*O, error)) func(huma.API, huma.Operation) {
+	return func(a huma.API, op huma.Operation) { huma.Register(a, op, h) }
+}

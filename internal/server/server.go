@@ -1,0 +1,567 @@
+// Package server wires sealstore's layers into a running HTTPS service on
+// the embedded default (a data directory): it opens the store and keys,
+// serves the API, reloads certificates and tokens on request and drains
+// in-flight requests on shutdown.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/api"
+	"github.com/sealstore/sealstore/internal/audit"
+	"github.com/sealstore/sealstore/internal/datadir"
+	"github.com/sealstore/sealstore/internal/records"
+	"github.com/sealstore/sealstore/internal/tokens"
+	"github.com/sealstore/sealstore/keyring/hierarchy"
+	"github.com/sealstore/sealstore/keystore"
+	"github.com/sealstore/sealstore/store"
+)
+
+// Table names of the embedded store.
+const (
+	KeyStoreTable = "sealstore_keys"
+	KeyStoreName  = "sealstore"
+	TokensTable   = "sealstore_tokens"
+	BootstrapName = "bootstrap-admin"
+	// DefaultKeyCacheSize is how many branch keys the cache holds.
+	DefaultKeyCacheSize = 1000
+	// DefaultTokenRefresh is how often a server on DynamoDB re-reads the
+	// token list, so that a token created or revoked elsewhere takes
+	// effect on every instance without a signal.
+	DefaultTokenRefresh = 30 * time.Second
+)
+
+// Config is the service configuration.
+type Config struct {
+	DataDir    string
+	Listen     string // HTTPS address
+	HTTPListen string // optional plain-HTTP redirect address
+	// TLSCert and TLSKey name PEM files; empty: the data directory's
+	// self-signed certificate.
+	TLSCert, TLSKey string
+	// DrainTimeout bounds how long shutdown waits for in-flight requests.
+	DrainTimeout time.Duration
+	// Backend says where records and keys live; the zero value is the
+	// embedded default in DataDir.
+	Backend Backend
+	// KeyCacheTTL is how long a branch key stays cached; KeyCacheSize how
+	// many the cache holds. Zero: 5 minutes, 1000 keys.
+	KeyCacheTTL  time.Duration
+	KeyCacheSize int
+	// TokenRefresh is how often a server on DynamoDB re-reads the token
+	// list; zero: DefaultTokenRefresh.
+	TokenRefresh time.Duration
+	// FailureLimit failed authentications per FailureWindow from one
+	// address earn it 429s; zero means the api package's defaults.
+	FailureLimit  int
+	FailureWindow time.Duration
+	Version       string
+	// Out receives the start banner; Log the JSON request log.
+	Out, Log io.Writer
+	// OnListen, if set, is called with the bound addresses once serving.
+	OnListen func(https, http net.Addr)
+	// RotationCheck is how often the server looks for collections whose
+	// automatic key rotation is due; zero: DefaultRotationCheck.
+	RotationCheck time.Duration
+	// Now is the clock of key rotation and rewrap jobs (tests move it);
+	// nil: time.Now.
+	Now func() time.Time
+}
+
+// DefaultRotationCheck is how often automatic key rotations are looked for.
+const DefaultRotationCheck = time.Minute
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	if c.DataDir == "" || c.Listen == "" {
+		return errors.New("server: a data directory and a listen address are required")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("server: --tls-cert and --tls-key go together")
+	}
+	return c.Backend.Validate()
+}
+
+// Run serves until ctx is done, then drains. Each value on reload
+// re-reads the certificate files and the tokens.
+func Run(ctx context.Context, cfg Config, reload <-chan struct{}) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	svc, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer svc.backend.close()
+	return svc.serve(ctx, reload)
+}
+
+// service is a wired, not yet serving, sealstore.
+type service struct {
+	cfg     Config
+	backend *opened
+	metrics *api.Metrics
+	tokens  *tokens.Store
+	set     atomic.Pointer[tokens.Set]
+	// reloadMu orders changes of set.
+	reloadMu sync.Mutex
+	certs    *api.CertSource
+	log      *slog.Logger
+}
+
+func open(ctx context.Context, cfg Config) (_ *service, err error) {
+	s := &service{cfg: cfg, log: slog.New(slog.NewJSONHandler(cfg.Log, nil)), metrics: api.NewMetrics()}
+	kmsCalls := newKMSCalls()
+	if err := s.metrics.Register(kmsCalls); err != nil {
+		return nil, err
+	}
+	if s.backend, err = openBackend(ctx, cfg, false, kmsCalls.observe); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.backend.close()
+		}
+	}()
+	certFile, keyFile := cfg.TLSCert, cfg.TLSKey
+	if certFile == "" {
+		if err := datadir.EnsureCertIn(cfg.DataDir); err != nil {
+			return nil, err
+		}
+		certFile, keyFile = filepath.Join(cfg.DataDir, datadir.CertFile), filepath.Join(cfg.DataDir, datadir.KeyFile)
+	}
+	if s.certs, err = api.LoadCert(certFile, keyFile); err != nil {
+		return nil, err
+	}
+	s.tokens = tokens.New(s.backend.db, TokensTable)
+	if err := s.tokens.Init(ctx); err != nil {
+		return nil, err
+	}
+	// On DynamoDB, 'sealstore init' hands out the bootstrap token: several
+	// servers may start at once, and only one command should print it.
+	if s.backend.dir != nil {
+		if err := bootstrap(ctx, s.backend.db, s.tokens, cfg.Out); err != nil {
+			return nil, err
+		}
+	}
+	return s, s.reloadTokens(ctx)
+}
+
+// metaTable holds the service's own records: for now, that the bootstrap
+// token was handed out.
+var metaTable = store.Table{Name: "sealstore_meta", PartitionKey: "name"}
+
+// bootstrap creates an admin token and prints it, once per data directory:
+// a marker written after the token is printed says it is done. A start that
+// fails before that (or is killed) leaves no marker, and the next start
+// replaces the token no one saw. A directory that already has other tokens
+// (made offline) needs none. Revoking every token later does not bring a
+// new one: that is the offline 'sealstore tokens create'.
+func bootstrap(ctx context.Context, db store.Store, ts *tokens.Store, out io.Writer) error {
+	if err := db.CreateTable(ctx, metaTable); err != nil {
+		return err
+	}
+	marker := attr.Item{"name": attr.S("bootstrap")}
+	_, err := db.Get(ctx, metaTable, marker)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	list, err := ts.List(ctx)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(list, func(t tokens.Token) bool { return t.Name != BootstrapName }) {
+		return db.Put(ctx, metaTable, marker, store.Cond{Absent: true})
+	}
+	if err := ts.Revoke(ctx, BootstrapName); err != nil && !errors.Is(err, tokens.ErrNotFound) {
+		return err
+	}
+	scopes := []tokens.Scope{{Collection: tokens.AnyCollection, Action: tokens.Admin}}
+	_, secret, err := ts.Create(ctx, BootstrapName, scopes)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "bootstrap admin token (shown once; store it now): %s\n", secret)
+	marker["created"] = attr.S(time.Now().UTC().Format(time.RFC3339))
+	return db.Put(ctx, metaTable, marker, store.Cond{Absent: true})
+}
+
+// reloadTokens replaces the token set with the stored list. Reloads are
+// serialized, so that a slow one cannot install an older list over a
+// newer one.
+func (s *service) reloadTokens(ctx context.Context) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	list, err := s.tokens.List(ctx)
+	if err != nil {
+		return err
+	}
+	s.set.Store(tokens.NewSet(list))
+	return nil
+}
+
+// tokensChanged follows a token change made through the API: a revoked
+// token leaves the set at once (before the response), then the list is
+// read again, whether or not the request that made the change is still
+// there to wait.
+func (s *service) tokensChanged(ctx context.Context, revoked string) {
+	if revoked != "" {
+		s.reloadMu.Lock()
+		s.set.Store(s.set.Load().Without(revoked))
+		s.reloadMu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.reloadTokens(ctx); err != nil {
+		s.log.Error("reload tokens after a change: the previous token list (less any revoked token) stays in force until the next refresh", slog.String("error", err.Error()))
+	}
+}
+
+func (s *service) handler(ctx context.Context) (http.Handler, func() error, error) {
+	cache := newCache(s.cfg)
+	if err := s.metrics.Register(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_hits_total",
+			Help: "Branch key lookups answered from the cache."}, func() float64 { h, _ := cache.Stats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_misses_total",
+			Help: "Branch key lookups that loaded the key from the key store (or waited for a load)."}, func() float64 { _, m := cache.Stats(); return float64(m) }),
+	); err != nil {
+		return nil, nil, err
+	}
+	recs, ks, err := openRecords(ctx, s.backend, cache, s.cfg.Now)
+	if err != nil {
+		return nil, nil, err
+	}
+	trail, err := audit.Open(ctx, s.backend.db, ks, audit.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit trail: %w", err)
+	}
+	h := api.New(api.Config{
+		Records:       recs,
+		Keys:          recs,
+		Tokens:        s.set.Load,
+		Log:           s.log,
+		Metrics:       s.metrics,
+		Version:       s.cfg.Version,
+		FailureLimit:  s.cfg.FailureLimit,
+		FailureWindow: s.cfg.FailureWindow,
+		Audit:         trail,
+		TokenStore:    s.tokens,
+		TokensChanged: s.tokensChanged,
+	})
+	// Rewraps left running by a stopped server go on; on the embedded
+	// store no other process can be running them.
+	if err := recs.ResumeJobs(ctx, s.backend.dir != nil); err != nil {
+		s.log.Error("resume rewrap jobs", slog.String("error", err.Error()))
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{}, 2)
+	go func() {
+		defer func() { done <- struct{}{} }()
+		s.rotateLoop(bg, recs, trail)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		s.resumeLoop(bg, recs)
+	}()
+	closeAll := func() error {
+		stop()
+		<-done
+		<-done
+		recs.Close()
+		return trail.Close()
+	}
+	return h, closeAll, nil
+}
+
+// resumeLoop takes over, every records.JobLease, the rewraps whose runner
+// stopped without recording their end (another server died, or an outage
+// kept a runner from saving).
+func (s *service) resumeLoop(ctx context.Context, recs *records.Service) {
+	t := time.NewTicker(records.JobLease)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := recs.ResumeJobs(ctx, false); err != nil && ctx.Err() == nil {
+			s.log.Error("resume rewrap jobs", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// rotateLoop rotates the keys of collections whose automatic rotation is
+// due, now and every RotationCheck, recording each in the audit trail.
+func (s *service) rotateLoop(ctx context.Context, recs *records.Service, trail *audit.Log) {
+	every := s.cfg.RotationCheck
+	if every <= 0 {
+		every = DefaultRotationCheck
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		rotations, err := recs.RotateDue(ctx)
+		for _, r := range rotations {
+			detail := "automatic: the rotation period was reached"
+			if r.Err == nil {
+				detail += fmt.Sprintf("; version=%d id=%s", r.Version.Version, r.Version.ID)
+			} else if ctx.Err() == nil {
+				s.log.Error("automatic key rotation", slog.String("collection", r.Collection), slog.String("error", r.Err.Error()))
+			}
+			e := audit.Entry{Token: "sealstore", Action: "keys.rotate", Collection: r.Collection, Outcome: api.Outcome(r.Err), Detail: detail}
+			// A rotation finishes even when the server stops meanwhile
+			// (records.rotate), and so does its entry.
+			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			aerr := trail.Append(actx, e)
+			cancel()
+			if aerr != nil {
+				s.log.Error("audit write failed", slog.String("action", e.Action), slog.String("error", aerr.Error()))
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("automatic key rotation: list the collections", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// newCache is the branch key cache cfg asks for.
+func newCache(cfg Config) *hierarchy.Cache {
+	ttl, size := cfg.KeyCacheTTL, cfg.KeyCacheSize
+	if ttl <= 0 {
+		ttl = hierarchy.DefaultTTL
+	}
+	if size <= 0 {
+		size = DefaultKeyCacheSize
+	}
+	return hierarchy.NewCache(ttl, size, time.Now)
+}
+
+// openRecords opens the key store and the records service over the
+// backend's store.
+func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now func() time.Time) (*records.Service, *keystore.KeyStore, error) {
+	ks := keystore.New(KeyStoreName, KeyStoreTable, b.db, b.root)
+	if now != nil {
+		ks.UseClock(now)
+	}
+	if err := ks.Init(ctx); err != nil {
+		return nil, nil, err
+	}
+	recs, err := records.Open(ctx, b.db, ks, cache, records.Options{CreateTable: b.createTable, Now: now})
+	if err != nil {
+		return nil, nil, err
+	}
+	return recs, ks, nil
+}
+
+func (s *service) serve(ctx context.Context, reload <-chan struct{}) error {
+	h, closeAudit, err := s.handler(ctx)
+	if err != nil {
+		return err
+	}
+	// After the drain: requests still running append their audit entries.
+	defer closeAudit()
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	srv := newHTTPServer(h, s.log)
+	srv.TLSConfig = api.TLSConfig(s.certs)
+	servers := []*httpServer{srv}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(tls.NewListener(ln, srv.TLSConfig)) }()
+
+	var httpAddr net.Addr
+	if s.cfg.HTTPListen != "" {
+		hl, err := net.Listen("tcp", s.cfg.HTTPListen)
+		if err != nil {
+			srv.Close()
+			return fmt.Errorf("listen %s: %w", s.cfg.HTTPListen, err)
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		redirect := newHTTPServer(api.Redirect(port, s.log), s.log)
+		servers = append(servers, redirect)
+		httpAddr = hl.Addr()
+		go func() { errc <- redirect.Serve(hl) }()
+	}
+	s.banner(ln.Addr(), httpAddr)
+	if s.cfg.OnListen != nil {
+		s.cfg.OnListen(ln.Addr(), httpAddr)
+	}
+	return s.loop(ctx, reload, servers, errc)
+}
+
+func (s *service) loop(ctx context.Context, reload <-chan struct{}, servers []*httpServer, errc <-chan error) error {
+	var refresh <-chan time.Time
+	if d := s.tokenRefresh(); d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		refresh = t.C
+	}
+	for {
+		select {
+		case <-reload:
+			s.reload(ctx)
+		case <-refresh:
+			if err := s.reloadTokens(ctx); err != nil {
+				s.log.Error("refresh tokens: the previous token list stays in force", slog.String("error", err.Error()))
+			}
+		case err := <-errc:
+			for _, srv := range servers {
+				srv.Close()
+			}
+			return err
+		case <-ctx.Done():
+			return s.drain(servers)
+		}
+	}
+}
+
+// tokenRefresh is how often the token list is re-read without a signal:
+// on DynamoDB, where the token commands change it while servers run; never
+// on the embedded default, which no one else can change while it serves.
+func (s *service) tokenRefresh() time.Duration {
+	if s.backend.dir != nil {
+		return 0
+	}
+	if s.cfg.TokenRefresh > 0 {
+		return s.cfg.TokenRefresh
+	}
+	return DefaultTokenRefresh
+}
+
+func (s *service) reload(ctx context.Context) {
+	if err := s.certs.Reload(); err != nil {
+		s.log.Error("reload certificate: the previous certificate stays in use", slog.String("error", err.Error()))
+	} else {
+		s.log.Info("reloaded certificate")
+	}
+	if err := s.reloadTokens(ctx); err != nil {
+		s.log.Error("reload tokens: the previous token list stays in force", slog.String("error", err.Error()))
+	} else {
+		s.log.Info("reloaded tokens", slog.Int("tokens", s.set.Load().Len()))
+	}
+}
+
+// drain stops accepting connections and waits for in-flight requests.
+func (s *service) drain(servers []*httpServer) error {
+	timeout := s.cfg.DrainTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	s.log.Info("draining", slog.Duration("timeout", timeout))
+	var errs []error
+	for _, srv := range servers {
+		err := shutdown(ctx, srv)
+		if errors.Is(err, context.DeadlineExceeded) {
+			srv.Close()
+			err = fmt.Errorf("in-flight requests did not finish within the drain timeout (%s); they were cut off", timeout)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// shutdown is srv.Shutdown, except that it does not wait for connections
+// on which no request has begun: net/http counts a connection that has
+// sent nothing yet as busy for 5 s, and clients leave such connections
+// open whenever they ran requests in parallel. Once no connection is in
+// the middle of a request, the rest are closed.
+func shutdown(ctx context.Context, srv *httpServer) error {
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-tick.C:
+			if !srv.conns.busy() {
+				srv.Close()
+				return <-done
+			}
+		}
+	}
+}
+
+// httpServer is an http.Server that knows its connections' states.
+type httpServer struct {
+	*http.Server
+	conns *connTracker
+}
+
+// connTracker counts the connections in the middle of a request.
+type connTracker struct {
+	mu     sync.Mutex
+	active map[net.Conn]bool
+}
+
+func (t *connTracker) observe(c net.Conn, st http.ConnState) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if st == http.StateActive {
+		t.active[c] = true
+	} else {
+		delete(t.active, c)
+	}
+}
+
+func (t *connTracker) busy() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.active) > 0
+}
+
+func (s *service) banner(https, http net.Addr) {
+	out := s.cfg.Out
+	fmt.Fprintf(out, "sealstore listening on https://%s\n", https)
+	if http != nil {
+		fmt.Fprintf(out, "plain HTTP on http://%s redirects to HTTPS\n", http)
+	}
+	if fp, err := datadir.LeafFingerprint(s.certs.Get().Certificate); err == nil {
+		fmt.Fprintf(out, "certificate SHA-256 fingerprint: %s\n", fp)
+	}
+	fmt.Fprintln(out, s.backend.desc)
+	if s.backend.dir != nil {
+		fmt.Fprintln(out, "WARNING: the root key is a local file (development only): anyone who can read it and the database can read every record")
+	}
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *httpServer {
+	t := &connTracker{active: map[net.Conn]bool{}}
+	return &httpServer{conns: t, Server: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         t.observe,
+	}}
+}
