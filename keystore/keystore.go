@@ -3,7 +3,7 @@
 // KMS key) in a table laid out as the AWS Material Providers Library's
 // branch key store, so the official SDKs can share it.
 //
-// A KeyStore is the hierarchy.Source of the hierarchical keyring. Every
+// A Store is the hierarchy.Source of the hierarchical keyring. Every
 // wrapped key is bound to an encryption context naming its branch key id,
 // item type, version, creation time, key store name and root key: an
 // entry moved to another id or version, or edited, fails to unwrap.
@@ -73,8 +73,8 @@ type Backend interface {
 	Delete(ctx context.Context, t store.Table, key attr.Item, c store.Cond) error
 }
 
-// KeyStore is a branch key store.
-type KeyStore struct {
+// Store is a branch key store.
+type Store struct {
 	name  string
 	table store.Table
 	db    Backend
@@ -82,12 +82,12 @@ type KeyStore struct {
 	now   func() time.Time
 }
 
-var _ hierarchy.Source = (*KeyStore)(nil)
+var _ hierarchy.Source = (*Store)(nil)
 
 // New returns the key store named name (the logical name bound into every
 // key's encryption context) kept in the table tableName of db.
-func New(name, tableName string, db Backend, root Root) *KeyStore {
-	return &KeyStore{
+func New(name, tableName string, db Backend, root Root) *Store {
+	return &Store{
 		name:  name,
 		table: store.Table{Name: tableName, PartitionKey: attrID, SortKey: attrType},
 		db:    db,
@@ -100,18 +100,18 @@ func New(name, tableName string, db Backend, root Root) *KeyStore {
 // is its activation time, which automatic rotation counts from); tests
 // that move a service's clock move this one with it. Call it before k is
 // first used.
-func (k *KeyStore) UseClock(now func() time.Time) { k.now = now }
+func (k *Store) UseClock(now func() time.Time) { k.now = now }
 
 // Init creates the key store's table if it does not exist.
-func (k *KeyStore) Init(ctx context.Context) error {
+func (k *Store) Init(ctx context.Context) error {
 	return k.db.CreateTable(ctx, k.table)
 }
 
 // Name implements hierarchy.Source.
-func (k *KeyStore) Name() string { return k.name }
+func (k *Store) Name() string { return k.name }
 
 // Create makes branch key id with a first active version and a beacon key.
-func (k *KeyStore) Create(ctx context.Context, id string) (version string, err error) {
+func (k *Store) Create(ctx context.Context, id string) (version string, err error) {
 	if id == "" || strings.ContainsAny(id, "\x00") {
 		return "", errors.New("keystore: invalid branch key id")
 	}
@@ -155,7 +155,7 @@ func (k *KeyStore) Create(ctx context.Context, id string) (version string, err e
 }
 
 // newItem generates a wrapped key under the root and returns its item.
-func (k *KeyStore) newItem(ctx context.Context, id, typ, created string) (attr.Item, error) {
+func (k *Store) newItem(ctx context.Context, id, typ, created string) (attr.Item, error) {
 	it := attr.Item{
 		attrID:        attr.S(id),
 		attrType:      attr.S(typ),
@@ -177,7 +177,7 @@ func (k *KeyStore) newItem(ctx context.Context, id, typ, created string) (attr.I
 
 // activeFrom returns the ACTIVE item pointing at version item ver, its key
 // rewrapped under the ACTIVE item's context.
-func (k *KeyStore) activeFrom(ctx context.Context, ver attr.Item) (attr.Item, error) {
+func (k *Store) activeFrom(ctx context.Context, ver attr.Item) (attr.Item, error) {
 	active := attr.Item{}
 	for name, v := range ver {
 		active[name] = v
@@ -201,7 +201,7 @@ func (k *KeyStore) activeFrom(ctx context.Context, ver attr.Item) (attr.Item, er
 }
 
 // ActiveKey implements hierarchy.Source.
-func (k *KeyStore) ActiveKey(ctx context.Context, id string) (hierarchy.BranchKey, error) {
+func (k *Store) ActiveKey(ctx context.Context, id string) (hierarchy.BranchKey, error) {
 	it, key, err := k.load(ctx, id, typeActive)
 	if err != nil {
 		return hierarchy.BranchKey{}, err
@@ -211,7 +211,7 @@ func (k *KeyStore) ActiveKey(ctx context.Context, id string) (hierarchy.BranchKe
 }
 
 // KeyVersion implements hierarchy.Source.
-func (k *KeyStore) KeyVersion(ctx context.Context, id, version string) (hierarchy.BranchKey, error) {
+func (k *Store) KeyVersion(ctx context.Context, id, version string) (hierarchy.BranchKey, error) {
 	_, key, err := k.load(ctx, id, typeVersionPrefx+version)
 	if err != nil {
 		return hierarchy.BranchKey{}, err
@@ -220,7 +220,7 @@ func (k *KeyStore) KeyVersion(ctx context.Context, id, version string) (hierarch
 }
 
 // BeaconKey returns the beacon key of branch key id.
-func (k *KeyStore) BeaconKey(ctx context.Context, id string) (secret.Bytes, error) {
+func (k *Store) BeaconKey(ctx context.Context, id string) (secret.Bytes, error) {
 	_, key, err := k.load(ctx, id, typeBeacon)
 	return key, err
 }
@@ -228,7 +228,7 @@ func (k *KeyStore) BeaconKey(ctx context.Context, id string) (secret.Bytes, erro
 // load reads and unwraps one key store item. A missing item is
 // hierarchy.ErrNotFound; an item that does not unwrap to a 256-bit key is an
 // error, never a key.
-func (k *KeyStore) load(ctx context.Context, id, typ string) (attr.Item, secret.Bytes, error) {
+func (k *Store) load(ctx context.Context, id, typ string) (attr.Item, secret.Bytes, error) {
 	it, err := k.db.Get(ctx, k.table, attr.Item{attrID: attr.S(id), attrType: attr.S(typ)})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, secret.Bytes{}, fmt.Errorf("%w: %s %s", hierarchy.ErrNotFound, id, typ)
@@ -257,7 +257,7 @@ func (k *KeyStore) load(ctx context.Context, id, typ string) (attr.Item, secret.
 
 // context returns the encryption context of a key store item: every
 // attribute but enc, as strings, plus the key store's name.
-func (k *KeyStore) context(it attr.Item) (map[string]string, error) {
+func (k *Store) context(it attr.Item) (map[string]string, error) {
 	ec := map[string]string{ecTableName: k.name}
 	for _, name := range []string{attrID, attrType, attrCreated, attrRoot, attrHierarchy, attrVersion} {
 		switch v := it[name].(type) {

@@ -36,7 +36,7 @@ type fixture struct {
 	db     *bolt.Store
 	dbPath string
 	root   *localroot.Key
-	ks     *keystore.KeyStore
+	ks     *keystore.Store
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -266,7 +266,7 @@ func TestNewIDIsUUID(t *testing.T) {
 }
 
 // loaders reads every key of branch key id through the key store.
-func loaders(ks *keystore.KeyStore, id, version string) map[string]func(context.Context) (bool, error) {
+func loaders(ks *keystore.Store, id, version string) map[string]func(context.Context) (bool, error) {
 	return map[string]func(context.Context) (bool, error){
 		"ActiveKey": func(ctx context.Context) (bool, error) {
 			k, err := ks.ActiveKey(ctx, id)
@@ -471,7 +471,7 @@ func TestOtherNameOverSameTableCannotUnwrap(t *testing.T) {
 			t.Errorf("%s through a key store named differently: key returned %v, err %v; want ErrUnwrap", lname, got, err)
 		}
 	}
-	// Same name, same root, a new KeyStore value: works.
+	// Same name, same root, a new Store value: works.
 	same := keystore.New(storeName, tableName, f.db, f.root)
 	for lname, load := range loaders(same, "shared", v) {
 		if _, err := load(ctx); err != nil {

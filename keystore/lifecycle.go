@@ -19,7 +19,7 @@ var ErrActiveChanged = errors.New("keystore: the active version changed meanwhil
 // ActiveVersion returns the active version of branch key id and when that
 // version was created, reading the key store without unwrapping anything
 // (no root key call).
-func (k *KeyStore) ActiveVersion(ctx context.Context, id string) (string, time.Time, error) {
+func (k *Store) ActiveVersion(ctx context.Context, id string) (string, time.Time, error) {
 	it, err := k.db.Get(ctx, k.table, attr.Item{attrID: attr.S(id), attrType: attr.S(typeActive)})
 	if errors.Is(err, store.ErrNotFound) {
 		return "", time.Time{}, fmt.Errorf("%w: %s", hierarchy.ErrNotFound, id)
@@ -41,7 +41,7 @@ func (k *KeyStore) ActiveVersion(ctx context.Context, id string) (string, time.T
 // active one, if the active version is still prev. The beacon key stays:
 // beacons written before a rotation must still match. Rotate returns the
 // new version's creation time.
-func (k *KeyStore) Rotate(ctx context.Context, id, version, prev string) (time.Time, error) {
+func (k *Store) Rotate(ctx context.Context, id, version, prev string) (time.Time, error) {
 	if _, err := hierarchy.VersionBytes(version); err != nil {
 		return time.Time{}, fmt.Errorf("keystore: rotate %s: %w", id, err)
 	}
@@ -76,7 +76,7 @@ func (k *KeyStore) Rotate(ctx context.Context, id, version, prev string) (time.T
 // that may exist; a missing one is not an error). What it deletes can no
 // longer be unwrapped from this store; copies in backups of the store
 // still can, for as long as the root key exists.
-func (k *KeyStore) Destroy(ctx context.Context, id string, versions []string) error {
+func (k *Store) Destroy(ctx context.Context, id string, versions []string) error {
 	types := []string{typeActive, typeBeacon}
 	for _, v := range versions {
 		types = append(types, typeVersionPrefx+v)

@@ -52,7 +52,7 @@ type Backend interface {
 	Scan(ctx context.Context, t store.Table, cursor []byte, limit int) (store.Page, error)
 }
 
-// Keys gives the audit key: a keystore.KeyStore satisfies it. Create
+// Keys gives the audit key: a keystore.Store satisfies it. Create
 // returns an error matching keystore.ErrExists for an existing id.
 type Keys interface {
 	Create(ctx context.Context, id string) (string, error)

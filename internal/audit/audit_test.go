@@ -444,7 +444,7 @@ func TestRecordID(t *testing.T) {
 // raceKeys is a Keys whose key appears between Open's first look and its
 // Create, as when another server creates it at the same moment.
 type raceKeys struct {
-	*keystore.KeyStore
+	*keystore.Store
 	mu      sync.Mutex
 	creates int
 }
@@ -453,16 +453,16 @@ func (k *raceKeys) Create(ctx context.Context, id string) (string, error) {
 	k.mu.Lock()
 	k.creates++
 	k.mu.Unlock()
-	if _, err := k.KeyStore.Create(ctx, id); err != nil {
+	if _, err := k.Store.Create(ctx, id); err != nil {
 		return "", err
 	}
-	return k.KeyStore.Create(ctx, id) // the other server's, and then ours
+	return k.Store.Create(ctx, id) // the other server's, and then ours
 }
 
 func TestOpenKey(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	rk := &raceKeys{KeyStore: e.keys}
+	rk := &raceKeys{Store: e.keys}
 	l := open(t, e.db, rk, audit.Options{})
 	l2 := open(t, e.db, rk, audit.Options{})
 	if rk.creates != 0 {

@@ -25,7 +25,7 @@ var (
 
 type env struct {
 	db   *bolt.Store
-	keys *keystore.KeyStore
+	keys *keystore.Store
 }
 
 // newEnv returns an empty bolt store with a key store over a fresh local
@@ -41,7 +41,7 @@ func newEnv(t testing.TB) *env {
 }
 
 // newKeys returns a key store in table of db under a fresh root key.
-func newKeys(t testing.TB, db *bolt.Store, table string) *keystore.KeyStore {
+func newKeys(t testing.TB, db *bolt.Store, table string) *keystore.Store {
 	t.Helper()
 	ks := keystore.New("audit-test", table, db, localroot.Generate())
 	if err := ks.Init(context.Background()); err != nil {

@@ -52,7 +52,7 @@ func CheckCollectionName(name string) error {
 
 // catalog keeps the list of collections.
 type catalog struct {
-	db   Backend
+	db   store.Store
 	keys Keys
 	now  func() time.Time
 }

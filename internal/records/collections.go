@@ -63,9 +63,9 @@ func tableFor(table string, s Schema) store.Table {
 	return t
 }
 
-// open builds the open form of a catalog entry, keeping the search keys
+// buildCollection builds the open form of a catalog entry, keeping the search keys
 // of prev when the branch key is the same.
-func (s *Service) open(e entry, prev *collection) (*collection, error) {
+func (s *Service) buildCollection(e entry, prev *collection) (*collection, error) {
 	kr, err := hierarchy.New(e.branchKeyID, s.keys, s.cache)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (s *Service) install(e entry, prev *collection) (*collection, error) {
 		s.mu.Unlock()
 		return prev, nil
 	}
-	c, err := s.open(e, prev)
+	c, err := s.buildCollection(e, prev)
 	if err != nil {
 		return nil, err
 	}

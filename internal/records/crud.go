@@ -163,9 +163,9 @@ func (c *collection) check(doc attr.Item) error {
 	return nil
 }
 
-// open decrypts and verifies a stored item of c, checking that it is the
+// decryptAt decrypts and verifies a stored item of c, checking that it is the
 // record at key.
-func (c *collection) open(ctx context.Context, stored attr.Item, key attr.Item) (Record, error) {
+func (c *collection) decryptAt(ctx context.Context, stored attr.Item, key attr.Item) (Record, error) {
 	if err := c.checkRetired(stored); err != nil {
 		return Record{}, err
 	}
@@ -275,7 +275,7 @@ func (s *Service) GetRecord(ctx context.Context, coll string, k Key) (Record, er
 	if err != nil {
 		return Record{}, fmt.Errorf("records: get: %w", err)
 	}
-	return c.open(ctx, stored, key)
+	return c.decryptAt(ctx, stored, key)
 }
 
 // DeleteRecord deletes the record at k of collection coll, if p holds;
@@ -383,7 +383,7 @@ func (s *Service) PatchRecord(ctx context.Context, coll string, k Key, patch att
 		if p.IfNoneMatch || len(p.IfMatch) > 0 && !matches(p.IfMatch, stored) {
 			return Record{}, ErrPrecondition
 		}
-		cur, err := c.open(ctx, stored, key)
+		cur, err := c.decryptAt(ctx, stored, key)
 		if err != nil {
 			return Record{}, err
 		}

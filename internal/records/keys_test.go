@@ -500,7 +500,7 @@ func TestAnotherServersRotation(t *testing.T) {
 }
 
 // failingRotate is a key store whose Rotate fails (as KMS down would).
-type failingRotate struct{ *keystore.KeyStore }
+type failingRotate struct{ *keystore.Store }
 
 func (failingRotate) Rotate(context.Context, string, string, string) (time.Time, error) {
 	return time.Time{}, errors.New("kms: unavailable")
@@ -584,7 +584,7 @@ func TestRewrapRateBounds(t *testing.T) {
 
 // countingFailingRotate counts Rotate calls, all failing.
 type countingFailingRotate struct {
-	*keystore.KeyStore
+	*keystore.Store
 	calls *atomic.Int32
 }
 

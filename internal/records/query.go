@@ -119,7 +119,7 @@ func (s *Service) ListRecords(ctx context.Context, coll string, q Query) (Page, 
 				return Page{}, fmt.Errorf("records: get: %w", err)
 			}
 		}
-		r, err := c.open(ctx, stored, key)
+		r, err := c.decryptAt(ctx, stored, key)
 		var retired *RetiredError
 		if errors.As(err, &retired) {
 			out.Retired++

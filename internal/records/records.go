@@ -60,16 +60,6 @@ const (
 	itemsSecret = "secret"
 )
 
-// Backend is the storage records need.
-type Backend interface {
-	CreateTable(ctx context.Context, t store.Table) error
-	Get(ctx context.Context, t store.Table, key attr.Item) (attr.Item, error)
-	Put(ctx context.Context, t store.Table, it attr.Item, c store.Cond) error
-	Delete(ctx context.Context, t store.Table, key attr.Item, c store.Cond) error
-	Scan(ctx context.Context, t store.Table, cursor []byte, limit int) (store.Page, error)
-	Query(ctx context.Context, t store.Table, index, value string, cursor []byte, limit int) (store.Page, error)
-}
-
 // Keys is the key store records need: branch keys for the keyring,
 // creation of a collection's branch key, and its beacon key.
 type Keys interface {
@@ -86,8 +76,8 @@ type Keys interface {
 // Options tune a Service; the zero value is the default.
 type Options struct {
 	// CreateTable creates a new collection's table (and adds the indexes
-	// of new searchable attributes); nil: the Backend's CreateTable. A
-	// server whose Backend only checks that its own tables exist passes
+	// of new searchable attributes); nil: the store's CreateTable. A
+	// server whose store only checks that its own tables exist passes
 	// the store's real CreateTable here.
 	CreateTable func(ctx context.Context, t store.Table) error
 	// Refresh is how long a collection's schema is used before it is read
@@ -103,7 +93,7 @@ const DefaultRefresh = 30 * time.Second
 
 // Service runs the use cases over a store and a key store.
 type Service struct {
-	db       Backend
+	db       store.Store
 	keys     Keys
 	cache    *hierarchy.Cache
 	cat      catalog
@@ -128,7 +118,7 @@ type Service struct {
 
 // Open prepares the service: it creates the tables it needs and, on first
 // use, the items collection and its branch key.
-func Open(ctx context.Context, db Backend, keys Keys, cache *hierarchy.Cache, opts ...Options) (*Service, error) {
+func Open(ctx context.Context, db store.Store, keys Keys, cache *hierarchy.Cache, opts ...Options) (*Service, error) {
 	var o Options
 	if len(opts) > 0 {
 		o = opts[0]
@@ -210,7 +200,7 @@ func (s *Service) GetSecret(ctx context.Context, id string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("records: get: %w", err)
 	}
-	r, err := c.open(ctx, stored, key)
+	r, err := c.decryptAt(ctx, stored, key)
 	if err != nil {
 		return "", err
 	}

@@ -57,7 +57,7 @@ func (e *env) reopenDB(t *testing.T) {
 	e.db = db
 }
 
-func (e *env) keys(t *testing.T) *keystore.KeyStore {
+func (e *env) keys(t *testing.T) *keystore.Store {
 	t.Helper()
 	ks := keystore.New(keyStoreName, keyTableName, e.db, e.root)
 	if err := ks.Init(context.Background()); err != nil {
@@ -483,7 +483,7 @@ func TestConcurrentOpenAgrees(t *testing.T) {
 
 // failingBackend wraps a store, failing Gets, Puts or both with err.
 type failingBackend struct {
-	records.Backend
+	store.Store
 	mu      sync.Mutex
 	failGet error
 	failPut error
@@ -502,7 +502,7 @@ func (b *failingBackend) Get(ctx context.Context, t store.Table, key attr.Item) 
 	if err != nil {
 		return nil, err
 	}
-	return b.Backend.Get(ctx, t, key)
+	return b.Store.Get(ctx, t, key)
 }
 
 func (b *failingBackend) Put(ctx context.Context, t store.Table, it attr.Item, c store.Cond) error {
@@ -512,14 +512,14 @@ func (b *failingBackend) Put(ctx context.Context, t store.Table, it attr.Item, c
 	if err != nil {
 		return err
 	}
-	return b.Backend.Put(ctx, t, it, c)
+	return b.Store.Put(ctx, t, it, c)
 }
 
 func TestReady(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	fb := &failingBackend{Backend: e.db}
+	fb := &failingBackend{Store: e.db}
 	svc, err := records.Open(ctx, fb, e.keys(t), hierarchy.NewCache(0, 10, nil))
 	if err != nil {
 		t.Fatal(err)

@@ -645,7 +645,7 @@ func (s *Service) rewrapOne(ctx context.Context, c *collection, j *runningJob, s
 			j.skipped()
 			return nil
 		}
-		r, err := c.open(ctx, stored, key)
+		r, err := c.decryptAt(ctx, stored, key)
 		if errors.Is(err, store.ErrUnavailable) || errors.Is(err, materials.ErrUnavailable) || ctx.Err() != nil {
 			return err
 		}

@@ -54,7 +54,7 @@ func BenchmarkRewrap(b *testing.B) {
 	})
 }
 
-func benchRewrap(b *testing.B, db store.Store, ks *keystore.KeyStore) {
+func benchRewrap(b *testing.B, db store.Store, ks *keystore.Store) {
 	ctx := context.Background()
 	if err := ks.Init(ctx); err != nil {
 		b.Fatal(err)

@@ -1,7 +1,11 @@
-// Package server wires sealstore's layers into a running HTTPS service on
-// the embedded default (a data directory): it opens the store and keys,
-// serves the API, reloads certificates and tokens on request and drains
-// in-flight requests on shutdown.
+// Package server wires sealstore's layers into a running HTTPS service,
+// on the embedded default (a data directory: bbolt, a local root key file,
+// a self-signed certificate) or on Amazon DynamoDB + AWS KMS: it opens the
+// store and keys, serves the API, runs the background work (automatic
+// key rotation, rewrap takeover), reloads certificates and tokens on
+// request and drains in-flight requests on shutdown. It also runs the
+// commands that work on a deployment without serving it: init, the token
+// commands, audit verification and the standalone key commands.
 package server
 
 import (
@@ -359,7 +363,7 @@ func newCache(cfg Config) *hierarchy.Cache {
 
 // openRecords opens the key store and the records service over the
 // backend's store.
-func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now func() time.Time) (*records.Service, *keystore.KeyStore, error) {
+func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now func() time.Time) (*records.Service, *keystore.Store, error) {
 	ks := keystore.New(KeyStoreName, KeyStoreTable, b.db, b.root)
 	if now != nil {
 		ks.UseClock(now)

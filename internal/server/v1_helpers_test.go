@@ -209,7 +209,7 @@ type rawBackend struct {
 }
 
 // keys returns the deployment's key store.
-func (b rawBackend) keys() *keystore.KeyStore {
+func (b rawBackend) keys() *keystore.Store {
 	return keystore.New(server.KeyStoreName, server.KeyStoreTable, b.db, b.root)
 }
 

@@ -113,7 +113,7 @@ var ksTableDef = store.Table{Name: ksTable, PartitionKey: "branch-key-id", SortK
 // ksFixture is a key store over a memStore with a KMS root key.
 type ksFixture struct {
 	db *memStore
-	ks *keystore.KeyStore
+	ks *keystore.Store
 }
 
 func newKSFixture(t *testing.T, root keystore.Root) *ksFixture {
@@ -144,7 +144,7 @@ func (f *ksFixture) put(t *testing.T, it attr.Item) {
 
 // keyLoads reads each key of branch key id through ks; each returns
 // whether a key came back.
-func keyLoads(ks *keystore.KeyStore, id, version string) map[string]func(context.Context) (bool, error) {
+func keyLoads(ks *keystore.Store, id, version string) map[string]func(context.Context) (bool, error) {
 	return map[string]func(context.Context) (bool, error){
 		"ActiveKey": func(ctx context.Context) (bool, error) {
 			k, err := ks.ActiveKey(ctx, id)
