@@ -19,31 +19,22 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
-	"github.com/sealstore/sealstore/attr"
-	"github.com/sealstore/sealstore/internal/docsui"
-	"github.com/sealstore/sealstore/internal/records"
+	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
 
-// Records is what the routes need from the use-case layer.
-type Records interface {
-	PutSecret(ctx context.Context, id, secret string) error
-	GetSecret(ctx context.Context, id string) (string, error)
-	Ready(ctx context.Context) error
-
-	PutCollection(ctx context.Context, name string, sc records.Schema) (records.CollectionInfo, bool, error)
-	Collections(ctx context.Context) ([]records.CollectionInfo, error)
-	Collection(ctx context.Context, name string) (records.CollectionInfo, error)
-	Beacons(ctx context.Context, coll string) ([]records.BeaconAdvice, error)
-
-	PutRecord(ctx context.Context, coll string, k records.Key, doc attr.Item, p records.Precondition) (string, error)
-	GetRecord(ctx context.Context, coll string, k records.Key) (records.Record, error)
-	DeleteRecord(ctx context.Context, coll string, k records.Key, p records.Precondition) error
-	PatchRecord(ctx context.Context, coll string, k records.Key, patch attr.Item, p records.Precondition) (records.Record, error)
-	ListRecords(ctx context.Context, coll string, q records.Query) (records.Page, error)
-	BatchGet(ctx context.Context, coll string, keys []records.Key) ([]records.Result, error)
-	BatchPut(ctx context.Context, coll string, reqs []records.PutRequest) ([]records.Result, error)
-}
+// What the routes need from the use-case layer; api.New wraps each in
+// package audited, the one audit point, so handlers never write an audit
+// entry themselves.
+type (
+	// Records is the records use cases (records.Service).
+	Records = audited.Records
+	// KeyAdmin is the key lifecycle the /v1/collections/{name}/keys
+	// routes run (records.Service).
+	KeyAdmin = audited.Keys
+	// TokenStore is the token administration (tokens.Store).
+	TokenStore = audited.Tokens
+)
 
 // Config wires the handler.
 type Config struct {
@@ -80,12 +71,14 @@ const DefaultMaxBody = 512 << 10
 // server holds what the routes share.
 type server struct {
 	cfg     Config
+	svc     *audited.Service
 	api     huma.API
 	mux     *http.ServeMux
 	limiter *limiter
 	metrics *Metrics
 	log     *slog.Logger
 	ids     *requestIDs
+	spec    []byte // the OpenAPI document, once every route is registered
 }
 
 // New returns the HTTPS handler.
@@ -96,6 +89,9 @@ func New(cfg Config) http.Handler {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics()
 	}
+	if cfg.TokensChanged == nil {
+		cfg.TokensChanged = func(context.Context, string) {}
+	}
 	s := &server{
 		cfg:     cfg,
 		mux:     http.NewServeMux(),
@@ -104,32 +100,44 @@ func New(cfg Config) http.Handler {
 		log:     cfg.Log,
 		ids:     newRequestIDs(),
 	}
-	if cfg.TokensChanged == nil {
-		cfg.TokensChanged = func(context.Context, string) {}
-		s.cfg.TokensChanged = cfg.TokensChanged
+	ac := audited.Config{Records: cfg.Records, Keys: cfg.Keys, Tokens: cfg.TokenStore, Appended: s.appended, LogError: s.logError}
+	if cfg.Audit != nil {
+		ac.Trail = cfg.Audit
 	}
+	s.svc = audited.New(ac)
 	s.api = humago.New(exactMux{s.mux}, humaConfig(cfg.Version))
 	for _, r := range s.routes() {
-		if r.path == "/v1/tokens" || r.path == "/v1/tokens/{name}" {
-			if cfg.TokenStore == nil {
-				continue
-			}
+		switch {
+		case !s.serves(r.serves):
+		case r.raw != nil:
+			s.mux.Handle(r.pattern(), r.raw)
+		default:
+			s.register(r)
 		}
-		s.register(r)
 	}
 	spec, err := json.Marshal(s.api.OpenAPI())
 	if err != nil {
 		panic("api: OpenAPI document: " + err.Error())
 	}
-	s.mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(spec)
-	})
-	docs := docsui.Handler("/openapi.json")
-	s.mux.Handle("GET /docs", docs)
-	s.mux.Handle("GET /docs/assets/{file}", docs)
-	s.mux.HandleFunc("/", s.unmatched)
+	s.spec = spec
 	return s.outer(s.mux)
+}
+
+// serves reports whether this deployment serves the routes of f.
+func (s *server) serves(f feature) bool {
+	switch f {
+	case keyLifecycle:
+		return s.cfg.Keys != nil
+	case tokenAdmin:
+		return s.cfg.TokenStore != nil
+	}
+	return true
+}
+
+// openAPI serves the OpenAPI document of the registered routes.
+func (s *server) openAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(s.spec)
 }
 
 // humaConfig is huma's default without its CDN-hosted docs or schema

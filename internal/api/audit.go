@@ -2,119 +2,32 @@ package api
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/sealstore/sealstore/internal/audit"
+	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/records"
 	"github.com/sealstore/sealstore/internal/tokens"
-	"github.com/sealstore/sealstore/item"
-	"github.com/sealstore/sealstore/store"
 )
 
-// Auditor is the audit trail the routes write to.
+// Auditor is the audit trail: the audited use cases append to it, and
+// GET /v1/audit reads it.
 type Auditor interface {
-	Append(ctx context.Context, e audit.Entry) error
-	RecordID(ctx context.Context, collection, id string) (string, error)
+	audited.Trail
 	List(ctx context.Context, f audit.Filter, cursor string, limit int) ([]audit.Entry, string, error)
 }
 
-// auditTimeout bounds an audit append. The append does not end with the
-// request: an operation that took effect is recorded even if its client
-// has gone or its deadline passed meanwhile.
-const auditTimeout = 15 * time.Second
-
-func auditContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), auditTimeout)
-}
-
-const msgAudit = "the audit trail could not be written, so the request was not completed; retry later"
-
-// audited appends the audit entry of an operation on collection coll (and
-// record key, if not nil) that ended with err (nil: success), and returns
-// the error the client gets: err's problem, or a 503 when the entry could
-// not be written, whatever the operation's outcome (an operation nobody
-// can account for is not reported done).
-func (s *server) audited(ctx context.Context, action, coll string, key *records.Key, err error) error {
-	return s.auditedDetail(ctx, action, coll, key, "", err)
-}
-
-// auditedDetail is audited with the entry's detail (for token operations,
-// the token's name and scopes).
-func (s *server) auditedDetail(ctx context.Context, action, coll string, key *records.Key, detail string, err error) error {
-	var perr error
-	if err != nil {
-		perr = s.problem(ctx, err)
-	}
-	if s.cfg.Audit == nil {
-		return perr
-	}
-	e := audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: Outcome(err), Detail: detail}
-	if aerr := s.appendEntry(ctx, e, key); aerr != nil {
-		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(msgAudit), http.Header{"Retry-After": {retryAfter}})
-	}
-	return perr
-}
-
-// auditDenied records a refused request (best effort: the request is
-// refused either way).
-func (s *server) auditDenied(ctx context.Context, action, coll string) {
-	if s.cfg.Audit != nil {
-		_ = s.appendEntry(ctx, audit.Entry{Token: tokenName(ctx), Action: action, Collection: coll, Outcome: "denied"}, nil)
-	}
-}
-
-// appendEntry names the record of key (if not nil) in e and appends e,
-// detached from the request's end; it counts and logs the outcome.
-func (s *server) appendEntry(ctx context.Context, e audit.Entry, key *records.Key) error {
-	actx, cancel := auditContext(ctx)
-	defer cancel()
-	var err error
-	if key != nil {
-		e.Record, err = s.cfg.Audit.RecordID(actx, e.Collection, auditName(*key))
-	}
-	if err == nil {
-		err = s.cfg.Audit.Append(actx, e)
-	}
+// appended counts and logs the outcome of each audit append.
+func (s *server) appended(ctx context.Context, action string, err error) {
 	if err != nil {
 		s.metrics.auditWrites.WithLabelValues("error").Inc()
-		s.logError(ctx, "audit write failed", slog.String("action", e.Action), slog.String("error", err.Error()))
-		return err
+		s.logError(ctx, "audit write failed", slog.String("action", action), slog.String("error", err.Error()))
+		return
 	}
 	s.metrics.auditWrites.WithLabelValues("ok").Inc()
-	return nil
-}
-
-// Outcome is the audit outcome of an operation's error: a fixed code.
-func Outcome(err error) string {
-	var se huma.StatusError
-	switch {
-	case err == nil:
-		return "ok"
-	case errors.Is(err, records.ErrNotFound), errors.Is(err, tokens.ErrNotFound):
-		return "not_found"
-	case errors.Is(err, records.ErrInvalid), errors.Is(err, tokens.ErrInvalid):
-		return "invalid"
-	case errors.Is(err, records.ErrPrecondition):
-		return "precondition_failed"
-	case errors.Is(err, records.ErrGone):
-		return "gone"
-	case errors.Is(err, records.ErrConflict), errors.Is(err, tokens.ErrExists):
-		return "conflict"
-	case errors.Is(err, store.ErrTooLarge):
-		return "too_large"
-	case errors.Is(err, item.ErrDecrypt):
-		return "decrypt_failed"
-	case errors.Is(err, errForbidden):
-		return "denied"
-	case errors.As(err, &se) && se.GetStatus() < 500:
-		return "invalid"
-	}
-	return "error"
 }
 
 type auditInput struct {
@@ -168,16 +81,13 @@ func (s *server) listAudit(ctx context.Context, in *auditInput) (*auditOutput, e
 		if in.Collection == "" {
 			return nil, huma.Error422UnprocessableEntity("a record filter needs a collection filter", &huma.ErrorDetail{Location: "query.record", Message: "needs collection"})
 		}
-		rid, err := s.cfg.Audit.RecordID(ctx, in.Collection, auditName(records.Key{ID: in.Record, Sort: in.Sort}))
+		rid, err := s.cfg.Audit.RecordID(ctx, in.Collection, audited.RecordName(records.Key{ID: in.Record, Sort: in.Sort}))
 		if err != nil {
 			return nil, s.problem(ctx, err)
 		}
 		f.Record = rid
 	}
 	entries, next, err := s.cfg.Audit.List(ctx, f, in.Cursor, in.Limit)
-	if errors.Is(err, audit.ErrBadCursor) {
-		return nil, huma.Error422UnprocessableEntity("cursor is not one returned by this endpoint", &huma.ErrorDetail{Location: "query.cursor", Message: "bad cursor"})
-	}
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
 
@@ -49,21 +50,20 @@ func (s *server) authorize(r route) func(huma.Context, func(huma.Context)) {
 			info.token = tok.Name
 			info.tok = &tok
 		}
+		ctx = huma.WithContext(ctx, audited.WithActor(ctx.Context(), tok.Name))
 		scope := r.scope
 		if r.collection {
 			scope.Collection = ctx.Param("name")
 			if !canSee(tok, scope.Collection) {
 				s.metrics.authFailures.WithLabelValues("forbidden").Inc()
-				s.auditDenied(ctx.Context(), r.action, scope.Collection)
+				s.svc.Denied(ctx.Context(), r.action, scope.Collection)
 				_ = huma.WriteErr(s.api, ctx, http.StatusNotFound, "not found")
 				return
 			}
 		}
 		if scope != (tokens.Scope{}) && !tok.Allows(scope.Collection, scope.Action) {
 			s.metrics.authFailures.WithLabelValues("forbidden").Inc()
-			if r.action != "" {
-				s.auditDenied(ctx.Context(), r.action, scope.Collection)
-			}
+			s.svc.Denied(ctx.Context(), r.action, scope.Collection)
 			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this token lacks the scope "+scope.String())
 			return
 		}
@@ -82,14 +82,6 @@ func tokenFrom(ctx context.Context) *tokens.Token {
 		return info.tok
 	}
 	return nil
-}
-
-// tokenName returns the request's token name, or "".
-func tokenName(ctx context.Context) string {
-	if t := tokenFrom(ctx); t != nil {
-		return t.Name
-	}
-	return ""
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header,

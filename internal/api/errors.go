@@ -10,68 +10,60 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
-	"github.com/sealstore/sealstore/internal/records"
-	"github.com/sealstore/sealstore/internal/tokens"
+	"github.com/sealstore/sealstore/internal/audited"
+	"github.com/sealstore/sealstore/internal/fault"
 	"github.com/sealstore/sealstore/item"
-	"github.com/sealstore/sealstore/materials"
-	"github.com/sealstore/sealstore/store"
 )
 
-// Messages shown to clients for errors whose cause stays in the server.
-const (
-	msgDecrypt     = "the stored item could not be decrypted and verified"
-	msgUnavailable = "a storage or key service is unavailable; retry later"
-	msgInternal    = "internal error"
-	retryAfter     = "5"
+// retryAfter is the Retry-After of answers whose kind is retryable.
+const retryAfter = "5"
+
+// The public messages of the kinds whose cause stays in the server.
+var (
+	msgDecrypt     = fault.Decrypt.Message()
+	msgUnavailable = fault.Unavailable.Message()
+	msgInternal    = fault.Internal.Message()
 )
 
-// problem maps an error from the layers below to the status and message a
-// client sees. This is the one place that does so. The cause of a 5xx is
-// logged with the request id; the client gets a fixed message.
-func (s *server) problem(ctx context.Context, err error) error {
-	var inv *records.InvalidError
-	var conflict *records.ConflictError
-	var retired *records.RetiredError
-	var shredded *records.ShreddedError
-	var se huma.StatusError
-	switch {
-	case errors.As(err, &se):
-		return err
-	case errors.Is(err, records.ErrNotFound), errors.Is(err, tokens.ErrNotFound):
-		return huma.Error404NotFound("not found")
-	case errors.As(err, &inv):
-		return huma.Error422UnprocessableEntity(inv.Field+" "+inv.Reason, &huma.ErrorDetail{
-			Location: location(inv.Field), Message: inv.Reason})
-	case errors.Is(err, tokens.ErrInvalid):
-		return huma.Error422UnprocessableEntity(strings.TrimPrefix(err.Error(), "tokens: "))
-	case errors.Is(err, tokens.ErrExists):
-		return huma.Error409Conflict("a token with that name exists")
-	case errors.As(err, &retired):
-		// The messages name the collection and key versions, no value.
-		return huma.NewError(http.StatusGone, retired.Error())
-	case errors.As(err, &shredded):
-		return huma.NewError(http.StatusGone, shredded.Error())
-	case errors.Is(err, records.ErrPrecondition):
-		return huma.Error412PreconditionFailed("the record's current version does not match If-Match / If-None-Match")
-	case errors.As(err, &conflict):
-		return huma.Error409Conflict(conflict.Reason)
-	case errors.Is(err, store.ErrTooLarge):
-		return huma.Error413RequestEntityTooLarge("the item is over the 400 KB item limit once encrypted")
-	case errors.Is(err, item.ErrDecrypt):
+// classify is fault.Classify with the HTTP layer's side effects: a
+// decryption failure's reason is counted in a metric, and the cause of a
+// 5xx is logged with the request id; the client gets the public message.
+func (s *server) classify(ctx context.Context, err error) fault.Class {
+	c := fault.Classify(err)
+	switch c.Kind {
+	case fault.Decrypt:
 		reason := item.Reason(err)
 		s.metrics.decryptFailures.WithLabelValues(reason).Inc()
 		s.logError(ctx, "decrypt failed", slog.String("reason", reason))
-		return huma.Error500InternalServerError(msgDecrypt)
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, materials.ErrUnavailable),
-		errors.Is(err, context.DeadlineExceeded):
-		s.logError(ctx, "unavailable", slog.String("error", err.Error()))
-		return huma.ErrorWithHeaders(huma.Error503ServiceUnavailable(msgUnavailable),
-			http.Header{"Retry-After": {retryAfter}})
-	case errors.Is(err, context.Canceled):
-		return huma.NewError(499, "client closed the request")
+	case fault.Unavailable:
+		if !errors.Is(err, audited.ErrUnrecorded) { // logged when the append failed
+			s.logError(ctx, "unavailable", slog.String("error", err.Error()))
+		}
+	case fault.Internal:
+		s.logError(ctx, "internal error", slog.String("error", err.Error()))
 	}
-	s.logError(ctx, "internal error", slog.String("error", err.Error()))
-	return huma.Error500InternalServerError(msgInternal)
+	return c
+}
+
+// problem is the problem+json answer to an error from the layers below:
+// its status and message come from package fault. Errors the HTTP layer
+// made itself (huma's) pass as they are.
+func (s *server) problem(ctx context.Context, err error) error {
+	var se huma.StatusError
+	if errors.As(err, &se) {
+		return err
+	}
+	c := s.classify(ctx, err)
+	var e error
+	if c.Field != "" {
+		e = huma.NewError(c.Kind.Status(), c.Message, &huma.ErrorDetail{Location: location(c.Field), Message: c.Reason})
+	} else {
+		e = huma.NewError(c.Kind.Status(), c.Message)
+	}
+	if c.Kind.Retryable() {
+		e = huma.ErrorWithHeaders(e, http.Header{"Retry-After": {retryAfter}})
+	}
+	return e
 }
 
 // writeProblem writes a problem+json response outside huma (routing and

@@ -36,9 +36,8 @@ type statusOutput struct {
 }
 
 func (s *server) postItem(ctx context.Context, in *postItemInput) (*statusOutput, error) {
-	err := s.cfg.Records.PutSecret(ctx, in.Body.ID, string(in.Body.Secret))
-	if err := s.audited(ctx, "record.put", records.ItemsCollection, &records.Key{ID: in.Body.ID}, err); err != nil {
-		return nil, err
+	if err := s.svc.PutSecret(ctx, in.Body.ID, string(in.Body.Secret)); err != nil {
+		return nil, s.problem(ctx, err)
 	}
 	out := &statusOutput{}
 	out.Body.Status = "stored"
@@ -57,9 +56,9 @@ type getItemOutput struct {
 }
 
 func (s *server) getItem(ctx context.Context, in *getItemInput) (*getItemOutput, error) {
-	secret, err := s.cfg.Records.GetSecret(ctx, in.ItemID)
-	if err := s.audited(ctx, "record.get", records.ItemsCollection, &records.Key{ID: in.ItemID}, err); err != nil {
-		return nil, err
+	secret, err := s.svc.GetSecret(ctx, in.ItemID)
+	if err != nil {
+		return nil, s.problem(ctx, err)
 	}
 	out := &getItemOutput{}
 	out.Body.ItemID = in.ItemID
@@ -79,7 +78,7 @@ func (s *server) healthz(context.Context, *struct{}) (*statusOutput, error) {
 }
 
 func (s *server) readyz(ctx context.Context, _ *struct{}) (*statusOutput, error) {
-	if err := s.cfg.Records.Ready(ctx); err != nil {
+	if err := s.svc.Ready(ctx); err != nil {
 		return nil, s.problem(ctx, err)
 	}
 	out := &statusOutput{}

@@ -2,26 +2,20 @@ package api
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
-	"github.com/danielgtaylor/huma/v2"
-
+	"github.com/sealstore/sealstore/internal/audit"
+	"github.com/sealstore/sealstore/internal/audited"
+	"github.com/sealstore/sealstore/internal/fault"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
 
-// TokenStore is the token administration the routes need.
-type TokenStore interface {
-	Create(ctx context.Context, name string, scopes []tokens.Scope) (tokens.Token, string, error)
-	List(ctx context.Context) ([]tokens.Token, error)
-	Revoke(ctx context.Context, name string) error
-}
-
-// errForbidden marks a refusal for the audit trail.
-var errForbidden = errors.New("forbidden")
+// errForbidden refuses a token creation granting scopes the caller does
+// not administer.
+var errForbidden = fault.Sentinel(fault.Denied, "api: forbidden", "you can grant only scopes on collections you administer")
 
 // administers reports whether tok may grant or see scope sc: it holds
 // admin on sc's collection (a * scope needs *:admin).
@@ -65,70 +59,25 @@ type createTokenOutput struct {
 
 func (s *server) createToken(ctx context.Context, in *createTokenInput) (*createTokenOutput, error) {
 	tok := tokenFrom(ctx)
-	scopes, err := tokens.ParseScopes(joinScopes(in.Body.Scopes))
-	if err == nil && !slices.ContainsFunc(scopes, func(sc tokens.Scope) bool { return !administers(*tok, sc) }) {
-		var t tokens.Token
-		var secret string
-		t, secret, err = s.cfg.TokenStore.Create(ctx, in.Body.Name, scopes)
-		if err == nil {
-			s.cfg.TokensChanged(ctx, "")
-		}
-		name := in.Body.Name
-		if err == nil {
-			name = t.Name
-		}
-		if aerr := s.auditedDetail(ctx, "token.create", "", nil, tokenDetail(name, in.Body.Scopes), err); aerr != nil {
-			if err == nil {
-				// Nobody will see this token's secret, and the trail does
-				// not hold its creation: take it back.
-				s.withdraw(ctx, t.Name)
-			}
-			return nil, aerr
-		}
-		out := &createTokenOutput{Status: http.StatusCreated}
-		out.Body.tokenInfo = infoOf(t)
-		out.Body.Token = Secret(secret)
-		return out, nil
+	refuse := func(err error) error {
+		return s.problem(ctx, s.svc.Refuse(ctx, audit.TokenCreate, "", nil, audited.TokenDetail(in.Body.Name, in.Body.Scopes), err))
 	}
-	if err == nil {
-		err = errForbidden
+	scopes, err := tokens.ParseScopes(strings.Join(in.Body.Scopes, ","))
+	if err != nil {
+		return nil, refuse(err)
 	}
-	if aerr := s.auditedDetail(ctx, "token.create", "", nil, tokenDetail(in.Body.Name, in.Body.Scopes), err); aerr != nil && !errors.Is(err, errForbidden) {
-		return nil, aerr
+	if slices.ContainsFunc(scopes, func(sc tokens.Scope) bool { return !administers(*tok, sc) }) {
+		return nil, refuse(errForbidden)
 	}
-	return nil, huma.Error403Forbidden("you can grant only scopes on collections you administer")
-}
-
-// withdraw revokes a token whose creation could not be audited.
-func (s *server) withdraw(ctx context.Context, name string) {
-	ctx, cancel := auditContext(ctx)
-	defer cancel()
-	if err := s.cfg.TokenStore.Revoke(ctx, name); err != nil {
-		s.logError(ctx, "revoke a token whose creation could not be audited", slog.String("token", name), slog.String("error", err.Error()))
-		return
+	t, secret, err := s.svc.CreateToken(ctx, in.Body.Name, scopes)
+	if err != nil {
+		return nil, s.problem(ctx, err)
 	}
-	s.cfg.TokensChanged(ctx, name)
-}
-
-// tokenDetail is the audit detail of a token operation: the token's name
-// and, for a creation, the scopes asked for.
-func tokenDetail(name string, scopes []string) string {
-	d := "name=" + name
-	if len(scopes) > 0 {
-		d += " scopes=" + joinScopes(scopes)
-	}
-	return d
-}
-
-func joinScopes(list []string) string {
-	out := ""
-	for i, s := range list {
-		if i > 0 {
-			out += ","
-		}
-		out += s
-	}
-	return out
+	s.cfg.TokensChanged(ctx, "")
+	out := &createTokenOutput{Status: http.StatusCreated}
+	out.Body.tokenInfo = infoOf(t)
+	out.Body.Token = Secret(secret)
+	return out, nil
 }
 
 type tokensOutput struct {
@@ -140,7 +89,7 @@ type tokensOutput struct {
 // listTokens lists the tokens whose every scope the caller administers.
 func (s *server) listTokens(ctx context.Context, _ *struct{}) (*tokensOutput, error) {
 	tok := tokenFrom(ctx)
-	all, err := s.cfg.TokenStore.List(ctx)
+	all, err := s.svc.ListTokens(ctx)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
@@ -162,18 +111,20 @@ type revokeTokenInput struct {
 // name is 404, whether or not it exists.
 func (s *server) revokeToken(ctx context.Context, in *revokeTokenInput) (*noContent, error) {
 	tok := tokenFrom(ctx)
-	all, err := s.cfg.TokenStore.List(ctx)
+	all, err := s.svc.ListTokens(ctx)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
 	i := slices.IndexFunc(all, func(t tokens.Token) bool { return t.Name == in.Name })
 	if i < 0 || !administersAll(*tok, all[i]) {
-		err = tokens.ErrNotFound
-	} else if err = s.cfg.TokenStore.Revoke(ctx, in.Name); err == nil {
-		s.cfg.TokensChanged(ctx, in.Name)
+		return nil, s.problem(ctx, s.svc.Refuse(ctx, audit.TokenRevoke, "", nil, audited.TokenDetail(in.Name, nil), tokens.ErrNotFound))
 	}
-	if err := s.auditedDetail(ctx, "token.revoke", "", nil, tokenDetail(in.Name, nil), err); err != nil {
-		return nil, err
+	err = s.svc.RevokeToken(ctx, in.Name)
+	// Whatever the answer (a revocation done but not recorded is still
+	// done), the token set follows the store.
+	s.cfg.TokensChanged(ctx, in.Name)
+	if err != nil {
+		return nil, s.problem(ctx, err)
 	}
 	return &noContent{Status: http.StatusNoContent}, nil
 }

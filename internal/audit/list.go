@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sealstore/sealstore/internal/fault"
 	"github.com/sealstore/sealstore/store"
 )
 
@@ -52,7 +53,7 @@ const (
 func (l *Log) List(ctx context.Context, f Filter, cursor string, limit int) ([]Entry, string, error) {
 	pos, err := parseCursor(cursor)
 	if err != nil {
-		return nil, "", err
+		return nil, "", &fault.FieldError{Field: "query.cursor", Reason: "is not one returned by this endpoint", Err: err}
 	}
 	if limit <= 0 {
 		limit = defaultLimit

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/names"
 	"github.com/sealstore/sealstore/keystore"
 	"github.com/sealstore/sealstore/store"
 )
@@ -44,7 +45,7 @@ type CollectionInfo struct {
 // collection: 1 to 64 letters, digits, '.', '_' or '-', starting with a
 // letter or digit.
 func CheckCollectionName(name string) error {
-	if !beaconName(name) || name[0] == '.' || name[0] == '_' || name[0] == '-' {
+	if !names.Valid(name) || name[0] == '.' || name[0] == '_' || name[0] == '-' {
 		return &InvalidError{Field: "path.name", Reason: "a collection name is 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"}
 	}
 	return nil

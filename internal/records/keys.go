@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/fault"
 	"github.com/sealstore/sealstore/item"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/keystore"
@@ -18,7 +19,7 @@ import (
 // ErrGone is matched by the errors of records that can no longer be
 // read: their key version was retired (*RetiredError) or their
 // collection's keys were destroyed (*ShreddedError).
-var ErrGone = errors.New("records: gone")
+var ErrGone = fault.Sentinel(fault.Gone, "records: gone", "")
 
 // RetiredError is a record protected by a branch key version below the
 // collection's minimum decryptable version.
@@ -39,6 +40,9 @@ func (e *RetiredError) Error() string {
 // Is makes a *RetiredError match ErrGone.
 func (e *RetiredError) Is(target error) bool { return target == ErrGone }
 
+// Fault returns Gone and the message, which names versions, no value.
+func (e *RetiredError) Fault() (fault.Kind, string) { return fault.Gone, e.Error() }
+
 // ShreddedError is an operation on a collection whose keys were destroyed.
 type ShreddedError struct {
 	Collection string
@@ -54,6 +58,9 @@ func (e *ShreddedError) Error() string {
 
 // Is makes a *ShreddedError match ErrGone.
 func (e *ShreddedError) Is(target error) bool { return target == ErrGone }
+
+// Fault returns Gone and the message.
+func (e *ShreddedError) Fault() (fault.Kind, string) { return fault.Gone, e.Error() }
 
 // keyState is the key lifecycle of a collection, kept in its catalog
 // entry: every version of its branch key that may exist, oldest first (a

@@ -16,36 +16,32 @@ import (
 	"unicode/utf8"
 
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/fault"
 	"github.com/sealstore/sealstore/item"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/secret"
 	"github.com/sealstore/sealstore/store"
 )
 
-// Errors callers branch on. Decryption failures are item.ErrDecrypt;
-// outages match store.ErrUnavailable or materials.ErrUnavailable; an item
-// over the size limit is store.ErrTooLarge.
+// Errors callers branch on. Each has its kind (package fault), which
+// decides what a client, the audit trail and the command line make of it.
+// Decryption failures are item.ErrDecrypt; outages match
+// store.ErrUnavailable or materials.ErrUnavailable; an item over the size
+// limit is store.ErrTooLarge.
 var (
-	ErrNotFound = errors.New("records: not found")
-	ErrInvalid  = errors.New("records: invalid input")
+	ErrNotFound = fault.Sentinel(fault.NotFound, "records: not found", "")
+	// ErrInvalid is matched by every *InvalidError.
+	ErrInvalid = fault.ErrInvalid
 	// ErrConflict is a change refused because of the current state; the
 	// *ConflictError says why.
-	ErrConflict = errors.New("records: conflict")
+	ErrConflict = fault.Sentinel(fault.Conflict, "records: conflict", "")
 	// ErrPrecondition is a conditional request whose condition (If-Match,
 	// If-None-Match) does not hold.
-	ErrPrecondition = errors.New("records: precondition failed")
+	ErrPrecondition = fault.Sentinel(fault.Precondition, "records: precondition failed", "")
 )
 
 // InvalidError says which input is wrong and why, without its value.
-type InvalidError struct {
-	Field  string
-	Reason string
-}
-
-func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
-
-// Is makes an *InvalidError match ErrInvalid.
-func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+type InvalidError = fault.FieldError
 
 // MaxIDLen is the longest record id, in bytes.
 const MaxIDLen = 1024

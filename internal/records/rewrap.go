@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/attr"
-	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/internal/fault"
 	"github.com/sealstore/sealstore/store"
 )
 
@@ -442,20 +442,30 @@ func (s *Service) saveRunning(ctx context.Context, j *runningJob) error {
 	return nil
 }
 
-// publicJobError is what a job's status says of its failure: the
-// records layer's own messages, or the kind of outage.
+// publicJobError is what a job's status says of its failure: the public
+// message of its kind (package fault), or, for an outage or an internal
+// error, that starting the rewrap again resumes it.
 func publicJobError(err error) string {
-	var conflict *ConflictError
-	var gone *ShreddedError
-	switch {
-	case errors.As(err, &conflict):
-		return conflict.Reason
-	case errors.As(err, &gone):
-		return gone.Error()
-	case errors.Is(err, store.ErrUnavailable), errors.Is(err, materials.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
+	switch c := fault.Classify(err); c.Kind {
+	case fault.Unavailable, fault.Canceled:
 		return "a storage or key service was unavailable; start the rewrap again to resume it"
+	case fault.Internal:
+		return "internal error; start the rewrap again to resume it"
+	default:
+		return c.Message
 	}
-	return "internal error; start the rewrap again to resume it"
+}
+
+// recordFailure reports whether err, met while rewrapping one record, is
+// that record's alone: it is left as it is and counted failed, and the
+// job goes on. Any other error (an outage, the job's end, a bug) stops the
+// job, to be resumed.
+func recordFailure(err error) bool {
+	switch fault.KindOf(err) {
+	case fault.Decrypt, fault.Gone, fault.Invalid, fault.TooLarge, fault.NotFound, fault.Conflict, fault.Precondition:
+		return true
+	}
+	return false
 }
 
 // rewrapPasses runs the job's passes from where it stands.
@@ -646,17 +656,12 @@ func (s *Service) rewrapOne(ctx context.Context, c *collection, j *runningJob, s
 			return nil
 		}
 		r, err := c.decryptAt(ctx, stored, key)
-		if errors.Is(err, store.ErrUnavailable) || errors.Is(err, materials.ErrUnavailable) || ctx.Err() != nil {
-			return err
+		var sealed attr.Item
+		if err == nil {
+			sealed, err = s.seal(ctx, c, r.Doc)
 		}
-		if err != nil {
-			j.fail()
-			return nil
-		}
-		sealed, err := s.seal(ctx, c, r.Doc)
-		var inv *InvalidError
-		if errors.As(err, &inv) { // no longer storable under the schema
-			j.fail()
+		if err != nil && recordFailure(err) && ctx.Err() == nil {
+			j.fail() // undecryptable, or no longer storable under the schema
 			return nil
 		}
 		if err != nil {

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/sealstore/sealstore/beacon"
+	"github.com/sealstore/sealstore/internal/fault"
+	"github.com/sealstore/sealstore/internal/names"
 	"github.com/sealstore/sealstore/item"
 	"github.com/sealstore/sealstore/materials"
 )
@@ -123,7 +125,7 @@ func (s Schema) Validate() error {
 		if err := checkAttrName(field, name); err != nil {
 			return err
 		}
-		if !beaconName(name) {
+		if !names.Valid(name) {
 			return &InvalidError{Field: field, Reason: "a searchable attribute's name is 1 to 64 letters, digits, '_', '.' or '-'"}
 		}
 		if s.actionFor(name) != ActionEncrypt {
@@ -156,19 +158,6 @@ func checkAttrName(field, name string) error {
 	return nil
 }
 
-func beaconName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // ConflictError is a refused change: it says why.
 type ConflictError struct{ Reason string }
 
@@ -176,6 +165,9 @@ func (e *ConflictError) Error() string { return "records: conflict: " + e.Reason
 
 // Is makes a *ConflictError match ErrConflict.
 func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Fault returns Conflict and the reason.
+func (e *ConflictError) Fault() (fault.Kind, string) { return fault.Conflict, e.Reason }
 
 // checkChange refuses changes from old to s that would make stored records
 // unreadable or unsearchable. Decryption takes which attributes were

@@ -28,6 +28,7 @@ import (
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/internal/api"
 	"github.com/sealstore/sealstore/internal/audit"
+	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/datadir"
 	"github.com/sealstore/sealstore/internal/records"
 	"github.com/sealstore/sealstore/internal/tokens"
@@ -276,7 +277,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	done := make(chan struct{}, 2)
 	go func() {
 		defer func() { done <- struct{}{} }()
-		s.rotateLoop(bg, recs, trail)
+		s.rotateLoop(bg, audited.New(audited.Config{Keys: recs, Trail: trail, Appended: s.auditAppended}))
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
@@ -311,8 +312,9 @@ func (s *service) resumeLoop(ctx context.Context, recs *records.Service) {
 }
 
 // rotateLoop rotates the keys of collections whose automatic rotation is
-// due, now and every RotationCheck, recording each in the audit trail.
-func (s *service) rotateLoop(ctx context.Context, recs *records.Service, trail *audit.Log) {
+// due, now and every RotationCheck; each attempt is audited (package
+// audited) and a failed one logged.
+func (s *service) rotateLoop(ctx context.Context, keys *audited.Service) {
 	every := s.cfg.RotationCheck
 	if every <= 0 {
 		every = DefaultRotationCheck
@@ -320,22 +322,10 @@ func (s *service) rotateLoop(ctx context.Context, recs *records.Service, trail *
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		rotations, err := recs.RotateDue(ctx)
+		rotations, err := keys.RotateDue(ctx)
 		for _, r := range rotations {
-			detail := "automatic: the rotation period was reached"
-			if r.Err == nil {
-				detail += fmt.Sprintf("; version=%d id=%s", r.Version.Version, r.Version.ID)
-			} else if ctx.Err() == nil {
+			if r.Err != nil && ctx.Err() == nil {
 				s.log.Error("automatic key rotation", slog.String("collection", r.Collection), slog.String("error", r.Err.Error()))
-			}
-			e := audit.Entry{Token: "sealstore", Action: "keys.rotate", Collection: r.Collection, Outcome: api.Outcome(r.Err), Detail: detail}
-			// A rotation finishes even when the server stops meanwhile
-			// (records.rotate), and so does its entry.
-			actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-			aerr := trail.Append(actx, e)
-			cancel()
-			if aerr != nil {
-				s.log.Error("audit write failed", slog.String("action", e.Action), slog.String("error", aerr.Error()))
 			}
 		}
 		if err != nil && ctx.Err() == nil {
@@ -346,6 +336,14 @@ func (s *service) rotateLoop(ctx context.Context, recs *records.Service, trail *
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// auditAppended logs the audit entries of the server's own operations
+// that could not be written.
+func (s *service) auditAppended(_ context.Context, action string, err error) {
+	if err != nil {
+		s.log.Error("audit write failed", slog.String("action", action), slog.String("error", err.Error()))
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/fault"
+	"github.com/sealstore/sealstore/internal/names"
 	"github.com/sealstore/sealstore/store"
 )
 
@@ -30,11 +32,24 @@ var tokenLen = len(prefix) + base64.RawURLEncoding.EncodedLen(32)
 
 // Errors callers branch on.
 var (
-	ErrExists   = errors.New("tokens: a token with that name exists")
-	ErrNotFound = errors.New("tokens: no token with that name")
-	// ErrInvalid is a name or scope list that cannot make a token.
-	ErrInvalid = errors.New("tokens: invalid")
+	ErrExists   = fault.Sentinel(fault.Conflict, "tokens: a token with that name exists", "a token with that name exists")
+	ErrNotFound = fault.Sentinel(fault.NotFound, "tokens: no token with that name", "")
+	// ErrInvalid is a name or scope list that cannot make a token; the
+	// error matching it says why.
+	ErrInvalid = fault.Sentinel(fault.Invalid, "tokens: invalid", "")
 )
+
+// invalidError is an ErrInvalid that says why: to clients too, since the
+// reason names a scope or a rule, never a secret.
+type invalidError struct{ reason string }
+
+func invalid(format string, a ...any) error {
+	return &invalidError{reason: fmt.Sprintf(format, a...)}
+}
+
+func (e *invalidError) Error() string               { return "tokens: invalid: " + e.reason }
+func (e *invalidError) Is(target error) bool        { return target == ErrInvalid }
+func (e *invalidError) Fault() (fault.Kind, string) { return fault.Invalid, "invalid: " + e.reason }
 
 // Action is what a scope allows on a collection.
 type Action string
@@ -71,32 +86,17 @@ func ParseScopes(list string) ([]Scope, error) {
 	for _, part := range strings.Split(list, ",") {
 		part = strings.TrimSpace(part)
 		c, a, ok := strings.Cut(part, ":")
-		if !ok || !validName(c) && c != AnyCollection {
-			return nil, fmt.Errorf("%w: scope %q is not COLLECTION:read|write|admin", ErrInvalid, part)
+		if !ok || !names.Valid(c) && c != AnyCollection {
+			return nil, invalid("scope %q is not COLLECTION:read|write|admin", part)
 		}
 		switch Action(a) {
 		case Read, Write, Admin:
 		default:
-			return nil, fmt.Errorf("%w: scope %q: action must be read, write or admin", ErrInvalid, part)
+			return nil, invalid("scope %q: action must be read, write or admin", part)
 		}
 		out = append(out, Scope{Collection: c, Action: Action(a)})
 	}
 	return out, nil
-}
-
-// validName reports whether s can name a token or a collection: 1 to 64
-// letters, digits, '.', '_' or '-'.
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
-		if !ok {
-			return false
-		}
-	}
-	return true
 }
 
 // Token is a stored token, without its secret.
@@ -141,11 +141,11 @@ func (s *Store) Create(ctx context.Context, name string, scopes []Scope) (tok To
 	if name == "" {
 		name = "token-" + randomHex(4)
 	}
-	if !validName(name) {
-		return Token{}, "", fmt.Errorf("%w: a name is 1 to 64 letters, digits, '.', '_' or '-'", ErrInvalid)
+	if !names.Valid(name) {
+		return Token{}, "", invalid("a name is 1 to 64 letters, digits, '.', '_' or '-'")
 	}
 	if len(scopes) == 0 {
-		return Token{}, "", fmt.Errorf("%w: a token needs at least one scope", ErrInvalid)
+		return Token{}, "", invalid("a token needs at least one scope")
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -165,7 +165,7 @@ func (s *Store) Create(ctx context.Context, name string, scopes []Scope) (tok To
 
 // Revoke deletes the token named name.
 func (s *Store) Revoke(ctx context.Context, name string) error {
-	if !validName(name) {
+	if !names.Valid(name) {
 		return fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	err := s.db.Delete(ctx, s.table, attr.Item{"name": attr.S(name)}, store.Cond{Attr: "name", Equals: attr.S(name)})

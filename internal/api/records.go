@@ -2,126 +2,18 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/audit"
+	"github.com/sealstore/sealstore/internal/fault"
 	"github.com/sealstore/sealstore/internal/records"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
-
-// Document is a record as a JSON object. It is kept as the client sent it
-// until records parses it (numbers stay exact), and written back as the
-// records layer renders it.
-type Document json.RawMessage
-
-// Schema implements huma.SchemaProvider: any JSON object.
-func (Document) Schema(huma.Registry) *huma.Schema {
-	return &huma.Schema{Type: huma.TypeObject, AdditionalProperties: true,
-		Description: "A record: a JSON object. Strings, numbers (kept exactly, up to 38 digits), booleans, null, arrays and objects."}
-}
-
-// MarshalJSON writes the document as is.
-func (d Document) MarshalJSON() ([]byte, error) {
-	if len(d) == 0 {
-		return []byte("{}"), nil
-	}
-	return d, nil
-}
-
-// UnmarshalJSON keeps the raw bytes.
-func (d *Document) UnmarshalJSON(b []byte) error {
-	*d = append((*d)[:0], b...)
-	return nil
-}
-
-// Format keeps documents out of logs and fmt output.
-func (Document) Format(f fmt.State, _ rune) { fmt.Fprint(f, "[redacted]") }
-
-// LogValue keeps documents out of structured logs.
-func (Document) LogValue() slog.Value { return slog.StringValue("[redacted]") }
-
-// --- collections ---
-
-type putCollectionInput struct {
-	Name string `path:"name" doc:"Collection name: 1 to 64 letters, digits, '.', '_' or '-'."`
-	Body records.Schema
-}
-
-type collectionOutput struct {
-	Status int
-	Body   records.CollectionInfo
-}
-
-func (s *server) putCollection(ctx context.Context, in *putCollectionInput) (*collectionOutput, error) {
-	info, created, err := s.cfg.Records.PutCollection(ctx, in.Name, in.Body)
-	if err := s.audited(ctx, "collection.put", in.Name, nil, err); err != nil {
-		return nil, err
-	}
-	out := &collectionOutput{Status: http.StatusOK, Body: info}
-	if created {
-		out.Status = http.StatusCreated
-	}
-	return out, nil
-}
-
-type collectionsOutput struct {
-	Body struct {
-		Collections []records.CollectionInfo `json:"collections"`
-	}
-}
-
-func (s *server) listCollections(ctx context.Context, _ *struct{}) (*collectionsOutput, error) {
-	all, err := s.cfg.Records.Collections(ctx)
-	if err != nil {
-		return nil, s.problem(ctx, err)
-	}
-	tok := tokenFrom(ctx)
-	out := &collectionsOutput{}
-	out.Body.Collections = []records.CollectionInfo{}
-	for _, c := range all {
-		if tok != nil && canSee(*tok, c.Name) {
-			out.Body.Collections = append(out.Body.Collections, c)
-		}
-	}
-	return out, nil
-}
-
-type collectionInput struct {
-	Name string `path:"name" doc:"Collection name."`
-}
-
-func (s *server) getCollection(ctx context.Context, in *collectionInput) (*collectionOutput, error) {
-	info, err := s.cfg.Records.Collection(ctx, in.Name)
-	if err := s.audited(ctx, "collection.get", in.Name, nil, err); err != nil {
-		return nil, err
-	}
-	return &collectionOutput{Status: http.StatusOK, Body: info}, nil
-}
-
-type beaconsOutput struct {
-	Body struct {
-		Beacons []records.BeaconAdvice `json:"beacons"`
-	}
-}
-
-func (s *server) getBeacons(ctx context.Context, in *collectionInput) (*beaconsOutput, error) {
-	adv, err := s.cfg.Records.Beacons(ctx, in.Name)
-	if err := s.audited(ctx, "collection.beacons", in.Name, nil, err); err != nil {
-		return nil, err
-	}
-	out := &beaconsOutput{}
-	out.Body.Beacons = adv
-	return out, nil
-}
-
-// --- records ---
 
 // The inputs of the record routes list their fields one by one: huma
 // binds no parameter of an embedded struct.
@@ -152,7 +44,7 @@ func (c conditions) parse() (records.Precondition, error) {
 	for _, t := range strings.Split(c.ifMatch, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			if !validETag(t) {
-				return p, huma.Error400BadRequest(`If-Match must list entity tags ("...") or be *`)
+				return p, fault.New(fault.BadRequest, `If-Match must list entity tags ("...") or be *`)
 			}
 			p.IfMatch = append(p.IfMatch, t)
 		}
@@ -162,10 +54,10 @@ func (c conditions) parse() (records.Precondition, error) {
 	case "*":
 		p.IfNoneMatch = true
 	default:
-		return p, huma.Error400BadRequest("If-None-Match supports only *")
+		return p, fault.New(fault.BadRequest, "If-None-Match supports only *")
 	}
 	if p.IfNoneMatch && len(p.IfMatch) > 0 {
-		return p, huma.Error400BadRequest("If-Match and If-None-Match cannot be combined")
+		return p, fault.New(fault.BadRequest, "If-Match and If-None-Match cannot be combined")
 	}
 	return p, nil
 }
@@ -205,16 +97,16 @@ func (s *server) putSortedRecord(ctx context.Context, in *putSortedRecordInput) 
 
 func (s *server) put(ctx context.Context, coll string, k records.Key, c conditions, body Document) (*etagOutput, error) {
 	p, err := c.parse()
-	if err != nil {
-		return nil, err
-	}
-	var etag string
-	doc, err := records.ParseDocument(body)
+	var doc attr.Item
 	if err == nil {
-		etag, err = s.cfg.Records.PutRecord(ctx, coll, k, doc, p)
+		doc, err = records.ParseDocument(body)
 	}
-	if err := s.audited(ctx, "record.put", coll, &k, err); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, s.problem(ctx, s.svc.Refuse(ctx, audit.RecordPut, coll, &k, "", err))
+	}
+	etag, err := s.svc.PutRecord(ctx, coll, k, doc, p)
+	if err != nil {
+		return nil, s.problem(ctx, err)
 	}
 	out := &etagOutput{Status: http.StatusOK, ETag: etag}
 	if p.IfNoneMatch {
@@ -239,9 +131,9 @@ func (s *server) getSortedRecord(ctx context.Context, in *sortedRecordPath) (*re
 }
 
 func (s *server) get(ctx context.Context, coll string, k records.Key) (*recordOutput, error) {
-	r, err := s.cfg.Records.GetRecord(ctx, coll, k)
-	if err := s.audited(ctx, "record.get", coll, &k, err); err != nil {
-		return nil, err
+	r, err := s.svc.GetRecord(ctx, coll, k)
+	if err != nil {
+		return nil, s.problem(ctx, err)
 	}
 	return s.recordOut(ctx, r)
 }
@@ -279,11 +171,11 @@ func (s *server) deleteSortedRecord(ctx context.Context, in *deleteSortedRecordI
 
 func (s *server) delete(ctx context.Context, coll string, k records.Key, c conditions) (*noContent, error) {
 	p, err := c.parse()
-	if err == nil {
-		err = s.cfg.Records.DeleteRecord(ctx, coll, k, p)
+	if err != nil {
+		return nil, s.problem(ctx, s.svc.Refuse(ctx, audit.RecordDelete, coll, &k, "", err))
 	}
-	if err := s.audited(ctx, "record.delete", coll, &k, err); err != nil {
-		return nil, err
+	if err := s.svc.DeleteRecord(ctx, coll, k, p); err != nil {
+		return nil, s.problem(ctx, err)
 	}
 	return &noContent{Status: http.StatusNoContent}, nil
 }
@@ -313,15 +205,16 @@ func (s *server) patchSortedRecord(ctx context.Context, in *patchSortedRecordInp
 
 func (s *server) patch(ctx context.Context, coll string, k records.Key, c conditions, body Document) (*recordOutput, error) {
 	p, err := c.parse()
-	var r records.Record
+	var doc attr.Item
 	if err == nil {
-		doc, perr := records.ParseDocument(body)
-		if err = perr; err == nil {
-			r, err = s.cfg.Records.PatchRecord(ctx, coll, k, doc, p)
-		}
+		doc, err = records.ParseDocument(body)
 	}
-	if err := s.audited(ctx, "record.patch", coll, &k, err); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, s.problem(ctx, s.svc.Refuse(ctx, audit.RecordPatch, coll, &k, "", err))
+	}
+	r, err := s.svc.PatchRecord(ctx, coll, k, doc, p)
+	if err != nil {
+		return nil, s.problem(ctx, err)
 	}
 	// The merged record goes back only to a token that may read it: write
 	// scope alone must not become a way to read.
@@ -385,13 +278,9 @@ type listOutput struct {
 }
 
 func (s *server) listRecords(ctx context.Context, in *listInput) (*listOutput, error) {
-	page, err := s.cfg.Records.ListRecords(ctx, in.Name, records.Query{Filters: in.filters, Cursor: in.Cursor, Limit: in.Limit})
-	action := "record.list"
-	if len(in.filters) > 0 {
-		action = "record.search"
-	}
-	if err := s.audited(ctx, action, in.Name, nil, err); err != nil {
-		return nil, err
+	page, err := s.svc.ListRecords(ctx, in.Name, records.Query{Filters: in.filters, Cursor: in.Cursor, Limit: in.Limit})
+	if err != nil {
+		return nil, s.problem(ctx, err)
 	}
 	out := &listOutput{}
 	out.Body.Records = make([]listedRecord, 0, len(page.Records))
@@ -404,150 +293,4 @@ func (s *server) listRecords(ctx context.Context, in *listInput) (*listOutput, e
 	}
 	out.Body.Cursor, out.Body.RetiredSkipped = page.Cursor, page.Retired
 	return out, nil
-}
-
-// --- batches ---
-
-type batchKey struct {
-	ID   string `json:"id" doc:"Partition key value."`
-	Sort string `json:"sort,omitempty" doc:"Sort key value, in collections with a sort key."`
-}
-
-type batchGetInput struct {
-	Name string `path:"name"`
-	Body struct {
-		Keys []batchKey `json:"keys" minItems:"1" maxItems:"100"`
-	}
-}
-
-type batchResult struct {
-	ID     string   `json:"id"`
-	Sort   string   `json:"sort,omitempty"`
-	Status int      `json:"status" doc:"HTTP status of this entry alone."`
-	ETag   string   `json:"etag,omitempty"`
-	Record Document `json:"record,omitempty"`
-	Error  string   `json:"error,omitempty"`
-}
-
-type batchOutput struct {
-	Body struct {
-		Results []batchResult `json:"results"`
-	}
-}
-
-func (s *server) batchGet(ctx context.Context, in *batchGetInput) (*batchOutput, error) {
-	keys := make([]records.Key, len(in.Body.Keys))
-	for i, k := range in.Body.Keys {
-		keys[i] = records.Key{ID: k.ID, Sort: k.Sort}
-	}
-	results, err := s.cfg.Records.BatchGet(ctx, in.Name, keys)
-	if err != nil {
-		return nil, s.audited(ctx, "record.batchGet", in.Name, nil, err)
-	}
-	return s.batchOut(ctx, in.Name, "record.get", results)
-}
-
-type batchPutEntry struct {
-	ID          string   `json:"id"`
-	Sort        string   `json:"sort,omitempty"`
-	Record      Document `json:"record"`
-	IfMatch     string   `json:"ifMatch,omitempty" doc:"Entity tag the stored record must have."`
-	IfNoneMatch bool     `json:"ifNoneMatch,omitempty" doc:"Create only."`
-}
-
-type batchPutInput struct {
-	Name string `path:"name"`
-	Body struct {
-		Records []batchPutEntry `json:"records" minItems:"1" maxItems:"25"`
-	}
-}
-
-func (s *server) batchPut(ctx context.Context, in *batchPutInput) (*batchOutput, error) {
-	reqs := make([]records.PutRequest, len(in.Body.Records))
-	parseErrs := make([]error, len(in.Body.Records))
-	for i, e := range in.Body.Records {
-		reqs[i] = records.PutRequest{Key: records.Key{ID: e.ID, Sort: e.Sort}}
-		reqs[i].Cond.IfNoneMatch = e.IfNoneMatch
-		if e.IfMatch != "" {
-			reqs[i].Cond.IfMatch = []string{e.IfMatch}
-		}
-		field := fmt.Sprintf("body.records[%d]", i)
-		switch {
-		case e.IfMatch != "" && e.IfNoneMatch:
-			parseErrs[i] = &records.InvalidError{Field: field, Reason: "ifMatch and ifNoneMatch cannot be combined"}
-		case e.IfMatch != "" && !validETag(e.IfMatch):
-			parseErrs[i] = &records.InvalidError{Field: field + ".ifMatch", Reason: `must be an entity tag ("...") or *`}
-		default:
-			reqs[i].Doc, parseErrs[i] = records.ParseDocument(e.Record)
-		}
-	}
-	// Entries that did not parse are not sent; the rest are.
-	var send []records.PutRequest
-	var at []int
-	for i := range reqs {
-		if parseErrs[i] == nil {
-			send = append(send, reqs[i])
-			at = append(at, i)
-		}
-	}
-	results := make([]records.Result, len(reqs))
-	for i := range reqs {
-		results[i] = records.Result{Key: reqs[i].Key, Err: parseErrs[i]}
-	}
-	if len(send) > 0 {
-		got, err := s.cfg.Records.BatchPut(ctx, in.Name, send)
-		if err != nil {
-			return nil, s.audited(ctx, "record.batchPut", in.Name, nil, err)
-		}
-		for j, r := range got {
-			results[at[j]] = r
-		}
-	}
-	return s.batchOut(ctx, in.Name, "record.put", results)
-}
-
-// batchOut renders batch results, auditing each entry.
-func (s *server) batchOut(ctx context.Context, coll, action string, results []records.Result) (*batchOutput, error) {
-	out := &batchOutput{}
-	out.Body.Results = make([]batchResult, len(results))
-	for i, r := range results {
-		br := batchResult{ID: r.Key.ID, Sort: r.Key.Sort, Status: http.StatusOK, ETag: r.ETag}
-		if err := s.audited(ctx, action, coll, &r.Key, r.Err); err != nil {
-			status, msg := statusOf(err)
-			if status == http.StatusServiceUnavailable && r.Err == nil {
-				// The entry's audit record could not be written: the
-				// whole request fails, as any audited request does.
-				return nil, err
-			}
-			br.Status, br.Error, br.ETag = status, msg, ""
-		} else if r.Record.Doc != nil {
-			body, err := records.MarshalDocument(r.Record.Doc)
-			if err != nil {
-				return nil, s.problem(ctx, err)
-			}
-			br.Record = body
-		}
-		out.Body.Results[i] = br
-	}
-	return out, nil
-}
-
-// statusOf is the status and message of an error from problem.
-func statusOf(err error) (int, string) {
-	if se, ok := err.(huma.StatusError); ok {
-		if em, ok := se.(*huma.ErrorModel); ok {
-			return se.GetStatus(), em.Detail
-		}
-		return se.GetStatus(), se.Error()
-	}
-	return http.StatusInternalServerError, msgInternal
-}
-
-// auditName is the string whose HMAC names a record in the audit trail:
-// the id, or, with a sort key, both unambiguously.
-func auditName(k records.Key) string {
-	if k.Sort == "" {
-		return k.ID
-	}
-	return strconv.Itoa(len(k.ID)) + ":" + k.ID + k.Sort
 }

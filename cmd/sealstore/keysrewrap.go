@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sealstore/sealstore/internal/records"
+)
+
+func rewrapFlags(fs *flag.FlagSet) func(string, bool) (keysWork, error) {
+	maxRate := fs.Int("max-rate", 0, "records per second at most (0: no limit)")
+	detach := fs.Bool("detach", false, "start the rewrap and return")
+	return func(_ string, standalone bool) (keysWork, error) {
+		if standalone && *detach {
+			return nil, errors.New("--detach needs a server to run the rewrap; standalone, the command runs it and waits")
+		}
+		return func(ctx context.Context, k keysCall) int {
+			return rewrapCmd(ctx, k.admin, k.coll, *maxRate, *detach, k.stdout, k.stderr)
+		}, nil
+	}
+}
+
+// rewrapPoll is how often rewrap asks for progress.
+const rewrapPoll = time.Second
+
+func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, detach bool, stdout, stderr io.Writer) int {
+	job, err := admin.StartRewrap(ctx, coll, records.RewrapOptions{MaxRate: maxRate})
+	if err != nil {
+		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %s\n", coll, describe(err))
+		return exitFail
+	}
+	if job.Resumed > 0 && job.State == "running" {
+		fmt.Fprintf(stderr, "resuming the rewrap of %s (job %s)\n", coll, job.ID)
+	}
+	if detach {
+		fmt.Fprintf(stdout, "rewrap of %s: %s (job %s); follow it with 'sealstore keys rewrap %s' or GET /v1/collections/%s/keys/rewrap\n", coll, job.State, job.ID, coll, url.PathEscape(coll))
+		return exitOK
+	}
+	tty := isTerminal(stderr)
+	lastLine, lastStart := time.Now(), time.Now()
+	// stopped ends following when the command is interrupted (Ctrl-C).
+	stopped := func() int {
+		fmt.Fprintln(stderr, "\nstopped following; the rewrap goes on (in the server, or, standalone, once a server or the next run takes it over)")
+		return exitFail
+	}
+	for job.State == "running" {
+		line := progressBar(job)
+		if idle := time.Since(job.Updated); idle > records.JobLease/2 {
+			line = fmt.Sprintf("no progress for %.0fs: the process running the rewrap may have stopped; a server (or this command) takes it over once its %s lease runs out", idle.Seconds(), records.JobLease)
+			// Past the lease, asking again takes the job over.
+			if idle > records.JobLease+2*time.Second && time.Since(lastStart) > records.JobLease {
+				lastStart = time.Now()
+				if resumed, err := admin.StartRewrap(ctx, coll, records.RewrapOptions{MaxRate: maxRate}); err == nil {
+					job = resumed
+				}
+			}
+		}
+		if tty {
+			fmt.Fprintf(stderr, "\r\033[K%s", line)
+		} else if time.Since(lastLine) >= 5*time.Second {
+			fmt.Fprintln(stderr, line)
+			lastLine = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return stopped()
+		case <-time.After(rewrapPoll):
+		}
+		next, err := admin.RewrapStatus(ctx, coll)
+		if err != nil && ctx.Err() != nil { // interrupted during the request
+			return stopped()
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "\nsealstore keys rewrap %s: %s (the rewrap goes on)\n", coll, describe(err))
+			return exitFail
+		}
+		job = next
+	}
+	if tty {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	fmt.Fprintf(stdout, "rewrap of %s: %s — %d rewrapped, %d retried, %d skipped, %d failed, %d passes, resumed %d times\n",
+		coll, job.State, job.Rewrapped, job.Retried, job.Skipped, job.Failed, job.Pass, job.Resumed)
+	if job.State != "done" {
+		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %s\n", coll, job.Error)
+		return exitFail
+	}
+	if job.Failed > 0 {
+		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %d records could not be rewrapped (undecryptable, their key version unavailable, no longer fitting the schema, or changed at every attempt) and were left as they are; a rewrap started again retries them\n", coll, job.Failed)
+		return exitFail
+	}
+	return exitOK
+}
+
+// progressBar renders a job's progress on one line.
+func progressBar(j records.RewrapJob) string {
+	const width = 30
+	frac := 0.0
+	if j.Items > 0 {
+		frac = min(float64(j.Scanned)/float64(j.Items), 1)
+	}
+	n := int(frac * width)
+	return fmt.Sprintf("[%s%s] %3.0f%% pass %d %-10s %d/%d records, %d rewrapped, %.0f/s",
+		strings.Repeat("#", n), strings.Repeat(".", width-n), frac*100, j.Pass, j.Phase, j.Scanned, j.Items, j.Rewrapped, j.Rate)
+}
