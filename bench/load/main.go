@@ -22,36 +22,22 @@
 package main
 
 import (
-	"bytes"
-	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/sealstore/sealstore/internal/api"
-	"github.com/sealstore/sealstore/internal/datadir"
 	"github.com/sealstore/sealstore/internal/server"
-	"github.com/sealstore/sealstore/internal/syncbuf"
 )
 
 func main() {
@@ -173,55 +159,6 @@ func run(duration time.Duration, conns, size, rounds int, inProcess bool) error 
 	return nil
 }
 
-// rss returns a process's (0: this one) resident memory from /proc (Linux): the total
-// now and at its peak, and now split into anonymous memory (heaps, stacks:
-// what the process itself holds) and file pages (bbolt's memory-mapped
-// database, which the kernel may drop and re-read at will).
-func rss(pid int) string {
-	path := "/proc/self/status"
-	if pid != 0 {
-		path = fmt.Sprintf("/proc/%d/status", pid)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "unknown"
-	}
-	v := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if k, val, ok := strings.Cut(line, ":"); ok {
-			v[k] = strings.TrimSpace(val)
-		}
-	}
-	return fmt.Sprintf("RSS %s (peak %s): anonymous %s, file-backed %s", v["VmRSS"], v["VmHWM"], v["RssAnon"], v["RssFile"])
-}
-
-// workload is one kind of request against one server: op sends request i
-// of worker w and waits for its answer.
-type workload struct {
-	name string
-	op   func(w, i int) error
-}
-
-// httpWork is a workload of HTTP requests that must answer 200.
-func httpWork(name string, c *http.Client, mk func(w, i int) (*http.Request, error)) workload {
-	return workload{name, func(w, i int) error {
-		req, err := mk(w, i)
-		if err != nil {
-			return err
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	}}
-}
-
 // compare runs a (the ceiling) and b (sealstore) in alternating slices,
 // ABBA order, so that a drift of the machine's speed hits both alike, and
 // returns each one's totals and the median of the per-pair rate ratios.
@@ -292,249 +229,4 @@ func sealstoreWork(ss *target, r, conns int, body func(id string) []byte, seq, w
 		return req, err
 	})
 	return post, get
-}
-
-func jsonPost(url string, body []byte, token string) (*http.Request, error) {
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return req, nil
-}
-
-// drive runs conns workers of wl for d, each sending its requests one at a
-// time.
-func drive(wl workload, d time.Duration, conns int) result {
-	name := wl.name
-	if profile.file != "" && profile.phase == name && !profile.done {
-		profile.done = true // the first slice of the phase only
-		if f, err := os.Create(profile.file); err == nil && pprof.StartCPUProfile(f) == nil {
-			defer pprof.StopCPUProfile()
-		}
-	}
-	var errs atomic.Int64
-	lat := make([][]time.Duration, conns)
-	deadline := time.Now().Add(d)
-	start, cpu0 := time.Now(), cpu()
-	var wg sync.WaitGroup
-	for w := range conns {
-		wg.Go(func() {
-			for i := 0; time.Now().Before(deadline); i++ {
-				t0 := time.Now()
-				if err := wl.op(w, i); err != nil {
-					errs.Add(1)
-					continue
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-			}
-		})
-	}
-	wg.Wait()
-	all := slices.Concat(lat...)
-	slices.Sort(all)
-	return result{name: name, n: len(all), errors: int(errs.Load()), elapsed: time.Since(start), cpu: cpu() - cpu0, lat: all}
-}
-
-// cpu is the CPU time used so far by this process and the servers'.
-var cpu = func() time.Duration { return cpuTime(0) }
-
-// cpuTime is the user and system CPU time of process pid (0: this one)
-// so far, from /proc (Linux; 0 elsewhere).
-func cpuTime(pid int) time.Duration {
-	path := "/proc/self/stat"
-	if pid != 0 {
-		path = fmt.Sprintf("/proc/%d/stat", pid)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name (which may hold spaces), from field 3.
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	var utime, stime int64
-	fmt.Sscan(f[11], &utime)
-	fmt.Sscan(f[12], &stime)
-	return time.Duration(utime+stime) * time.Second / clockTicks
-}
-
-// clockTicks is Linux's USER_HZ, the unit of /proc/PID/stat times.
-const clockTicks = 100
-
-func newClient(caFile string, conns int) (*http.Client, error) {
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("no certificate in " + caFile)
-	}
-	return &http.Client{Transport: &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: pool},
-		MaxIdleConnsPerHost: conns,
-		MaxConnsPerHost:     conns,
-	}, Timeout: 30 * time.Second}, nil
-}
-
-// target is a server under test, as the clients see it.
-type target struct {
-	url, token string
-	client     *http.Client
-	pid        int // 0: in this process
-	stop       func()
-}
-
-func (t *target) cpu() time.Duration {
-	if t.pid == 0 {
-		return 0 // counted with this process
-	}
-	return cpuTime(t.pid)
-}
-
-// startInProcess starts server kind ("ceiling" or "sealstore") in this
-// process.
-func startInProcess(kind, dir string, size int) (*target, error) {
-	url, token, stop, err := serve(kind, dir, size)
-	if err != nil {
-		return nil, err
-	}
-	client, err := newClient(filepath.Join(dir, datadir.CertFile), 64)
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	return &target{url: url, token: token, client: client, stop: stop}, nil
-}
-
-// startProcess starts server kind in a child process (this program with
-// -child), which prints "URL TOKEN" on its stdout once serving.
-func startProcess(kind, dir string, size int) (*target, error) {
-	cmd := exec.Command(os.Args[0], "-child", kind, "-dir", dir, "-size", strconv.Itoa(size))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop := func() { stdin.Close(); _ = cmd.Wait() }
-	var url, token string
-	if _, err := fmt.Fscanln(stdout, &url, &token); err != nil {
-		stop()
-		return nil, fmt.Errorf("%s did not start: %w", kind, err)
-	}
-	client, err := newClient(filepath.Join(dir, datadir.CertFile), 64)
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	return &target{url: url, token: token, client: client, pid: cmd.Process.Pid, stop: stop}, nil
-}
-
-// serveChild serves kind until its stdin closes.
-func serveChild(kind, dir string, size int) error {
-	url, token, stop, err := serve(kind, dir, size)
-	if err != nil {
-		return err
-	}
-	fmt.Println(url, token)
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	stop()
-	return nil
-}
-
-// serve starts kind in this process: the trivial handler, or sealstore on
-// the data directory dir. token is "-" for the ceiling.
-func serve(kind, dir string, size int) (url, token string, stop func(), err error) {
-	switch kind {
-	case "ceiling":
-		url, stop, err = serveCeiling(dir, size)
-		return url, "-", stop, err
-	case "sealstore":
-		return serveSealstore(dir, server.Backend{})
-	}
-	return "", "", nil, fmt.Errorf("unknown server %q", kind)
-}
-
-// serveCeiling starts the trivial handler: GET answers the JSON a read of
-// a size-byte secret answers, POST decodes the JSON body and answers
-// {"status":"ok"}; no token check, storage or crypto.
-func serveCeiling(dir string, size int) (string, func(), error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", nil, err
-	}
-	if err := datadir.EnsureCert(dir); err != nil {
-		return "", nil, err
-	}
-	certs, err := api.LoadCert(filepath.Join(dir, datadir.CertFile), filepath.Join(dir, datadir.KeyFile))
-	if err != nil {
-		return "", nil, err
-	}
-	secret := strings.Repeat("s", size)
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		out := map[string]string{"status": "ok"}
-		if r.Method == http.MethodPost {
-			var in map[string]string
-			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
-				http.Error(w, "bad json", http.StatusBadRequest)
-				return
-			}
-		} else {
-			out = map[string]string{"item_id": r.URL.Path, "secret": secret}
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(out)
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	srv := &http.Server{Handler: h, TLSConfig: api.TLSConfig(certs)}
-	go func() { _ = srv.Serve(tls.NewListener(ln, srv.TLSConfig)) }()
-	return "https://" + ln.Addr().String(), func() { srv.Close() }, nil
-}
-
-var tokenLine = regexp.MustCompile(`sst_[A-Za-z0-9_-]{43}`)
-
-// serveSealstore runs server.Run (what sealstore serve runs) on dir.
-// On DynamoDB, 'sealstore init' makes the tables and prints the token.
-func serveSealstore(dir string, b server.Backend) (url, token string, stop func(), err error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncbuf.Buffer
-	addrc := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	cfg := server.Config{DataDir: dir, Backend: b, Listen: "127.0.0.1:0", Out: &out, Log: io.Discard,
-		OnListen: func(https, _ net.Addr) { addrc <- https }}
-	if b.Kind == server.KindDynamoDB {
-		if err := server.Init(ctx, cfg, &out); err != nil {
-			cancel()
-			return "", "", nil, err
-		}
-	}
-	go func() { done <- server.Run(ctx, cfg, nil) }()
-	var addr net.Addr
-	select {
-	case addr = <-addrc:
-	case err := <-done:
-		cancel()
-		return "", "", nil, fmt.Errorf("sealstore did not start: %w", err)
-	}
-	token = tokenLine.FindString(out.String())
-	if token == "" {
-		cancel()
-		return "", "", nil, errors.New("no bootstrap token printed")
-	}
-	return "https://" + addr.String(), token, func() { cancel(); <-done }, nil
 }

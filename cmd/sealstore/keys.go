@@ -44,14 +44,7 @@ in this process against DynamoDB + KMS instead, audited as standalone:<user>):
 // keyAdmin is the key lifecycle the commands drive: a running server's
 // API (cliclient.Keys), or, standalone on DynamoDB, this process
 // (server.Keys, audited as the operator).
-type keyAdmin interface {
-	KeyStatus(ctx context.Context, coll string) (records.KeyStatus, error)
-	RotateKey(ctx context.Context, coll string) (records.KeyVersion, error)
-	SetKeyPolicy(ctx context.Context, coll string, p records.KeyPolicy) (records.KeyStatus, error)
-	StartRewrap(ctx context.Context, coll string, o records.RewrapOptions) (records.RewrapJob, error)
-	RewrapStatus(ctx context.Context, coll string) (records.RewrapJob, error)
-	ShredKeys(ctx context.Context, coll, confirm string) (records.ShredReceipt, error)
-}
+type keyAdmin = audited.Keys
 
 // keysCommand is one row of the table of keys commands.
 type keysCommand struct {

@@ -42,48 +42,10 @@ func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, de
 		fmt.Fprintf(stdout, "rewrap of %s: %s (job %s); follow it with 'sealstore keys rewrap %s' or GET /v1/collections/%s/keys/rewrap\n", coll, job.State, job.ID, coll, url.PathEscape(coll))
 		return exitOK
 	}
-	tty := isTerminal(stderr)
-	lastLine, lastStart := time.Now(), time.Now()
-	// stopped ends following when the command is interrupted (Ctrl-C).
-	stopped := func() int {
-		fmt.Fprintln(stderr, "\nstopped following; the rewrap goes on (in the server, or, standalone, once a server or the next run takes it over)")
-		return exitFail
-	}
-	for job.State == "running" {
-		line := progressBar(job)
-		if idle := time.Since(job.Updated); idle > records.JobLease/2 {
-			line = fmt.Sprintf("no progress for %.0fs: the process running the rewrap may have stopped; a server (or this command) takes it over once its %s lease runs out", idle.Seconds(), records.JobLease)
-			// Past the lease, asking again takes the job over.
-			if idle > records.JobLease+2*time.Second && time.Since(lastStart) > records.JobLease {
-				lastStart = time.Now()
-				if resumed, err := admin.StartRewrap(ctx, coll, records.RewrapOptions{MaxRate: maxRate}); err == nil {
-					job = resumed
-				}
-			}
-		}
-		if tty {
-			fmt.Fprintf(stderr, "\r\033[K%s", line)
-		} else if time.Since(lastLine) >= 5*time.Second {
-			fmt.Fprintln(stderr, line)
-			lastLine = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return stopped()
-		case <-time.After(rewrapPoll):
-		}
-		next, err := admin.RewrapStatus(ctx, coll)
-		if err != nil && ctx.Err() != nil { // interrupted during the request
-			return stopped()
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "\nsealstore keys rewrap %s: %s (the rewrap goes on)\n", coll, describe(err))
-			return exitFail
-		}
-		job = next
-	}
-	if tty {
-		fmt.Fprint(stderr, "\r\033[K")
+	f := follower{admin: admin, coll: coll, maxRate: maxRate, stderr: stderr, tty: isTerminal(stderr)}
+	job, code := f.follow(ctx, job)
+	if code != exitOK {
+		return code
 	}
 	fmt.Fprintf(stdout, "rewrap of %s: %s — %d rewrapped, %d retried, %d skipped, %d failed, %d passes, resumed %d times\n",
 		coll, job.State, job.Rewrapped, job.Retried, job.Skipped, job.Failed, job.Pass, job.Resumed)
@@ -96,6 +58,66 @@ func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, de
 		return exitFail
 	}
 	return exitOK
+}
+
+// follower shows a running rewrap's progress until it ends.
+type follower struct {
+	admin   keyAdmin
+	coll    string
+	maxRate int
+	stderr  io.Writer
+	tty     bool
+}
+
+// follow polls job until it is no longer running, showing its progress:
+// a bar on a terminal, a line every 5 s otherwise. It returns the job as
+// it ended, or the exit status of an interrupt (Ctrl-C: the rewrap goes
+// on) or of a failed poll.
+func (f follower) follow(ctx context.Context, job records.RewrapJob) (records.RewrapJob, int) {
+	lastLine, lastStart := time.Now(), time.Now()
+	for job.State == "running" {
+		line := progressBar(job)
+		if idle := time.Since(job.Updated); idle > records.JobLease/2 {
+			line = fmt.Sprintf("no progress for %.0fs: the process running the rewrap may have stopped; a server (or this command) takes it over once its %s lease runs out", idle.Seconds(), records.JobLease)
+			// Past the lease, asking again takes the job over.
+			if idle > records.JobLease+2*time.Second && time.Since(lastStart) > records.JobLease {
+				lastStart = time.Now()
+				if resumed, err := f.admin.StartRewrap(ctx, f.coll, records.RewrapOptions{MaxRate: f.maxRate}); err == nil {
+					job = resumed
+				}
+			}
+		}
+		if f.tty {
+			fmt.Fprintf(f.stderr, "\r\033[K%s", line)
+		} else if time.Since(lastLine) >= 5*time.Second {
+			fmt.Fprintln(f.stderr, line)
+			lastLine = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return job, f.stopped()
+		case <-time.After(rewrapPoll):
+		}
+		next, err := f.admin.RewrapStatus(ctx, f.coll)
+		if err != nil && ctx.Err() != nil { // interrupted during the request
+			return job, f.stopped()
+		}
+		if err != nil {
+			fmt.Fprintf(f.stderr, "\nsealstore keys rewrap %s: %s (the rewrap goes on)\n", f.coll, describe(err))
+			return job, exitFail
+		}
+		job = next
+	}
+	if f.tty {
+		fmt.Fprint(f.stderr, "\r\033[K")
+	}
+	return job, exitOK
+}
+
+// stopped ends following when the command is interrupted (Ctrl-C).
+func (f follower) stopped() int {
+	fmt.Fprintln(f.stderr, "\nstopped following; the rewrap goes on (in the server, or, standalone, once a server or the next run takes it over)")
+	return exitFail
 }
 
 // progressBar renders a job's progress on one line.

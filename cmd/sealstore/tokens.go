@@ -18,16 +18,17 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	}
+	sub := args[0]
 	set, err := loadSettings(args[1:])
 	if err != nil {
 		fmt.Fprintf(stderr, "sealstore tokens: %v\n", err)
 		return exitUsage
 	}
-	fs := flag.NewFlagSet("tokens "+args[0], flag.ContinueOnError)
+	fs := flag.NewFlagSet("tokens "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	where := storeFlags(fs, set)
 	var scope, name *string
-	if args[0] == "create" {
+	if sub == "create" {
 		scope = fs.String("scope", "", "scopes, e.g. items:read,items:write or *:admin")
 		name = fs.String("name", "", "token name (default: a random one)")
 	}
@@ -40,11 +41,24 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	dir, backend := where()
 	if err := backend.ValidateStore(); err != nil {
-		fmt.Fprintf(stderr, "sealstore tokens %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "sealstore tokens %s: %v\n", sub, err)
 		return exitUsage
 	}
-	var run func(context.Context, *tokens.Store) error
-	switch args[0] {
+	run, code := tokensWork(sub, rest, scope, name, stdout, stderr)
+	if run == nil {
+		return code
+	}
+	if err := server.WithTokens(ctx, dir, backend, run); err != nil {
+		fmt.Fprintf(stderr, "sealstore tokens %s: %v\n", sub, err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// tokensWork is what the tokens command sub does with the token store, or
+// nil and the exit status of a command line it refuses.
+func tokensWork(sub string, rest []string, scope, name *string, stdout, stderr io.Writer) (func(context.Context, *tokens.Store) error, int) {
+	switch sub {
 	case "create":
 		scopes, err := tokens.ParseScopes(*scope)
 		if *scope == "" || err != nil || len(rest) > 0 {
@@ -52,36 +66,30 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			if err != nil && *scope != "" {
 				fmt.Fprintf(stderr, "sealstore tokens create: %v\n", err)
 			}
-			return exitUsage
+			return nil, exitUsage
 		}
-		run = func(ctx context.Context, ts *tokens.Store) error {
+		return func(ctx context.Context, ts *tokens.Store) error {
 			_, secret, err := ts.Create(ctx, *name, scopes)
 			if err == nil {
 				fmt.Fprintln(stdout, secret)
 			}
 			return err
-		}
+		}, exitOK
 	case "list":
 		if len(rest) > 0 {
 			fmt.Fprintln(stderr, "usage: sealstore tokens list [--data-dir DIR]")
-			return exitUsage
+			return nil, exitUsage
 		}
-		run = func(ctx context.Context, ts *tokens.Store) error { return listTokens(ctx, ts, stdout) }
+		return func(ctx context.Context, ts *tokens.Store) error { return listTokens(ctx, ts, stdout) }, exitOK
 	case "revoke":
 		if len(rest) != 1 {
 			fmt.Fprintln(stderr, "usage: sealstore tokens revoke NAME [--data-dir DIR]")
-			return exitUsage
+			return nil, exitUsage
 		}
-		run = func(ctx context.Context, ts *tokens.Store) error { return ts.Revoke(ctx, rest[0]) }
-	default:
-		fmt.Fprintf(stderr, "sealstore tokens: unknown subcommand %q\n%s", args[0], usage)
-		return exitUsage
+		return func(ctx context.Context, ts *tokens.Store) error { return ts.Revoke(ctx, rest[0]) }, exitOK
 	}
-	if err := server.WithTokens(ctx, dir, backend, run); err != nil {
-		fmt.Fprintf(stderr, "sealstore tokens %s: %v\n", args[0], err)
-		return exitFail
-	}
-	return exitOK
+	fmt.Fprintf(stderr, "sealstore tokens: unknown subcommand %q\n%s", sub, usage)
+	return nil, exitUsage
 }
 
 func listTokens(ctx context.Context, ts *tokens.Store, stdout io.Writer) error {

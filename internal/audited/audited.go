@@ -42,10 +42,11 @@ const appendTimeout = 15 * time.Second
 // Config wires a Service. Any use case may be nil if the caller does not
 // use it; Trail nil means no audit trail (operations pass through).
 type Config struct {
-	Records Records
-	Keys    Keys
-	Tokens  Tokens
-	Trail   Trail
+	Records   Records
+	Keys      Keys
+	Rotations Rotations
+	Tokens    Tokens
+	Trail     Trail
 	// Appended, if set, is told the outcome of every append (nil: the
 	// entry is written), for metrics and logs.
 	Appended func(ctx context.Context, action string, err error)
@@ -56,17 +57,18 @@ type Config struct {
 
 // Service is the use cases, audited.
 type Service struct {
-	recs     Records
-	keys     Keys
-	tokens   Tokens
-	trail    Trail
-	appended func(ctx context.Context, action string, err error)
-	logError func(ctx context.Context, msg string, attrs ...slog.Attr)
+	recs      Records
+	keys      Keys
+	rotations Rotations
+	tokens    Tokens
+	trail     Trail
+	appended  func(ctx context.Context, action string, err error)
+	logError  func(ctx context.Context, msg string, attrs ...slog.Attr)
 }
 
 // New returns the audited use cases of cfg.
 func New(cfg Config) *Service {
-	s := &Service{recs: cfg.Records, keys: cfg.Keys, tokens: cfg.Tokens, trail: cfg.Trail, appended: cfg.Appended, logError: cfg.LogError}
+	s := &Service{recs: cfg.Records, keys: cfg.Keys, rotations: cfg.Rotations, tokens: cfg.Tokens, trail: cfg.Trail, appended: cfg.Appended, logError: cfg.LogError}
 	if s.appended == nil {
 		s.appended = func(context.Context, string, error) {}
 	}

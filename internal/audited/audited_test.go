@@ -132,7 +132,7 @@ func (u *uses) Revoke(_ context.Context, name string) error {
 }
 
 func newService(u *uses, tr *trail) *audited.Service {
-	cfg := audited.Config{Records: u, Keys: u, Tokens: u}
+	cfg := audited.Config{Records: u, Keys: u, Rotations: u, Tokens: u}
 	if tr != nil {
 		cfg.Trail = tr
 	}

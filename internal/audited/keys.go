@@ -8,7 +8,9 @@ import (
 	"github.com/sealstore/sealstore/internal/records"
 )
 
-// Keys is the key lifecycle Service wraps: *records.Service.
+// Keys is the key lifecycle Service wraps (*records.Service), and that
+// Service offers; the command line drives it over HTTP too
+// (cliclient.Keys).
 type Keys interface {
 	KeyStatus(ctx context.Context, coll string) (records.KeyStatus, error)
 	RotateKey(ctx context.Context, coll string) (records.KeyVersion, error)
@@ -16,6 +18,10 @@ type Keys interface {
 	StartRewrap(ctx context.Context, coll string, o records.RewrapOptions) (records.RewrapJob, error)
 	RewrapStatus(ctx context.Context, coll string) (records.RewrapJob, error)
 	ShredKeys(ctx context.Context, coll, confirm string) (records.ShredReceipt, error)
+}
+
+// Rotations are the automatic rotations Service wraps: *records.Service.
+type Rotations interface {
 	RotateDue(ctx context.Context) ([]records.DueRotation, error)
 }
 
@@ -90,7 +96,7 @@ func (s *Service) ShredKeys(ctx context.Context, coll, confirm string) (records.
 // keys.rotate by ServiceActor, done or failed; an entry that cannot be
 // written is reported in the rotation's Err (the rotation itself is made).
 func (s *Service) RotateDue(ctx context.Context) ([]records.DueRotation, error) {
-	rotations, err := s.keys.RotateDue(ctx)
+	rotations, err := s.rotations.RotateDue(ctx)
 	actx := WithActor(ctx, ServiceActor)
 	for i := range rotations {
 		r := &rotations[i]

@@ -350,19 +350,9 @@ func (s *Service) PatchRecord(ctx context.Context, coll string, k Key, patch att
 	if err != nil {
 		return Record{}, err
 	}
-	key, err := c.keyItem(k)
+	key, err := c.checkPatch(k, patch)
 	if err != nil {
 		return Record{}, err
-	}
-	for name := range key {
-		if _, ok := patch[name]; ok {
-			return Record{}, &InvalidError{Field: fieldName(name), Reason: "is a key attribute and cannot be patched"}
-		}
-	}
-	for name := range patch {
-		if err := checkAttrName(fieldName(name), name); err != nil {
-			return Record{}, err
-		}
 	}
 	unlock, err := s.lock(ctx, coll, key)
 	if err != nil {
@@ -370,34 +360,9 @@ func (s *Service) PatchRecord(ctx context.Context, coll string, k Key, patch att
 	}
 	defer unlock()
 	for attempt := 1; ; attempt++ {
-		stored, err := s.db.Get(ctx, c.table, key)
-		if errors.Is(err, store.ErrNotFound) {
-			if p.none() {
-				return Record{}, ErrNotFound
-			}
-			return Record{}, ErrPrecondition
-		}
-		if err != nil {
-			return Record{}, fmt.Errorf("records: get: %w", err)
-		}
-		if p.IfNoneMatch || len(p.IfMatch) > 0 && !matches(p.IfMatch, stored) {
-			return Record{}, ErrPrecondition
-		}
-		cur, err := c.decryptAt(ctx, stored, key)
-		if err != nil {
-			return Record{}, err
-		}
-		merged := attr.Item(mergePatch(attr.M(cur.Doc), attr.M(patch)))
-		sealed, err := s.seal(ctx, c, merged)
-		if err != nil {
-			return Record{}, err
-		}
-		err = s.db.Put(ctx, c.table, sealed, unchanged(stored))
-		if err == nil {
-			return Record{Key: cur.Key, Doc: merged, ETag: etagOf(sealed)}, nil
-		}
+		r, err := s.patchOnce(ctx, c, key, patch, p)
 		if !errors.Is(err, store.ErrConflict) {
-			return Record{}, fmt.Errorf("records: put: %w", err)
+			return r, err
 		}
 		if len(p.IfMatch) > 0 {
 			return Record{}, ErrPrecondition
@@ -413,6 +378,61 @@ func (s *Service) PatchRecord(ctx context.Context, coll string, k Key, patch att
 			return Record{}, ctx.Err()
 		}
 	}
+}
+
+// checkPatch returns the key item of k, or what is wrong with patch: it
+// may not change a key attribute, nor name a reserved attribute.
+func (c *collection) checkPatch(k Key, patch attr.Item) (attr.Item, error) {
+	key, err := c.keyItem(k)
+	if err != nil {
+		return nil, err
+	}
+	for name := range key {
+		if _, ok := patch[name]; ok {
+			return nil, &InvalidError{Field: fieldName(name), Reason: "is a key attribute and cannot be patched"}
+		}
+	}
+	for name := range patch {
+		if err := checkAttrName(fieldName(name), name); err != nil {
+			return nil, err
+		}
+	}
+	return key, nil
+}
+
+// patchOnce reads the record at key, merges patch into it and writes it on
+// condition that it did not change meanwhile: store.ErrConflict if it did.
+func (s *Service) patchOnce(ctx context.Context, c *collection, key, patch attr.Item, p Precondition) (Record, error) {
+	stored, err := s.db.Get(ctx, c.table, key)
+	if errors.Is(err, store.ErrNotFound) {
+		if p.none() {
+			return Record{}, ErrNotFound
+		}
+		return Record{}, ErrPrecondition
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("records: get: %w", err)
+	}
+	if p.IfNoneMatch || len(p.IfMatch) > 0 && !matches(p.IfMatch, stored) {
+		return Record{}, ErrPrecondition
+	}
+	cur, err := c.decryptAt(ctx, stored, key)
+	if err != nil {
+		return Record{}, err
+	}
+	merged := attr.Item(mergePatch(attr.M(cur.Doc), attr.M(patch)))
+	sealed, err := s.seal(ctx, c, merged)
+	if err != nil {
+		return Record{}, err
+	}
+	err = s.db.Put(ctx, c.table, sealed, unchanged(stored))
+	if errors.Is(err, store.ErrConflict) {
+		return Record{}, err
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("records: put: %w", err)
+	}
+	return Record{Key: cur.Key, Doc: merged, ETag: etagOf(sealed)}, nil
 }
 
 // mergePatch applies patch to target as RFC 7396 does: a null member

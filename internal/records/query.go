@@ -53,31 +53,16 @@ func (s *Service) ListRecords(ctx context.Context, coll string, q Query) (Page, 
 	if err != nil {
 		return Page{}, err
 	}
-	limit := q.Limit
-	switch {
-	case limit == 0:
-		limit = DefaultPageSize
-	case limit < 1 || limit > MaxPageSize:
-		return Page{}, &InvalidError{Field: "query.limit", Reason: fmt.Sprintf("must be 1 to %d", MaxPageSize)}
-	}
-	names := sortedKeys(q.Filters)
-	for _, name := range names {
-		if _, ok := c.info.Schema.Searchable[name]; !ok {
-			return Page{}, &InvalidError{Field: "query." + name, Reason: "is not a searchable attribute of this collection (searchable: " + strings.Join(sortedKeys(c.info.Schema.Searchable), ", ") + ")"}
-		}
+	limit, names, err := c.checkQuery(q)
+	if err != nil {
+		return Page{}, err
 	}
 	aead, beacons, err := s.keysFor(ctx, c)
 	if err != nil {
 		return Page{}, err
 	}
-	// The cursor is bound to the collection and to the query, so it can
-	// be used for nothing else.
-	var bind strings.Builder
-	bind.WriteString(c.info.Name)
-	for _, name := range names {
-		fmt.Fprintf(&bind, "\x00%d:%s\x00%d:%s", len(name), name, len(q.Filters[name]), q.Filters[name])
-	}
-	cursor, err := openCursor(aead, q.Cursor, bind.String())
+	bind := queryBinding(c, names, q.Filters)
+	cursor, err := openCursor(aead, q.Cursor, bind)
 	if err != nil {
 		return Page{}, err
 	}
@@ -85,9 +70,8 @@ func (s *Service) ListRecords(ctx context.Context, coll string, q Query) (Page, 
 	if len(names) == 0 {
 		page, err = s.db.Scan(ctx, c.table, cursor, limit)
 	} else {
-		b := beacons[names[0]]
 		var h string
-		if h, err = b.Hash([]byte(q.Filters[names[0]])); err != nil {
+		if h, err = beacons[names[0]].Hash([]byte(q.Filters[names[0]])); err != nil {
 			return Page{}, err
 		}
 		page, err = s.db.Query(ctx, c.table, beaconIndex(names[0]), h, cursor, limit)
@@ -95,14 +79,58 @@ func (s *Service) ListRecords(ctx context.Context, coll string, q Query) (Page, 
 	if err != nil {
 		return Page{}, fmt.Errorf("records: list: %w", err)
 	}
+	out, err := s.openPage(ctx, c, page.Items, q.Filters)
+	if err == nil && page.Next != nil {
+		out.Cursor, err = sealCursor(aead, page.Next, bind)
+	}
+	if err != nil {
+		return Page{}, err
+	}
+	return out, nil
+}
+
+// checkQuery returns q's page size and its filtered attributes, sorted,
+// or what is wrong with q.
+func (c *collection) checkQuery(q Query) (int, []string, error) {
+	limit := q.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultPageSize
+	case limit < 1 || limit > MaxPageSize:
+		return 0, nil, &InvalidError{Field: "query.limit", Reason: fmt.Sprintf("must be 1 to %d", MaxPageSize)}
+	}
+	names := sortedKeys(q.Filters)
+	for _, name := range names {
+		if _, ok := c.info.Schema.Searchable[name]; !ok {
+			return 0, nil, &InvalidError{Field: "query." + name, Reason: "is not a searchable attribute of this collection (searchable: " + strings.Join(sortedKeys(c.info.Schema.Searchable), ", ") + ")"}
+		}
+	}
+	return limit, names, nil
+}
+
+// queryBinding is what a listing's cursor is bound to: the collection
+// and the query, so that it can be used for nothing else.
+func queryBinding(c *collection, names []string, filters map[string]string) string {
+	var bind strings.Builder
+	bind.WriteString(c.info.Name)
+	for _, name := range names {
+		fmt.Fprintf(&bind, "\x00%d:%s\x00%d:%s", len(name), name, len(filters[name]), filters[name])
+	}
+	return bind.String()
+}
+
+// openPage decrypts the stored items of a listing's page and keeps the
+// records matching every filter; records under a retired version are
+// counted, not returned.
+func (s *Service) openPage(ctx context.Context, c *collection, items []attr.Item, filters map[string]string) (Page, error) {
 	out := Page{Records: []Record{}}
 	seen := map[Key]bool{}
-	for _, stored := range page.Items {
+	for _, stored := range items {
 		key, err := c.keyOfStored(stored)
 		if err != nil {
 			return Page{}, err
 		}
-		if len(names) > 0 {
+		if len(filters) > 0 {
 			k := c.keyFrom(key)
 			if seen[k] {
 				continue
@@ -128,13 +156,8 @@ func (s *Service) ListRecords(ctx context.Context, coll string, q Query) (Page, 
 		if err != nil {
 			return Page{}, err
 		}
-		if matchesFilters(r.Doc, q.Filters) {
+		if matchesFilters(r.Doc, filters) {
 			out.Records = append(out.Records, r)
-		}
-	}
-	if page.Next != nil {
-		if out.Cursor, err = sealCursor(aead, page.Next, bind.String()); err != nil {
-			return Page{}, err
 		}
 	}
 	return out, nil

@@ -18,14 +18,12 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/internal/api"
 	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/audited"
@@ -34,7 +32,6 @@ import (
 	"github.com/sealstore/sealstore/internal/tokens"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/keystore"
-	"github.com/sealstore/sealstore/store"
 )
 
 // Table names of the embedded store.
@@ -167,76 +164,6 @@ func open(ctx context.Context, cfg Config) (_ *service, err error) {
 	return s, s.reloadTokens(ctx)
 }
 
-// metaTable holds the service's own records: for now, that the bootstrap
-// token was handed out.
-var metaTable = store.Table{Name: "sealstore_meta", PartitionKey: "name"}
-
-// bootstrap creates an admin token and prints it, once per data directory:
-// a marker written after the token is printed says it is done. A start that
-// fails before that (or is killed) leaves no marker, and the next start
-// replaces the token no one saw. A directory that already has other tokens
-// (made offline) needs none. Revoking every token later does not bring a
-// new one: that is the offline 'sealstore tokens create'.
-func bootstrap(ctx context.Context, db store.Store, ts *tokens.Store, out io.Writer) error {
-	if err := db.CreateTable(ctx, metaTable); err != nil {
-		return err
-	}
-	marker := attr.Item{"name": attr.S("bootstrap")}
-	_, err := db.Get(ctx, metaTable, marker)
-	if err == nil || !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	list, err := ts.List(ctx)
-	if err != nil {
-		return err
-	}
-	if slices.ContainsFunc(list, func(t tokens.Token) bool { return t.Name != BootstrapName }) {
-		return db.Put(ctx, metaTable, marker, store.Cond{Absent: true})
-	}
-	if err := ts.Revoke(ctx, BootstrapName); err != nil && !errors.Is(err, tokens.ErrNotFound) {
-		return err
-	}
-	scopes := []tokens.Scope{{Collection: tokens.AnyCollection, Action: tokens.Admin}}
-	_, secret, err := ts.Create(ctx, BootstrapName, scopes)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "bootstrap admin token (shown once; store it now): %s\n", secret)
-	marker["created"] = attr.S(time.Now().UTC().Format(time.RFC3339))
-	return db.Put(ctx, metaTable, marker, store.Cond{Absent: true})
-}
-
-// reloadTokens replaces the token set with the stored list. Reloads are
-// serialized, so that a slow one cannot install an older list over a
-// newer one.
-func (s *service) reloadTokens(ctx context.Context) error {
-	s.reloadMu.Lock()
-	defer s.reloadMu.Unlock()
-	list, err := s.tokens.List(ctx)
-	if err != nil {
-		return err
-	}
-	s.set.Store(tokens.NewSet(list))
-	return nil
-}
-
-// tokensChanged follows a token change made through the API: a revoked
-// token leaves the set at once (before the response), then the list is
-// read again, whether or not the request that made the change is still
-// there to wait.
-func (s *service) tokensChanged(ctx context.Context, revoked string) {
-	if revoked != "" {
-		s.reloadMu.Lock()
-		s.set.Store(s.set.Load().Without(revoked))
-		s.reloadMu.Unlock()
-	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := s.reloadTokens(ctx); err != nil {
-		s.log.Error("reload tokens after a change: the previous token list (less any revoked token) stays in force until the next refresh", slog.String("error", err.Error()))
-	}
-}
-
 func (s *service) handler(ctx context.Context) (http.Handler, func() error, error) {
 	cache := newCache(s.cfg)
 	if err := s.metrics.Register(
@@ -277,7 +204,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	done := make(chan struct{}, 2)
 	go func() {
 		defer func() { done <- struct{}{} }()
-		s.rotateLoop(bg, audited.New(audited.Config{Keys: recs, Trail: trail, Appended: s.auditAppended}))
+		s.rotateLoop(bg, audited.New(audited.Config{Rotations: recs, Trail: trail, Appended: s.auditAppended}))
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
@@ -439,19 +366,6 @@ func (s *service) loop(ctx context.Context, reload <-chan struct{}, servers []*h
 	}
 }
 
-// tokenRefresh is how often the token list is re-read without a signal:
-// on DynamoDB, where the token commands change it while servers run; never
-// on the embedded default, which no one else can change while it serves.
-func (s *service) tokenRefresh() time.Duration {
-	if s.backend.dir != nil {
-		return 0
-	}
-	if s.cfg.TokenRefresh > 0 {
-		return s.cfg.TokenRefresh
-	}
-	return DefaultTokenRefresh
-}
-
 func (s *service) reload(ctx context.Context) {
 	if err := s.certs.Reload(); err != nil {
 		s.log.Error("reload certificate: the previous certificate stays in use", slog.String("error", err.Error()))
@@ -463,80 +377,6 @@ func (s *service) reload(ctx context.Context) {
 	} else {
 		s.log.Info("reloaded tokens", slog.Int("tokens", s.set.Load().Len()))
 	}
-}
-
-// drain stops accepting connections and waits for in-flight requests.
-func (s *service) drain(servers []*httpServer) error {
-	timeout := s.cfg.DrainTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	s.log.Info("draining", slog.Duration("timeout", timeout))
-	var errs []error
-	for _, srv := range servers {
-		err := shutdown(ctx, srv)
-		if errors.Is(err, context.DeadlineExceeded) {
-			srv.Close()
-			err = fmt.Errorf("in-flight requests did not finish within the drain timeout (%s); they were cut off", timeout)
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// shutdown is srv.Shutdown, except that it does not wait for connections
-// on which no request has begun: net/http counts a connection that has
-// sent nothing yet as busy for 5 s, and clients leave such connections
-// open whenever they ran requests in parallel. Once no connection is in
-// the middle of a request, the rest are closed.
-func shutdown(ctx context.Context, srv *httpServer) error {
-	done := make(chan error, 1)
-	go func() { done <- srv.Shutdown(ctx) }()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			return err
-		case <-tick.C:
-			if !srv.conns.busy() {
-				srv.Close()
-				return <-done
-			}
-		}
-	}
-}
-
-// httpServer is an http.Server that knows its connections' states.
-type httpServer struct {
-	*http.Server
-	conns *connTracker
-}
-
-// connTracker counts the connections in the middle of a request.
-type connTracker struct {
-	mu     sync.Mutex
-	active map[net.Conn]bool
-}
-
-func (t *connTracker) observe(c net.Conn, st http.ConnState) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if st == http.StateActive {
-		t.active[c] = true
-	} else {
-		delete(t.active, c)
-	}
-}
-
-func (t *connTracker) busy() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.active) > 0
 }
 
 func (s *service) banner(https, http net.Addr) {
@@ -552,18 +392,4 @@ func (s *service) banner(https, http net.Addr) {
 	if s.backend.dir != nil {
 		fmt.Fprintln(out, "WARNING: the root key is a local file (development only): anyone who can read it and the database can read every record")
 	}
-}
-
-func newHTTPServer(h http.Handler, log *slog.Logger) *httpServer {
-	t := &connTracker{active: map[net.Conn]bool{}}
-	return &httpServer{conns: t, Server: &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ConnState:         t.observe,
-	}}
 }

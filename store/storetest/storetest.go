@@ -565,8 +565,13 @@ func testCondEquals(t *testing.T, s store.Store) {
 	v3 := attr.Item{"pk": attr.S("k"), "v": attr.N("3")}
 	wantNoErr(t, "Put Equals number by value", s.Put(ctx, hashTable, v3, store.Cond{Attr: "v", Equals: attr.N("2.0")}))
 	wantItem(t, s, hashTable, v3)
+	testCondEqualsTypes(t, s)
+}
 
-	// Conditions on non-key attributes of other types.
+// testCondEqualsTypes checks conditions on non-key attributes of other
+// types, over the item testCondEquals left.
+func testCondEqualsTypes(t *testing.T, s store.Store) {
+	ctx := t.Context()
 	rich := attr.Item{
 		"pk":  attr.S("k"),
 		"s":   attr.S("str"),
