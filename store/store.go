@@ -152,6 +152,13 @@ type Cond struct {
 // Page is one page of a Scan.
 type Page struct {
 	Items []attr.Item
+	// Keys, when not nil, holds the key each item is stored under
+	// (Keys[i] for Items[i]), read from where the backend keeps it: a
+	// caller that trusts an item only at its key must check that the item
+	// is the one its key names, since the backend's file may have been
+	// edited. Nil: each item is stored under its own key attributes, as in
+	// DynamoDB, where nothing else names it. Otherwise as long as Items.
+	Keys []attr.Item
 	// Next is an opaque cursor for the following page, nil after the last.
 	Next []byte
 }

@@ -215,6 +215,16 @@ func (c *collection) keyOfStored(stored attr.Item) (attr.Item, error) {
 	return key, nil
 }
 
+// storageKey is the key item of c under which a store says an item is
+// kept: key attributes that are not strings name no record of c.
+func (c *collection) storageKey(key attr.Item) (attr.Item, error) {
+	k, err := c.keyOfStored(key)
+	if err != nil {
+		return nil, fmt.Errorf("records: %w: an item is stored under a key of another shape", item.ErrDecrypt)
+	}
+	return k, nil
+}
+
 // PutRecord stores doc as the record at k of collection coll, if p holds,
 // and returns its entity tag.
 func (s *Service) PutRecord(ctx context.Context, coll string, k Key, doc attr.Item, p Precondition) (string, error) {

@@ -79,7 +79,7 @@ func (s *Service) ListRecords(ctx context.Context, coll string, q Query) (Page, 
 	if err != nil {
 		return Page{}, fmt.Errorf("records: list: %w", err)
 	}
-	out, err := s.openPage(ctx, c, page.Items, q.Filters)
+	out, err := s.openPage(ctx, c, page, q.Filters)
 	if err == nil && page.Next != nil {
 		out.Cursor, err = sealCursor(aead, page.Next, bind)
 	}
@@ -121,12 +121,21 @@ func queryBinding(c *collection, names []string, filters map[string]string) stri
 
 // openPage decrypts the stored items of a listing's page and keeps the
 // records matching every filter; records under a retired version are
-// counted, not returned.
-func (s *Service) openPage(ctx context.Context, c *collection, items []attr.Item, filters map[string]string) (Page, error) {
+// counted, not returned. Each item must be the record at the key it is
+// stored under, as for a read: an item copied under another record's key
+// is a decryption failure, never that record twice and the other not at
+// all.
+func (s *Service) openPage(ctx context.Context, c *collection, page store.Page, filters map[string]string) (Page, error) {
 	out := Page{Records: []Record{}}
 	seen := map[Key]bool{}
-	for _, stored := range items {
+	for i, stored := range page.Items {
 		key, err := c.keyOfStored(stored)
+		if page.Keys != nil {
+			if len(page.Keys) != len(page.Items) {
+				return Page{}, fmt.Errorf("records: the store's page has %d keys for %d items", len(page.Keys), len(page.Items))
+			}
+			key, err = c.storageKey(page.Keys[i])
+		}
 		if err != nil {
 			return Page{}, err
 		}

@@ -24,6 +24,13 @@ func (l *laggingIndex) Query(ctx context.Context, t store.Table, index, value st
 		return p, err
 	}
 	p.Items = append(p.Items, l.stale...)
+	for _, it := range l.stale { // each stale item stands where it was stored
+		k, err := store.KeyOf(t, it)
+		if err != nil {
+			return p, err
+		}
+		p.Keys = append(p.Keys, k)
+	}
 	return p, nil
 }
 

@@ -270,7 +270,12 @@ func (s *Store) Scan(ctx context.Context, t store.Table, cursor []byte, limit in
 			if err != nil {
 				return err
 			}
+			key, err := decodeKey(t, k)
+			if err != nil {
+				return err
+			}
 			page.Items = append(page.Items, it)
+			page.Keys = append(page.Keys, key)
 			last = k
 		}
 		return nil

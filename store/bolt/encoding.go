@@ -53,6 +53,29 @@ func encodeKey(t store.Table, it attr.Item) ([]byte, error) {
 	return k, nil
 }
 
+// decodeKey is the key item of a key encodeKey made for t.
+func decodeKey(t store.Table, k []byte) (attr.Item, error) {
+	if len(k) < 2 || int(binary.BigEndian.Uint16(k)) > len(k)-2 {
+		return nil, fmt.Errorf("bolt: table %s: malformed key", t.Name)
+	}
+	n := int(binary.BigEndian.Uint16(k))
+	pk, err := attr.UnmarshalTyped(k[2 : 2+n])
+	if err != nil {
+		return nil, fmt.Errorf("bolt: table %s: malformed key: %w", t.Name, err)
+	}
+	key := attr.Item{t.PartitionKey: pk}
+	if t.SortKey != "" {
+		sk, err := attr.UnmarshalTyped(k[2+n:])
+		if err != nil {
+			return nil, fmt.Errorf("bolt: table %s: malformed key: %w", t.Name, err)
+		}
+		key[t.SortKey] = sk
+	} else if len(k) != 2+n {
+		return nil, fmt.Errorf("bolt: table %s: malformed key", t.Name)
+	}
+	return key, nil
+}
+
 func load(b *bbolt.Bucket, k []byte) (attr.Item, error) {
 	v := b.Get(k)
 	if v == nil {

@@ -174,7 +174,12 @@ func queryIndex(tx *bbolt.Tx, t store.Table, ix store.Index, value string, curso
 		if it == nil {
 			return page, fmt.Errorf("bolt: table %s: index %s points at a missing item", t.Name, ix.Name)
 		}
+		key, err := decodeKey(t, k[len(prefix):])
+		if err != nil {
+			return page, err
+		}
 		page.Items = append(page.Items, it)
+		page.Keys = append(page.Keys, key)
 		last = k
 	}
 	return page, nil

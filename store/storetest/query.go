@@ -31,6 +31,9 @@ func queryAll(t *testing.T, s store.Store, tbl store.Table, index, value string,
 		if limit > 0 && len(page.Items) > limit {
 			return nil, fmt.Errorf("query page of %d items, limit %d", len(page.Items), limit)
 		}
+		if err := pageKeys(tbl, page); err != nil {
+			return nil, fmt.Errorf("query page: %w", err)
+		}
 		items = append(items, page.Items...)
 		if page.Next == nil {
 			return items, nil

@@ -189,12 +189,36 @@ func scanAll(t *testing.T, s store.Store, tbl store.Table, limit int) []attr.Ite
 		if limit > 0 && len(page.Items) > limit {
 			t.Fatalf("Scan(%s) page %d: %d items, limit %d", tbl.Name, pages, len(page.Items), limit)
 		}
+		if err := pageKeys(tbl, page); err != nil {
+			t.Fatalf("Scan(%s) page %d: %v", tbl.Name, pages, err)
+		}
 		items = append(items, page.Items...)
 		if page.Next == nil {
 			return items
 		}
 		cursor = page.Next
 	}
+}
+
+// pageKeys checks a page's Keys: nil, or the key each item is stored
+// under, which for items written through the store is their own key.
+func pageKeys(tbl store.Table, page store.Page) error {
+	if page.Keys == nil {
+		return nil
+	}
+	if len(page.Keys) != len(page.Items) {
+		return fmt.Errorf("%d keys for %d items", len(page.Keys), len(page.Items))
+	}
+	for i, it := range page.Items {
+		want, err := store.KeyOf(tbl, it)
+		if err != nil {
+			return err
+		}
+		if !attr.Equal(attr.M(page.Keys[i]), attr.M(want)) {
+			return fmt.Errorf("item %d stored under %v, its key is %v", i, page.Keys[i], want)
+		}
+	}
+	return nil
 }
 
 // wantScan fails unless scanning tbl (with limit) yields exactly want, each
