@@ -419,7 +419,7 @@ func TestParseConformanceItems(t *testing.T) {
 			if fromEnv {
 				t.Fatalf("SEALSTORE_DBESDK_VECTORS is set, but %s has no %s", dir, name)
 			}
-			t.Skipf("DB-ESDK vectors not found: no %s in %s (set SEALSTORE_DBESDK_VECTORS)", name, dir)
+			t.Fatalf("DB-ESDK vectors missing: no %s in %s (they belong in testdata/dbesdk)", name, dir)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -449,10 +449,10 @@ func TestParseConformanceItems(t *testing.T) {
 
 // dbesdkVectorsDir returns the folder of the DB-ESDK cross-language vectors,
 // as conformance's tests find it: $SEALSTORE_DBESDK_VECTORS (fromEnv), or
-// shared/conformance/dbesdk beside the repository.
+// testdata/dbesdk in the repository.
 func dbesdkVectorsDir() (dir string, fromEnv bool) {
 	if dir := os.Getenv("SEALSTORE_DBESDK_VECTORS"); dir != "" {
 		return dir, true
 	}
-	return filepath.Join("..", "..", "shared", "conformance", "dbesdk"), false
+	return filepath.Join("..", "testdata", "dbesdk"), false
 }

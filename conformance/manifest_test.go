@@ -419,7 +419,7 @@ func TestParseManifestEditsBaseline(t *testing.T) {
 func FuzzParseManifest(f *testing.F) {
 	dir := os.Getenv("SEALSTORE_DBESDK_VECTORS")
 	if dir == "" {
-		dir = "../../shared/conformance/dbesdk"
+		dir = "../testdata/dbesdk"
 	}
 	keys, err := LoadKeys(filepath.Join(dir, "keys.json"))
 	if err != nil {

@@ -17,13 +17,12 @@ import (
 )
 
 // vectorsDir returns the folder of the DB-ESDK cross-language vectors:
-// $SEALSTORE_DBESDK_VECTORS, or shared/conformance/dbesdk beside the
-// repository.
+// $SEALSTORE_DBESDK_VECTORS, or testdata/dbesdk in the repository.
 func vectorsDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("SEALSTORE_DBESDK_VECTORS")
 	if dir == "" {
-		dir = "../../shared/conformance/dbesdk"
+		dir = "../testdata/dbesdk"
 	}
 	if _, err := os.Stat(filepath.Join(dir, "keys.json")); err != nil {
 		t.Fatalf("DB-ESDK vectors not found (set SEALSTORE_DBESDK_VECTORS): %v", err)

@@ -62,13 +62,13 @@ func exits(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // vectorsDir returns the absolute path of the DB-ESDK vectors:
-// $SEALSTORE_DBESDK_VECTORS, or shared/conformance/dbesdk beside the
-// repository (as in the conformance package's tests).
+// $SEALSTORE_DBESDK_VECTORS, or testdata/dbesdk in the repository (as in
+// the conformance package's tests).
 func vectorsDir(t *testing.T) string {
 	t.Helper()
 	dir := os.Getenv("SEALSTORE_DBESDK_VECTORS")
 	if dir == "" {
-		dir = "../../../shared/conformance/dbesdk"
+		dir = "../../testdata/dbesdk"
 	}
 	abs, err := filepath.Abs(dir)
 	if err == nil {

@@ -396,7 +396,7 @@ func openEDK(t *testing.T, s materials.Suite, branchKey []byte, id string, ct []
 }
 
 // Vectors from the Java DB-ESDK (decrypt_java_32.json tests "7" and "1",
-// see shared/conformance/dbesdk): the EDK of each item header, under the
+// see testdata/dbesdk): the EDK of each item header, under the
 // keys.json entry static-branch-key-1.
 const (
 	javaBranchKey = "tJwf65epYvUt5HMiQsl/6jlvLxS0tgdjIuvFy2BLIwg="
