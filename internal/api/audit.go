@@ -51,6 +51,9 @@ type auditEntry struct {
 	Record     string    `json:"record,omitempty" doc:"HMAC of the record id."`
 	Outcome    string    `json:"outcome"`
 	Detail     string    `json:"detail,omitempty" doc:"What else the operation acted on: for token operations, the token's name and scopes."`
+	ETag       string    `json:"etag,omitempty" doc:"For a record written: the entity tag it has after the write."`
+	RequestID  string    `json:"requestId,omitempty" doc:"The request's id (its X-Request-Id)."`
+	Client     string    `json:"client,omitempty" doc:"The client's address."`
 	Chain      string    `json:"chain" doc:"Chain (one per server start) holding the entry."`
 	Seq        uint64    `json:"seq" doc:"Position of the entry in its chain."`
 }
@@ -95,7 +98,8 @@ func (s *server) listAudit(ctx context.Context, in *auditInput) (*auditOutput, e
 	out.Body.Entries = make([]auditEntry, len(entries))
 	for i, e := range entries {
 		out.Body.Entries[i] = auditEntry{Time: e.Time, Token: e.Token, Action: e.Action, Collection: e.Collection,
-			Record: e.Record, Outcome: e.Outcome, Detail: e.Detail, Chain: e.Chain, Seq: e.Seq}
+			Record: e.Record, Outcome: e.Outcome, Detail: e.Detail, ETag: e.ETag, RequestID: e.RequestID, Client: e.Client,
+			Chain: e.Chain, Seq: e.Seq}
 	}
 	out.Body.Cursor = next
 	return out, nil

@@ -46,11 +46,13 @@ func (s *server) authorize(r route) func(huma.Context, func(huma.Context)) {
 			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
 			return
 		}
+		actx := audited.WithActor(ctx.Context(), tok.Name)
 		if info := infoFrom(ctx.Context()); info != nil {
 			info.token = tok.Name
 			info.tok = &tok
+			actx = audited.WithRequest(actx, info.id, clientAddr(ctx.RemoteAddr()))
 		}
-		ctx = huma.WithContext(ctx, audited.WithActor(ctx.Context(), tok.Name))
+		ctx = huma.WithContext(ctx, actx)
 		scope := r.scope
 		if r.collection {
 			scope.Collection = ctx.Param("name")

@@ -21,7 +21,7 @@ type fixedRecords struct {
 	secret  string
 }
 
-func (f fixedRecords) PutSecret(context.Context, string, string) error { return nil }
+func (f fixedRecords) PutSecret(context.Context, string, string) (string, error) { return `"e"`, nil }
 func (f fixedRecords) GetSecret(context.Context, string) (string, error) {
 	return f.secret, nil
 }

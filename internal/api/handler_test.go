@@ -51,15 +51,15 @@ func (f *fakeRecords) GetSecret(ctx context.Context, id string) (string, error) 
 	return fn(ctx, id)
 }
 
-func (f *fakeRecords) PutSecret(ctx context.Context, id, secret string) error {
+func (f *fakeRecords) PutSecret(ctx context.Context, id, secret string) (string, error) {
 	f.mu.Lock()
 	f.lastID, f.lastSec = id, secret
 	fn := f.put
 	f.mu.Unlock()
 	if fn == nil {
-		return nil
+		return `"etag"`, nil
 	}
-	return fn(ctx, id, secret)
+	return `"etag"`, fn(ctx, id, secret)
 }
 
 func (f *fakeRecords) Ready(ctx context.Context) error {

@@ -36,7 +36,7 @@ type statusOutput struct {
 }
 
 func (s *server) postItem(ctx context.Context, in *postItemInput) (*statusOutput, error) {
-	if err := s.svc.PutSecret(ctx, in.Body.ID, string(in.Body.Secret)); err != nil {
+	if _, err := s.svc.PutSecret(ctx, in.Body.ID, string(in.Body.Secret)); err != nil {
 		return nil, s.problem(ctx, err)
 	}
 	out := &statusOutput{}

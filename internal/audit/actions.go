@@ -12,6 +12,7 @@ const (
 	RecordSearch   = "record.search"
 	RecordBatchGet = "record.batchGet" // a batch refused as a whole; each entry is a record.get
 	RecordBatchPut = "record.batchPut" // a batch refused as a whole; each entry is a record.put
+	RecordRewrap   = "record.rewrap"   // a record encrypted again under the active key version, by the service
 
 	CollectionPut     = "collection.put"
 	CollectionGet     = "collection.get"
@@ -32,7 +33,7 @@ const (
 // Actions returns every action, in the order above.
 func Actions() []string {
 	return []string{
-		RecordGet, RecordPut, RecordPatch, RecordDelete, RecordList, RecordSearch, RecordBatchGet, RecordBatchPut,
+		RecordGet, RecordPut, RecordPatch, RecordDelete, RecordList, RecordSearch, RecordBatchGet, RecordBatchPut, RecordRewrap,
 		CollectionPut, CollectionGet, CollectionBeacons,
 		KeysStatus, KeysRotate, KeysRetire, KeysSchedule, KeysRewrap, KeysRewrapStatus, KeysShred,
 		TokenCreate, TokenRevoke,

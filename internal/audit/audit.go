@@ -70,6 +70,14 @@ type Entry struct {
 	// record id: for token operations, the token's name and scopes.
 	Detail  string
 	Outcome string // "ok", "not_found", "denied", "conflict", "invalid", "error", ...
+	// ETag is, for a record written, the entity tag it has after the
+	// write (a hash of its header, no secret); "" otherwise, and for a
+	// delete. Comparing it with the stored record shows a rollback.
+	ETag string
+	// RequestID and Client are the request's id and the client's
+	// address, for requests that came over HTTP.
+	RequestID string
+	Client    string
 
 	// Filled by List; Append ignores them.
 	Chain string
@@ -91,7 +99,7 @@ func (e *Entry) prepare(now func() time.Time) error {
 	if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
 		return errors.New("audit: entry time out of range")
 	}
-	for _, f := range []*string{&e.Token, &e.Action, &e.Collection, &e.Record, &e.Outcome, &e.Detail} {
+	for _, f := range []*string{&e.Token, &e.Action, &e.Collection, &e.Record, &e.Outcome, &e.Detail, &e.ETag, &e.RequestID, &e.Client} {
 		*f = clean(*f)
 	}
 	if e.Action == "" {

@@ -27,6 +27,7 @@ const (
 const (
 	labelGenesis = "genesis"
 	labelEntry   = "entry"
+	labelEntry2  = "entry v2"
 	labelBatch   = "batch"
 	labelRecord  = "record"
 )
@@ -126,8 +127,15 @@ func (k keySet) genesis(chain string) []byte {
 // entryMAC is the MAC of entry s of chain, which follows the entry whose
 // MAC is prev.
 func (k keySet) entryMAC(chain string, prev []byte, s *sealed) []byte {
-	in := macInput(nil).str(labelEntry).str(chain).u64(s.seq).bytes(prev).
+	label := labelEntry
+	if s.format == format2 {
+		label = labelEntry2
+	}
+	in := macInput(nil).str(label).str(chain).u64(s.seq).bytes(prev).
 		str(s.time).str(s.token).str(s.action).str(s.collection).str(s.record).str(s.outcome).str(s.detail)
+	if s.format == format2 {
+		in = in.str(s.etag).str(s.request).str(s.client)
+	}
 	return sum(k.chain, in)
 }
 

@@ -40,43 +40,66 @@ const (
 	attrRecord     = "record"
 	attrOutcome    = "outcome"
 	attrDetail     = "detail"
+	// Since format 2: the record's entity tag, the request id and the
+	// client's address, and the format itself.
+	attrETag    = "etag"
+	attrRequest = "request"
+	attrClient  = "client"
+	attrFormat  = "v"
+)
+
+// Entry formats. Format 1 (no attrFormat) is what releases before the
+// ETag wrote; its MAC covers fewer fields. Both verify; new entries are
+// format 2.
+const (
+	format1 = 1
+	format2 = 2
 )
 
 // Sizes, as store.ItemSize counts them, that keep a batch well under
 // store.MaxItemSize: entryOverhead bounds what an entry adds beyond its
 // strings, batchOverhead what a batch adds beyond its entries.
 const (
-	entryOverhead = 128
+	entryOverhead = 160
 	batchOverhead = 256
 	batchBudget   = 256 << 10
 )
 
 // sealed is an entry as stored, its fields exactly as its MAC covers them.
 type sealed struct {
+	format                                                   int
 	seq                                                      uint64
 	time, token, action, collection, record, outcome, detail string
+	etag, request, client                                    string // format 2
 	mac                                                      []byte
 }
 
 func sealEntry(e *Entry) sealed {
 	return sealed{
-		time: e.Time.UTC().Format(time.RFC3339Nano), token: e.Token, action: e.Action,
+		format: format2, time: e.Time.UTC().Format(time.RFC3339Nano), token: e.Token, action: e.Action,
 		collection: e.Collection, record: e.Record, outcome: e.Outcome, detail: e.Detail,
+		etag: e.ETag, request: e.RequestID, client: e.Client,
 	}
 }
 
 // size bounds what s adds to a batch item.
 func (s *sealed) size() int {
 	return entryOverhead + len(s.time) + len(s.token) + len(s.action) +
-		len(s.collection) + len(s.record) + len(s.outcome) + len(s.detail)
+		len(s.collection) + len(s.record) + len(s.outcome) + len(s.detail) +
+		len(s.etag) + len(s.request) + len(s.client)
 }
 
 func (s *sealed) value() attr.M {
-	return attr.M{
+	m := attr.M{
 		attrSeq: number(s.seq), attrTime: attr.S(s.time), attrToken: attr.S(s.token),
 		attrAction: attr.S(s.action), attrCollection: attr.S(s.collection),
 		attrRecord: attr.S(s.record), attrOutcome: attr.S(s.outcome), attrDetail: attr.S(s.detail), attrMAC: attr.B(s.mac),
 	}
+	if s.format == format2 {
+		m[attrFormat] = number(format2)
+		m[attrETag], m[attrRequest], m[attrClient] = attr.S(s.etag), attr.S(s.request), attr.S(s.client)
+	}
+	return m
 }
 
 // entry returns s as an Entry of chain.
@@ -87,7 +110,8 @@ func (s *sealed) entry(chain string) (Entry, error) {
 	}
 	return Entry{
 		Time: t.UTC(), Token: s.token, Action: s.action, Collection: s.collection,
-		Record: s.record, Outcome: s.outcome, Detail: s.detail, Chain: chain, Seq: s.seq,
+		Record: s.record, Outcome: s.outcome, Detail: s.detail, ETag: s.etag, RequestID: s.request, Client: s.client,
+		Chain: chain, Seq: s.seq,
 	}, nil
 }
 
@@ -113,7 +137,7 @@ func parseSealed(v attr.Value) (sealed, error) {
 	if !ok {
 		return sealed{}, errMalformed
 	}
-	var s sealed
+	s := sealed{format: format1}
 	var err error
 	if s.seq, err = parseNumber(m[attrSeq]); err != nil {
 		return sealed{}, err
@@ -125,6 +149,16 @@ func parseSealed(v attr.Value) (sealed, error) {
 		{attrTime, &s.time}, {attrToken, &s.token}, {attrAction, &s.action},
 		{attrCollection, &s.collection}, {attrRecord, &s.record}, {attrOutcome, &s.outcome},
 		{attrDetail, &s.detail},
+	}
+	if v, ok := m[attrFormat]; ok {
+		if f, err := parseNumber(v); err != nil || f != format2 {
+			return sealed{}, errMalformed
+		}
+		s.format = format2
+		strs = append(strs, []struct {
+			name string
+			dst  *string
+		}{{attrETag, &s.etag}, {attrRequest, &s.request}, {attrClient, &s.client}}...)
 	}
 	for _, f := range strs {
 		v, ok := m[f.name].(attr.S)

@@ -80,6 +80,11 @@ func New(cfg Config) *Service {
 
 type actorKey struct{}
 
+type requestKey struct{}
+
+// request is what the trail says of an HTTP request.
+type request struct{ id, client string }
+
 // WithActor returns ctx naming who acts: a token's name, or the operator
 // of a standalone command ("standalone:alice").
 func WithActor(ctx context.Context, name string) context.Context {
@@ -92,11 +97,18 @@ func Actor(ctx context.Context) string {
 	return name
 }
 
+// WithRequest returns ctx naming the HTTP request an operation serves:
+// its id and the client's address, which its entry records.
+func WithRequest(ctx context.Context, id, client string) context.Context {
+	return context.WithValue(ctx, requestKey{}, request{id: id, client: client})
+}
+
 // op is one audited operation: what the entry says besides its outcome.
 type op struct {
 	action, coll string
 	key          *records.Key
 	detail       string
+	etag         string // of a record written
 }
 
 // record appends o's entry with the outcome of err (nil: done) and
@@ -119,7 +131,9 @@ func (s *Service) record(ctx context.Context, o op, err error) error {
 func (s *Service) append(ctx context.Context, o op, outcome string) error {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), appendTimeout)
 	defer cancel()
-	e := audit.Entry{Token: Actor(ctx), Action: o.action, Collection: o.coll, Outcome: outcome, Detail: o.detail}
+	req, _ := ctx.Value(requestKey{}).(request)
+	e := audit.Entry{Token: Actor(ctx), Action: o.action, Collection: o.coll, Outcome: outcome, Detail: o.detail,
+		ETag: o.etag, RequestID: req.id, Client: req.client}
 	var err error
 	if o.key != nil {
 		e.Record, err = s.trail.RecordID(actx, o.coll, RecordName(*o.key))
@@ -129,6 +143,15 @@ func (s *Service) append(ctx context.Context, o op, outcome string) error {
 	}
 	s.appended(ctx, o.action, err)
 	return err
+}
+
+// written is o for a record write that ended with err: it carries the
+// entity tag the record has now, if the write took effect.
+func (o op) written(etag string, err error) op {
+	if err == nil {
+		o.etag = etag
+	}
+	return o
 }
 
 // Refuse records an operation refused before it reached the use case

@@ -58,7 +58,7 @@ type uses struct {
 	revoked []string
 }
 
-func (u *uses) PutSecret(context.Context, string, string) error               { return u.err }
+func (u *uses) PutSecret(context.Context, string, string) (string, error)     { return `"e"`, u.err }
 func (u *uses) GetSecret(context.Context, string) (string, error)             { return "s", u.err }
 func (u *uses) Ready(context.Context) error                                   { return u.err }
 func (u *uses) Collections(context.Context) ([]records.CollectionInfo, error) { return nil, u.err }
@@ -150,8 +150,11 @@ type call struct {
 var seven = 7
 
 var calls = []call{
-	{"PutSecret", func(ctx context.Context, s *audited.Service) error { return s.PutSecret(ctx, "id1", "x") },
-		audit.Entry{Action: "record.put", Collection: "items"}, "items/id1"},
+	{"PutSecret", func(ctx context.Context, s *audited.Service) error {
+		_, err := s.PutSecret(ctx, "id1", "x")
+		return err
+	},
+		audit.Entry{Action: "record.put", Collection: "items", ETag: `"e"`}, "items/id1"},
 	{"GetSecret", func(ctx context.Context, s *audited.Service) error { _, err := s.GetSecret(ctx, "id1"); return err },
 		audit.Entry{Action: "record.get", Collection: "items"}, "items/id1"},
 	{"PutCollection", func(ctx context.Context, s *audited.Service) error {
@@ -165,7 +168,7 @@ var calls = []call{
 	{"PutRecord", func(ctx context.Context, s *audited.Service) error {
 		_, err := s.PutRecord(ctx, "c", records.Key{ID: "r", Sort: "s"}, attr.Item{}, records.Precondition{})
 		return err
-	}, audit.Entry{Action: "record.put", Collection: "c"}, "c/1:rs"},
+	}, audit.Entry{Action: "record.put", Collection: "c", ETag: `"e"`}, "c/1:rs"},
 	{"GetRecord", func(ctx context.Context, s *audited.Service) error {
 		_, err := s.GetRecord(ctx, "c", records.Key{ID: "r"})
 		return err
@@ -235,8 +238,11 @@ func TestEveryOperationAudited(t *testing.T) {
 			if c.key != "" {
 				want.Record = "hmac(" + c.key + ")"
 			}
-			if c.name == "ShredKeys" && fail != nil || c.name == "RotateKey" && fail != nil {
+			if fail != nil && (c.name == "ShredKeys" || c.name == "RotateKey") {
 				want.Detail = "" // only what was done is detailed
+			}
+			if fail != nil {
+				want.ETag = "" // only a write done has a new version
 			}
 			if es[0] != want {
 				t.Errorf("%s failing with %v: entry %+v; want %+v", c.name, fail, es[0], want)
@@ -300,7 +306,7 @@ func TestEntryOutlivesCaller(t *testing.T) {
 	tr := &trail{}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := newService(&uses{}, tr).PutSecret(ctx, "id", "x"); err != nil {
+	if _, err := newService(&uses{}, tr).PutSecret(ctx, "id", "x"); err != nil {
 		t.Fatal(err)
 	}
 	if len(tr.ctxErrs) != 1 || tr.ctxErrs[0] != nil {
@@ -370,7 +376,29 @@ func TestRotateDueAudited(t *testing.T) {
 // Without a trail, operations pass through unaudited.
 func TestNoTrail(t *testing.T) {
 	t.Parallel()
-	if err := newService(&uses{err: records.ErrNotFound}, nil).PutSecret(context.Background(), "id", "x"); !errors.Is(err, records.ErrNotFound) {
+	if _, err := newService(&uses{err: records.ErrNotFound}, nil).PutSecret(context.Background(), "id", "x"); !errors.Is(err, records.ErrNotFound) {
 		t.Errorf("PutSecret without a trail: %v", err)
+	}
+}
+
+// An HTTP request's id and client address are in its entries; a rewrite
+// by the service is the service's, with the record's new version.
+func TestRequestAndRewriteFields(t *testing.T) {
+	t.Parallel()
+	tr := &trail{}
+	s := newService(&uses{}, tr)
+	ctx := audited.WithRequest(audited.WithActor(context.Background(), "alice"), "req-1", "192.0.2.7")
+	if _, err := s.GetRecord(ctx, "c", records.Key{ID: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordRewritten(ctx, "c", records.Key{ID: "r"}, `"new"`); err != nil {
+		t.Fatal(err)
+	}
+	es := tr.all()
+	if len(es) != 2 || es[0].RequestID != "req-1" || es[0].Client != "192.0.2.7" || es[0].Token != "alice" {
+		t.Errorf("entry of a request: %+v", es)
+	}
+	if es[1].Action != "record.rewrap" || es[1].Token != audited.ServiceActor || es[1].ETag != `"new"` || es[1].Record != "hmac(c/r)" {
+		t.Errorf("entry of a rewrite: %+v", es[1])
 	}
 }

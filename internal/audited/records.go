@@ -10,7 +10,7 @@ import (
 
 // Records is the records use cases Service wraps: *records.Service.
 type Records interface {
-	PutSecret(ctx context.Context, id, secret string) error
+	PutSecret(ctx context.Context, id, secret string) (string, error)
 	GetSecret(ctx context.Context, id string) (string, error)
 	Ready(ctx context.Context) error
 
@@ -28,10 +28,12 @@ type Records interface {
 	BatchPut(ctx context.Context, coll string, reqs []records.PutRequest) ([]records.Result, error)
 }
 
-// PutSecret stores a secret of the reference collection: a record.put.
-func (s *Service) PutSecret(ctx context.Context, id, secret string) error {
-	err := s.recs.PutSecret(ctx, id, secret)
-	return s.record(ctx, op{action: audit.RecordPut, coll: records.ItemsCollection, key: &records.Key{ID: id}}, err)
+// PutSecret stores a secret of the reference collection: a record.put
+// with the record's new entity tag.
+func (s *Service) PutSecret(ctx context.Context, id, secret string) (string, error) {
+	etag, err := s.recs.PutSecret(ctx, id, secret)
+	o := op{action: audit.RecordPut, coll: records.ItemsCollection, key: &records.Key{ID: id}}
+	return etag, s.record(ctx, o.written(etag, err), err)
 }
 
 // GetSecret reads a secret of the reference collection: a record.get.
@@ -73,7 +75,7 @@ func (s *Service) Beacons(ctx context.Context, coll string) ([]records.BeaconAdv
 // PutRecord stores a record: a record.put.
 func (s *Service) PutRecord(ctx context.Context, coll string, k records.Key, doc attr.Item, p records.Precondition) (string, error) {
 	etag, err := s.recs.PutRecord(ctx, coll, k, doc, p)
-	return etag, s.record(ctx, op{action: audit.RecordPut, coll: coll, key: &k}, err)
+	return etag, s.record(ctx, op{action: audit.RecordPut, coll: coll, key: &k}.written(etag, err), err)
 }
 
 // GetRecord reads a record: a record.get.
@@ -94,7 +96,7 @@ func (s *Service) DeleteRecord(ctx context.Context, coll string, k records.Key, 
 // PatchRecord changes a record: a record.patch.
 func (s *Service) PatchRecord(ctx context.Context, coll string, k records.Key, patch attr.Item, p records.Precondition) (records.Record, error) {
 	r, err := s.recs.PatchRecord(ctx, coll, k, patch, p)
-	if err := s.record(ctx, op{action: audit.RecordPatch, coll: coll, key: &k}, err); err != nil {
+	if err := s.record(ctx, op{action: audit.RecordPatch, coll: coll, key: &k}.written(r.ETag, err), err); err != nil {
 		return records.Record{}, err
 	}
 	return r, nil
@@ -140,7 +142,11 @@ func (s *Service) BatchPut(ctx context.Context, coll string, reqs []records.PutR
 func (s *Service) entries(ctx context.Context, coll, action string, results []records.Result) ([]records.Result, error) {
 	for i := range results {
 		r := &results[i]
-		err := s.record(ctx, op{action: action, coll: coll, key: &r.Key}, r.Err)
+		o := op{action: action, coll: coll, key: &r.Key}
+		if action == audit.RecordPut {
+			o = o.written(r.ETag, r.Err)
+		}
+		err := s.record(ctx, o, r.Err)
 		if err == nil || err == r.Err {
 			continue
 		}
@@ -156,4 +162,12 @@ func (s *Service) entries(ctx context.Context, coll, action string, results []re
 // the use case (it did not parse): a result to put among the others.
 func (s *Service) RefuseBatchEntry(ctx context.Context, coll, action string, k records.Key, err error) records.Result {
 	return records.Result{Key: k, Err: s.record(ctx, op{action: action, coll: coll, key: &k}, err)}
+}
+
+// RecordRewritten records a record the service itself wrote again (a
+// rewrap, under the active key version): a record.rewrap by ServiceActor
+// with the record's new entity tag, so that the trail accounts for every
+// version of every record.
+func (s *Service) RecordRewritten(ctx context.Context, coll string, k records.Key, etag string) error {
+	return s.record(WithActor(ctx, ServiceActor), op{action: audit.RecordRewrap, coll: coll, key: &k, etag: etag}, nil)
 }

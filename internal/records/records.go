@@ -81,6 +81,11 @@ type Options struct {
 	Refresh time.Duration
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Rewritten, if set, is told of every record the service writes
+	// again by itself (a rewrap), with its new entity tag, before the job
+	// counts it; an error stops the job (it is resumed later), so that no
+	// such write goes unrecorded for long. The audit trail records them.
+	Rewritten func(ctx context.Context, coll string, k Key, etag string) error
 }
 
 // DefaultRefresh is how long a server trusts its copy of a collection's
@@ -96,6 +101,7 @@ type Service struct {
 	newTable func(ctx context.Context, t store.Table) error
 	refresh  time.Duration
 	now      func() time.Time
+	rewrote  func(ctx context.Context, coll string, k Key, etag string) error
 	items    *collection
 	locks    [64]chan struct{} // per-record PATCH locks, by hash
 
@@ -119,7 +125,11 @@ func Open(ctx context.Context, db store.Store, keys Keys, cache *hierarchy.Cache
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	s := &Service{db: db, keys: keys, cache: cache, newTable: o.CreateTable, refresh: o.Refresh, now: o.Now, colls: map[string]*collection{}, jobs: map[string]*runningJob{}}
+	s := &Service{db: db, keys: keys, cache: cache, newTable: o.CreateTable, refresh: o.Refresh, now: o.Now, rewrote: o.Rewritten,
+		colls: map[string]*collection{}, jobs: map[string]*runningJob{}}
+	if s.rewrote == nil {
+		s.rewrote = func(context.Context, string, Key, string) error { return nil }
+	}
 	s.bg, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	if s.newTable == nil {
 		s.newTable = db.CreateTable
@@ -157,26 +167,27 @@ func Open(ctx context.Context, db store.Store, keys Keys, cache *hierarchy.Cache
 }
 
 // PutSecret stores secret under id in the items collection, replacing any
-// previous secret, as the reference's POST /items/ does.
-func (s *Service) PutSecret(ctx context.Context, id, secret string) error {
+// previous secret, as the reference's POST /items/ does, and returns the
+// stored record's entity tag.
+func (s *Service) PutSecret(ctx context.Context, id, secret string) (string, error) {
 	if err := CheckID(id); err != nil {
-		return err
+		return "", err
 	}
 	if !utf8.ValidString(secret) {
-		return &InvalidError{Field: "secret", Reason: "must be valid UTF-8"}
+		return "", &InvalidError{Field: "secret", Reason: "must be valid UTF-8"}
 	}
 	c, err := s.collection(ctx, ItemsCollection)
 	if err != nil {
-		return err
+		return "", err
 	}
 	enc, err := c.enc.Encrypt(ctx, attr.Item{itemsKey: attr.S(id), itemsSecret: attr.S(secret)})
 	if err != nil {
-		return fmt.Errorf("records: encrypt: %w", err)
+		return "", fmt.Errorf("records: encrypt: %w", err)
 	}
 	if err := s.db.Put(ctx, c.table, enc, store.Cond{}); err != nil {
-		return fmt.Errorf("records: put: %w", err)
+		return "", fmt.Errorf("records: put: %w", err)
 	}
-	return nil
+	return etagOf(enc), nil
 }
 
 // GetSecret returns the secret stored under id, or ErrNotFound.

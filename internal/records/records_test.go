@@ -78,7 +78,7 @@ func (e *env) open(t *testing.T) *records.Service {
 
 func put(t *testing.T, svc *records.Service, id, secret string) {
 	t.Helper()
-	if err := svc.PutSecret(context.Background(), id, secret); err != nil {
+	if _, err := svc.PutSecret(context.Background(), id, secret); err != nil {
 		t.Fatalf("PutSecret(%q): %v", id, err)
 	}
 }
@@ -195,7 +195,7 @@ func TestCheckID(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			errs := map[string]error{"CheckID": records.CheckID(c.id)}
-			errs["PutSecret"] = svc.PutSecret(ctx, c.id, "s")
+			_, errs["PutSecret"] = svc.PutSecret(ctx, c.id, "s")
 			_, errs["GetSecret"] = svc.GetSecret(ctx, c.id)
 			for what, err := range errs {
 				if c.ok {
@@ -228,7 +228,7 @@ func TestPutRefusesInvalidUTF8Secret(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	svc := e.open(t)
-	err := svc.PutSecret(context.Background(), "id", "bad \xff secret")
+	_, err := svc.PutSecret(context.Background(), "id", "bad \xff secret")
 	var inv *records.InvalidError
 	if !errors.Is(err, records.ErrInvalid) || !errors.As(err, &inv) || inv.Field != "secret" {
 		t.Fatalf("PutSecret of invalid UTF-8: %v, want an *InvalidError for secret", err)
@@ -542,7 +542,7 @@ func TestReady(t *testing.T) {
 		t.Fatalf("GetSecret with a failing store: %v, want store.ErrUnavailable", err)
 	}
 	fb.set(nil, outage)
-	if err := svc.PutSecret(ctx, "x", "y"); !errors.Is(err, store.ErrUnavailable) {
+	if _, err := svc.PutSecret(ctx, "x", "y"); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("PutSecret with a failing store: %v, want store.ErrUnavailable", err)
 	}
 	fb.set(nil, nil)
@@ -555,7 +555,7 @@ func TestPutTooLarge(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	svc := e.open(t)
-	err := svc.PutSecret(context.Background(), "big", strings.Repeat("x", store.MaxItemSize))
+	_, err := svc.PutSecret(context.Background(), "big", strings.Repeat("x", store.MaxItemSize))
 	if !errors.Is(err, store.ErrTooLarge) {
 		t.Fatalf("PutSecret over the item limit: %v, want store.ErrTooLarge", err)
 	}

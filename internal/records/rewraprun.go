@@ -344,6 +344,9 @@ func (s *Service) rewrapOne(ctx context.Context, c *collection, j *runningJob, s
 		}
 		err = s.db.Put(ctx, c.table, sealed, unchanged(stored))
 		if err == nil {
+			if err := s.rewrote(context.WithoutCancel(ctx), c.info.Name, r.Key, etagOf(sealed)); err != nil {
+				return fmt.Errorf("records: record the rewrap: %w", err)
+			}
 			j.rewrapped()
 			return nil
 		}

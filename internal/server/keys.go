@@ -36,7 +36,10 @@ func OpenKeys(ctx context.Context, cfg Config) (*Keys, error) {
 	if err != nil {
 		return nil, err
 	}
-	recs, ks, err := openRecords(ctx, b, newCache(cfg), cfg.Now)
+	var svc *audited.Service
+	recs, ks, err := openRecords(ctx, b, newCache(cfg), cfg.Now, func(ctx context.Context, coll string, k records.Key, etag string) error {
+		return svc.RecordRewritten(ctx, coll, k, etag)
+	})
 	if err != nil {
 		b.close()
 		return nil, err
@@ -47,7 +50,7 @@ func OpenKeys(ctx context.Context, cfg Config) (*Keys, error) {
 		b.close()
 		return nil, fmt.Errorf("audit trail: %w", err)
 	}
-	svc := audited.New(audited.Config{Keys: recs, Trail: trail})
+	svc = audited.New(audited.Config{Keys: recs, Trail: trail})
 	return &Keys{Service: svc, recs: recs, trail: trail, close: b.close}, nil
 }
 

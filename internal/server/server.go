@@ -174,7 +174,12 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	); err != nil {
 		return nil, nil, err
 	}
-	recs, ks, err := openRecords(ctx, s.backend, cache, s.cfg.Now)
+	// own audits the server's own operations: rewrapped records and
+	// automatic rotations.
+	var own *audited.Service
+	recs, ks, err := openRecords(ctx, s.backend, cache, s.cfg.Now, func(ctx context.Context, coll string, k records.Key, etag string) error {
+		return own.RecordRewritten(ctx, coll, k, etag)
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -182,6 +187,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit trail: %w", err)
 	}
+	own = audited.New(audited.Config{Rotations: recs, Trail: trail, Appended: s.auditAppended})
 	h := api.New(api.Config{
 		Records:       recs,
 		Keys:          recs,
@@ -204,7 +210,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	done := make(chan struct{}, 2)
 	go func() {
 		defer func() { done <- struct{}{} }()
-		s.rotateLoop(bg, audited.New(audited.Config{Rotations: recs, Trail: trail, Appended: s.auditAppended}))
+		s.rotateLoop(bg, own)
 	}()
 	go func() {
 		defer func() { done <- struct{}{} }()
@@ -288,7 +294,9 @@ func newCache(cfg Config) *hierarchy.Cache {
 
 // openRecords opens the key store and the records service over the
 // backend's store.
-func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now func() time.Time) (*records.Service, *keystore.Store, error) {
+// rewritten, if not nil, is told of each record a rewrap writes again.
+func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now func() time.Time,
+	rewritten func(ctx context.Context, coll string, k records.Key, etag string) error) (*records.Service, *keystore.Store, error) {
 	ks := keystore.New(KeyStoreName, KeyStoreTable, b.db, b.root)
 	if now != nil {
 		ks.UseClock(now)
@@ -296,7 +304,7 @@ func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now fun
 	if err := ks.Init(ctx); err != nil {
 		return nil, nil, err
 	}
-	recs, err := records.Open(ctx, b.db, ks, cache, records.Options{CreateTable: b.createTable, Now: now})
+	recs, err := records.Open(ctx, b.db, ks, cache, records.Options{CreateTable: b.createTable, Now: now, Rewritten: rewritten})
 	if err != nil {
 		return nil, nil, err
 	}
