@@ -128,6 +128,29 @@ type Options struct {
 	MaxBatch int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// SyncInterval bounds how long an entry written to a Backend that is
+	// a Syncer (the journal) waits to be made durable when nothing
+	// waits for it: the power-loss window of read entries. Zero:
+	// DefaultSyncInterval.
+	SyncInterval time.Duration
+	// SyncEvery makes every Append wait until its entry is durable, not
+	// only those of operations that changed something.
+	SyncEvery bool
+}
+
+// DefaultSyncInterval is how soon an entry nobody waits for is synced.
+const DefaultSyncInterval = 10 * time.Millisecond
+
+// Syncer is a Backend whose Puts reach the operating system before they
+// are durable (the journal): Sync makes every Put before it durable. A
+// Log over a Syncer answers an Append of an operation that changed
+// nothing (a read, a refusal) once its batch is written, and makes it
+// durable within Options.SyncInterval; an Append of an operation that
+// changed something waits for the Sync. A killed process loses no
+// answered entry; a power loss may lose the read entries of the last
+// interval.
+type Syncer interface {
+	Sync() error
 }
 
 const defaultMaxBatch = 256
@@ -149,6 +172,8 @@ type Log struct {
 	stopped chan struct{} // closed when the writer has returned
 
 	chain chainState // owned by the writer
+
+	sync *syncer // nil: Puts are durable when they return
 }
 
 // Open creates the log's tables if they are missing and starts the writer.
@@ -171,6 +196,9 @@ func Open(ctx context.Context, db Backend, keys Keys, opts Options) (*Log, error
 	}
 	if l.maxBatch <= 0 {
 		l.maxBatch = defaultMaxBatch
+	}
+	if s, ok := db.(Syncer); ok {
+		l.sync = newSyncer(s, opts.SyncInterval, opts.SyncEvery)
 	}
 	go l.run()
 	return l, nil
@@ -224,6 +252,7 @@ func (l *Log) Append(ctx context.Context, e Entry) error {
 		return err
 	}
 	r := newRequest(&e)
+	r.durable = changes(e.Action, e.Outcome)
 	if err := l.enqueue(r); err != nil {
 		return err
 	}
@@ -264,5 +293,8 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	l.signal()
 	<-l.stopped
+	if l.sync != nil {
+		l.sync.close()
+	}
 	return nil
 }

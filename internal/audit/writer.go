@@ -15,8 +15,9 @@ const writeTimeout = 10 * time.Second
 
 // request is one Append waiting for its batch.
 type request struct {
-	s    sealed
-	done chan error // receives the batch's outcome; buffered
+	s       sealed
+	durable bool       // waits for the batch to be synced, not only written
+	done    chan error // receives the batch's outcome; buffered
 }
 
 func newRequest(e *Entry) *request {
@@ -56,7 +57,11 @@ func (l *Log) run() {
 		if len(reqs) > 0 {
 			err := l.write(reqs)
 			for _, r := range reqs {
-				r.done <- err
+				if err != nil || l.sync == nil {
+					r.done <- err
+				} else {
+					l.sync.written(r)
+				}
 			}
 			continue
 		}

@@ -23,6 +23,8 @@ const Default = "sealstore-data"
 const (
 	DBFile   = "sealstore.db"
 	RootFile = "root.key"
+	// AuditDir holds the audit trail's journal (package journal).
+	AuditDir = "audit"
 	CertFile = "tls-cert.pem"
 	KeyFile  = "tls-key.pem"
 )

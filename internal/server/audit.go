@@ -22,5 +22,5 @@ func VerifyAudit(ctx context.Context, cfg Config, progress func(done int)) (audi
 	}
 	defer b.close()
 	ks := keystore.New(KeyStoreName, KeyStoreTable, b.db, b.root)
-	return audit.Verify(ctx, b.db, ks, progress)
+	return audit.Verify(ctx, b.trail, ks, progress)
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
+	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/awsconf"
 	"github.com/sealstore/sealstore/internal/datadir"
+	"github.com/sealstore/sealstore/internal/journal"
 	"github.com/sealstore/sealstore/keystore"
 	"github.com/sealstore/sealstore/keystore/kmsroot"
 	"github.com/sealstore/sealstore/store"
@@ -80,6 +83,10 @@ func (b Backend) validate(needKMS bool) error {
 // default, its data directory.
 type opened struct {
 	db store.Store
+	// trail is where the audit trail is: on the embedded default the
+	// data directory's journal, over the database where earlier releases
+	// kept it; on DynamoDB the store.
+	trail audit.Backend
 	// createTable creates a table even where db only checks that its
 	// tables exist: for the collections the API creates.
 	createTable func(ctx context.Context, t store.Table) error
@@ -99,7 +106,14 @@ func openBackend(ctx context.Context, cfg Config, create bool, onKMS func(op str
 		if err != nil {
 			return nil, err
 		}
-		return &opened{db: dir.Store, createTable: dir.Store.CreateTable, root: dir.Root, dir: dir, close: dir.Close, desc: "data directory: " + dir.Path}, nil
+		j, err := journal.Open(filepath.Join(dir.Path, datadir.AuditDir), journal.Options{})
+		if err != nil {
+			dir.Close()
+			return nil, fmt.Errorf("audit journal: %w", err)
+		}
+		closeAll := func() error { return errors.Join(j.Close(), dir.Close()) }
+		return &opened{db: dir.Store, trail: audit.Layered(j, dir.Store), createTable: dir.Store.CreateTable, root: dir.Root, dir: dir,
+			close: closeAll, desc: "data directory: " + dir.Path}, nil
 	}
 	db, err := dynamo.Open(ctx, dynamo.Config{Region: b.Region, Endpoint: b.DynamoDBEndpoint, TablePrefix: b.TablePrefix})
 	if err != nil {
@@ -114,7 +128,7 @@ func openBackend(ctx context.Context, cfg Config, create bool, onKMS func(op str
 		s = existingTables{db}
 	}
 	desc := fmt.Sprintf("records and keys: DynamoDB tables %[1]ssecure_items, %[1]scol_* (collections) and %[1]ssealstore_*, root key %[2]s", b.TablePrefix, b.KMSKeyID)
-	return &opened{db: s, createTable: db.CreateTable, root: root, close: func() error { return nil }, desc: desc}, nil
+	return &opened{db: s, trail: s, createTable: db.CreateTable, root: root, close: func() error { return nil }, desc: desc}, nil
 }
 
 // existingTables is a DynamoDB store whose CreateTable only checks that

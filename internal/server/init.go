@@ -34,7 +34,7 @@ func Init(ctx context.Context, cfg Config, out io.Writer) error {
 		return err
 	}
 	for _, t := range audit.Tables() {
-		if err := b.db.CreateTable(ctx, t); err != nil {
+		if err := b.trail.CreateTable(ctx, t); err != nil {
 			return err
 		}
 	}

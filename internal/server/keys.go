@@ -44,7 +44,7 @@ func OpenKeys(ctx context.Context, cfg Config) (*Keys, error) {
 		b.close()
 		return nil, err
 	}
-	trail, err := audit.Open(ctx, b.db, ks, audit.Options{})
+	trail, err := audit.Open(ctx, b.trail, ks, audit.Options{})
 	if err != nil {
 		recs.Close()
 		b.close()

@@ -183,7 +183,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	trail, err := audit.Open(ctx, s.backend.db, ks, audit.Options{})
+	trail, err := audit.Open(ctx, s.backend.trail, ks, audit.Options{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit trail: %w", err)
 	}

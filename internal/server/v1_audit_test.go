@@ -241,7 +241,7 @@ func TestV1AuditTrail(t *testing.T) {
 	// Neither the stored trail nor the request log holds the ids.
 	withRaw(t, s.dataDir, func(ctx context.Context, b rawBackend) {
 		for _, tbl := range []store.Table{auditBatches, {Name: "sealstore_audit_chains", PartitionKey: "chain"}} {
-			items := scanAll(ctx, t, b.db, tbl)
+			items := scanAll(ctx, t, b.trail, tbl)
 			if len(items) == 0 {
 				t.Errorf("no stored items in %s", tbl.Name)
 			}
@@ -310,7 +310,7 @@ func busyAuditServer(t *testing.T) string {
 func largestAuditBatch(t *testing.T, dataDir string) int {
 	n := 0
 	withRaw(t, dataDir, func(ctx context.Context, b rawBackend) {
-		for _, it := range scanAll(ctx, t, b.db, auditBatches) {
+		for _, it := range scanAll(ctx, t, b.trail, auditBatches) {
 			es, _ := it["entries"].(attr.L)
 			n = max(n, len(es))
 		}
@@ -354,7 +354,7 @@ func TestV1AuditTamper(t *testing.T) {
 			var chain string
 			var seq uint64
 			withRaw(t, dataDir, func(ctx context.Context, b rawBackend) {
-				for _, it := range scanAll(ctx, t, b.db, auditBatches) {
+				for _, it := range scanAll(ctx, t, b.trail, auditBatches) {
 					es, _ := it["entries"].(attr.L)
 					if len(es) < 3 {
 						continue
@@ -365,7 +365,7 @@ func TestV1AuditTamper(t *testing.T) {
 					var at int
 					it["entries"], at = tc.tamper(slices.Clone(es))
 					chain, seq = string(it["chain"].(attr.S)), base+uint64(at)
-					if err := b.db.Put(ctx, auditBatches, it, store.Cond{}); err != nil {
+					if err := b.replace(ctx, auditBatches, it); err != nil {
 						t.Fatalf("rewrite the batch: %v", err)
 					}
 					return

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/datadir"
+	"github.com/sealstore/sealstore/internal/journal"
 	"github.com/sealstore/sealstore/internal/server"
 	"github.com/sealstore/sealstore/keystore"
 	"github.com/sealstore/sealstore/keystore/kmsroot"
@@ -202,10 +204,15 @@ func (s *srv) tryDo(method, path, token string, body []byte, hdr map[string]stri
 	return resp{status: res.StatusCode, header: res.Header, body: b}, err
 }
 
-// rawBackend is a stopped server's store and root key, opened directly.
+// rawBackend is a stopped server's store, audit trail and root key,
+// opened directly.
 type rawBackend struct {
-	db   store.Store
-	root keystore.Root
+	db    store.Store
+	trail audit.Backend
+	// replace writes an audit item over the one at its key, as someone
+	// able to write the trail's storage could.
+	replace func(ctx context.Context, t store.Table, it attr.Item) error
+	root    keystore.Root
 }
 
 // keys returns the deployment's key store.
@@ -231,7 +238,18 @@ func withRaw(t testing.TB, dataDir string, fn func(ctx context.Context, b rawBac
 		if err != nil {
 			t.Fatalf("load the local root key: %v", err)
 		}
-		fn(ctx, rawBackend{db: db, root: root})
+		j, err := journal.Open(filepath.Join(dataDir, datadir.AuditDir), journal.Options{})
+		if err != nil {
+			t.Fatalf("open the audit journal: %v", err)
+		}
+		defer j.Close()
+		trail := audit.Layered(j, db)
+		for _, tbl := range audit.Tables() {
+			if err := trail.CreateTable(ctx, tbl); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fn(ctx, rawBackend{db: db, trail: trail, replace: j.InsecureReplace, root: root})
 		return
 	}
 	db, err := dynamo.Open(ctx, dynamo.Config{Region: be.Region, Endpoint: be.DynamoDBEndpoint, TablePrefix: be.TablePrefix})
@@ -242,11 +260,14 @@ func withRaw(t testing.TB, dataDir string, fn func(ctx context.Context, b rawBac
 	if err != nil {
 		t.Fatalf("kmsroot.Open: %v", err)
 	}
-	fn(ctx, rawBackend{db: db, root: root})
+	put := func(ctx context.Context, t store.Table, it attr.Item) error { return db.Put(ctx, t, it, store.Cond{}) }
+	fn(ctx, rawBackend{db: db, trail: db, replace: put, root: root})
 }
 
 // scanAll returns every item of table t.
-func scanAll(ctx context.Context, t testing.TB, db store.Store, tbl store.Table) []attr.Item {
+func scanAll(ctx context.Context, t testing.TB, db interface {
+	Scan(context.Context, store.Table, []byte, int) (store.Page, error)
+}, tbl store.Table) []attr.Item {
 	t.Helper()
 	var out []attr.Item
 	var cursor []byte
