@@ -136,6 +136,15 @@ type Options struct {
 	// SyncEvery makes every Append wait until its entry is durable, not
 	// only those of operations that changed something.
 	SyncEvery bool
+	// Sinks receive every entry as its batch is stored, and the Log's
+	// checkpoints every CheckpointInterval (zero:
+	// DefaultCheckpointInterval) and at Close. A sink that fails is
+	// reported to SinkFailed; with SinkRequired, it fails the Appends of
+	// the batch too (which is stored all the same).
+	Sinks              []Sink
+	SinkRequired       bool
+	SinkFailed         func(sink string, err error)
+	CheckpointInterval time.Duration
 }
 
 // DefaultSyncInterval is how soon an entry nobody waits for is synced.
@@ -174,6 +183,13 @@ type Log struct {
 	chain chainState // owned by the writer
 
 	sync *syncer // nil: Puts are durable when they return
+
+	ends chainEnds // the last entry of each chain written, for Checkpoints
+
+	sinks     sinks
+	stopCP    chan struct{} // closed by Close: stops the checkpoint loop
+	cpStopped chan struct{}
+	closeOnce sync.Once
 }
 
 // Open creates the log's tables if they are missing and starts the writer.
@@ -200,6 +216,13 @@ func Open(ctx context.Context, db Backend, keys Keys, opts Options) (*Log, error
 	if s, ok := db.(Syncer); ok {
 		l.sync = newSyncer(s, opts.SyncInterval, opts.SyncEvery)
 	}
+	l.sinks = sinks{list: opts.Sinks, required: opts.SinkRequired, failed: opts.SinkFailed}
+	l.stopCP, l.cpStopped = make(chan struct{}), make(chan struct{})
+	interval := opts.CheckpointInterval
+	if interval <= 0 {
+		interval = DefaultCheckpointInterval
+	}
+	go l.checkpointLoop(interval, l.stopCP, l.cpStopped)
 	go l.run()
 	return l, nil
 }
@@ -293,8 +316,13 @@ func (l *Log) Close() error {
 	l.mu.Unlock()
 	l.signal()
 	<-l.stopped
-	if l.sync != nil {
-		l.sync.close()
-	}
+	l.closeOnce.Do(func() {
+		if l.sync != nil {
+			l.sync.close()
+		}
+		close(l.stopCP)
+		<-l.cpStopped
+		_ = l.emitCheckpoints() // the last word: where every chain ends
+	})
 	return nil
 }

@@ -37,8 +37,9 @@ const recordIDLen = 16
 
 // keySet holds the keys derived from the audit branch key's beacon key.
 type keySet struct {
-	chain  secret.Bytes // MACs chain links, entries and batches
-	record secret.Bytes // MACs record ids
+	chain      secret.Bytes // MACs chain links, entries and batches
+	record     secret.Bytes // MACs record ids
+	checkpoint secret.Bytes // seals checkpoints
 }
 
 // ensureKeys loads the audit keys, creating the branch key first if it is
@@ -84,7 +85,11 @@ func loadKeys(ctx context.Context, keys Keys) (keySet, error) {
 	if err != nil {
 		return keySet{}, fmt.Errorf("audit: derive record key: %w", err)
 	}
-	return keySet{chain: secret.New(chain), record: secret.New(record)}, nil
+	cp, err := checkpointKey(chain)
+	if err != nil {
+		return keySet{}, fmt.Errorf("audit: derive checkpoint key: %w", err)
+	}
+	return keySet{chain: secret.New(chain), record: secret.New(record), checkpoint: secret.New(cp)}, nil
 }
 
 // macInput is the encoding a MAC covers: every field as its 4-byte

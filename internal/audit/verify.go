@@ -33,6 +33,19 @@ type Report struct {
 	// Problems has at most one Problem per chain, its first; none if the
 	// log verifies.
 	Problems []Problem
+	// Checkpoints is what the checkpoints given to VerifyWith show: chains
+	// deleted, truncated or rewritten since, and checkpoints that are not
+	// this deployment's.
+	Checkpoints []CheckpointProblem
+}
+
+// VerifyOptions tune VerifyWith.
+type VerifyOptions struct {
+	// Progress, if not nil, is called with the number of entries checked
+	// so far, about every 1000 entries and at the end.
+	Progress func(done int)
+	// Checkpoints are compared with the trail: see Report.Checkpoints.
+	Checkpoints []Checkpoint
 }
 
 // progressEvery is how many entries Verify checks between progress calls.
@@ -49,6 +62,12 @@ const progressEvery = 1000
 // the log is in the Report. progress, if not nil, is called with the number
 // of entries checked so far, about every 1000 entries and at the end.
 func Verify(ctx context.Context, db Backend, keys Keys, progress func(done int)) (Report, error) {
+	return VerifyWith(ctx, db, keys, VerifyOptions{Progress: progress})
+}
+
+// VerifyWith is Verify, comparing the trail with checkpoints too.
+func VerifyWith(ctx context.Context, db Backend, keys Keys, o VerifyOptions) (Report, error) {
+	progress := o.Progress
 	ks, err := loadKeys(ctx, keys)
 	if err != nil {
 		return Report{}, err
@@ -64,7 +83,7 @@ func Verify(ctx context.Context, db Backend, keys Keys, progress func(done int))
 	if err != nil {
 		return Report{}, err
 	}
-	v := verifier{db: db, keys: ks, progress: progress}
+	v := verifier{db: db, keys: ks, progress: progress, cps: newCheckpointCheck(ks, o.Checkpoints), ends: map[string]chainEnd{}}
 	ids := chainIDs(rows, batches)
 	for _, id := range ids {
 		p, err := v.chain(ctx, id, batches[id])
@@ -79,6 +98,7 @@ func Verify(ctx context.Context, db Backend, keys Keys, progress func(done int))
 		}
 	}
 	v.report.Chains = len(ids)
+	v.report.Checkpoints = v.cps.check(v.ends)
 	if progress != nil && v.reported != v.report.Entries {
 		progress(v.report.Entries)
 	}
@@ -119,12 +139,16 @@ type verifier struct {
 	progress func(int)
 	reported int
 	report   Report
+	cps      *checkpointCheck
+	ends     map[string]chainEnd // how far each chain verified
 }
 
 // chain checks the batches nums of chain id.
-func (v *verifier) chain(ctx context.Context, id string, nums []uint64) (*Problem, error) {
+func (v *verifier) chain(ctx context.Context, id string, nums []uint64) (prob *Problem, err error) {
 	slices.Sort(nums)
 	w := chainWalk{id: id, prev: v.keys.genesis(id)}
+	w.want, w.wanted = v.cps.wanted(id)
+	defer func() { v.ends[id] = chainEnd{next: w.next, mac: w.wantMAC, broken: prob != nil} }()
 	for _, n := range nums {
 		b, err := getBatch(ctx, v.db, id, n)
 		if err != nil && !errors.Is(err, errMalformed) && !errors.Is(err, store.ErrNotFound) {
@@ -166,6 +190,10 @@ type chainWalk struct {
 	batch uint64 // number of the next batch
 	next  uint64 // position of the next entry
 	prev  []byte // MAC of the last entry checked
+
+	want    uint64 // a checkpoint's position, if wanted
+	wanted  bool
+	wantMAC []byte // the MAC found there
 }
 
 // check checks batch b, the chain's next, and returns the number of its
@@ -178,6 +206,9 @@ func (w *chainWalk) check(k keySet, b *batch) (int, *Problem) {
 		}
 		if !hmac.Equal(s.mac, k.entryMAC(w.id, w.prev, s)) {
 			return i, &Problem{Chain: w.id, Seq: s.seq, Reason: "MAC does not match (entry edited)"}
+		}
+		if w.wanted && s.seq == w.want {
+			w.wantMAC = s.mac
 		}
 		w.prev = s.mac
 		w.next++

@@ -120,7 +120,15 @@ func (l *Log) write(reqs []*request) error {
 	c.batch++
 	c.seq = last.seq + 1
 	c.prev = last.mac
-	return nil
+	l.ends.wrote(c.id, last.seq, last.mac)
+	if len(l.sinks.list) == 0 {
+		return nil
+	}
+	recs, err := sinkRecords(&b)
+	if err != nil {
+		return err
+	}
+	return l.sinks.write(recs)
 }
 
 // seal numbers and MACs reqs as the chain's next batch.
