@@ -72,7 +72,10 @@ type Sink interface {
 	Close() error
 }
 
-var _ Sink = (*File)(nil)
+var (
+	_ Sink = (*File)(nil)
+	_ Sink = (*Syslog)(nil)
+)
 
 // ErrInvalidRecord is returned by Write, wrapped with the record's index
 // and the reason, for a batch holding a record that breaks Record's rules;
