@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -8,12 +10,15 @@ import (
 	"io"
 	"os"
 
+	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/server"
 )
 
+const auditUsage = "usage: sealstore audit verify [--checkpoints FILE] [--records] [--config FILE] [--data-dir DIR] [STORE FLAGS]"
+
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(stderr, "usage: sealstore audit verify [--config FILE] [--data-dir DIR] [STORE FLAGS]")
+		fmt.Fprintln(stderr, auditUsage)
 		return exitUsage
 	}
 	s, err := loadSettings(args[1:])
@@ -24,6 +29,8 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	where := storeFlags(fs, s)
+	cpFile := fs.String("checkpoints", "", "a file of JSON lines holding checkpoints (an audit sink's file): report chains deleted or truncated since")
+	recs := fs.Bool("records", false, "also compare every stored record with its last audited write: report records rolled back, written or deleted outside sealstore")
 	rest, err := parseArgs(fs, args[1:])
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
@@ -41,11 +48,17 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "sealstore audit verify: %v\n", err)
 		return exitUsage
 	}
-	progress := func(int) {}
-	if isTerminal(stderr) {
-		progress = func(done int) { fmt.Fprintf(stderr, "\rverified %d entries", done) }
+	o := server.VerifyOptions{Records: *recs}
+	if *cpFile != "" {
+		if o.Checkpoints, err = readCheckpoints(*cpFile); err != nil {
+			fmt.Fprintf(stderr, "sealstore audit verify: --checkpoints %s: %v\n", *cpFile, err)
+			return exitUsage
+		}
 	}
-	rep, err := server.VerifyAudit(ctx, cfg, progress)
+	if isTerminal(stderr) {
+		o.Progress = func(done int) { fmt.Fprintf(stderr, "\rverified %d entries", done) }
+	}
+	v, err := server.VerifyAudit(ctx, cfg, o)
 	if isTerminal(stderr) {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
@@ -53,15 +66,77 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "sealstore audit verify: %v\n", err)
 		return exitFail
 	}
-	for _, p := range rep.Problems {
-		fmt.Fprintf(stdout, "BROKEN: chain %s, entry %d: %s\n", p.Chain, p.Seq, p.Reason)
+	return printVerification(stdout, v, *cpFile != "")
+}
+
+// readCheckpoints reads the checkpoints among the JSON lines of path.
+func readCheckpoints(path string) ([]audit.Checkpoint, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
 	}
-	if len(rep.Problems) > 0 {
-		fmt.Fprintf(stdout, "audit trail does NOT verify: %d of %d chains broken (%d entries checked)\n", len(rep.Problems), rep.Chains, rep.Entries)
+	var lines [][]byte
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, bytes.Clone(sc.Bytes()))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	cps, err := audit.ParseCheckpoints(lines)
+	if err == nil && len(cps) == 0 {
+		err = errors.New("no checkpoint in it")
+	}
+	return cps, err
+}
+
+// printVerification prints what was found and returns the exit status:
+// 1 if anything is wrong.
+func printVerification(w io.Writer, v server.Verification, checkpoints bool) int {
+	bad := len(v.Problems) + len(v.Checkpoints)
+	for _, p := range v.Problems {
+		fmt.Fprintf(w, "BROKEN: chain %s, entry %d: %s\n", p.Chain, p.Seq, p.Reason)
+	}
+	for _, p := range v.Checkpoints {
+		fmt.Fprintf(w, "CHECKPOINT: chain %s: %s\n", p.Chain, p.Reason)
+	}
+	if v.Records != nil {
+		bad += len(v.Records.Problems)
+		for _, p := range v.Records.Problems {
+			fmt.Fprintf(w, "RECORD: collection %s, record %s: %s\n", p.Collection, p.Record, p.Reason)
+		}
+	}
+	summary := fmt.Sprintf("%s, %s", plural(v.Chains, "chain"), plural(v.Entries, "entry"))
+	if checkpoints {
+		summary += ", checked against the checkpoints"
+	}
+	if v.Records != nil {
+		summary += fmt.Sprintf("; %s compared with their last audited write", plural(v.Records.Records, "record"))
+		if n := v.Records.Unverifiable; n > 0 {
+			summary += fmt.Sprintf(" (%d last written before entries recorded versions: not comparable)", n)
+		}
+		if n := v.Records.Changed; n > 0 {
+			summary += fmt.Sprintf(" (%d written during the check: not compared)", n)
+		}
+	}
+	if bad > 0 {
+		fmt.Fprintf(w, "audit trail does NOT verify: %s found (%s)\n", plural(bad, "problem"), summary)
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "audit trail verifies: %d chains, %d entries\n", rep.Chains, rep.Entries)
+	fmt.Fprintf(w, "audit trail verifies: %s\n", summary)
 	return exitOK
+}
+
+// plural is "1 entry", "2 entries", "0 chains".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if noun == "entry" {
+		return fmt.Sprintf("%d entries", n)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // isTerminal reports whether w is a character device (a terminal), where

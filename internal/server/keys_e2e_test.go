@@ -580,7 +580,7 @@ func TestKeysShred(t *testing.T) {
 	all, _ := s.auditAll(adm, nil, 1000)
 
 	s.stopIdle(t)
-	rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, s.dataDir), nil)
+	rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, s.dataDir), server.VerifyOptions{})
 	if err != nil || len(rep.Problems) != 0 || rep.Entries != len(all) {
 		t.Errorf("VerifyAudit: %+v, %v; want no problems and %d entries", rep, err, len(all))
 	}

@@ -231,7 +231,7 @@ func TestV1AuditTrail(t *testing.T) {
 
 	final, _ := s.auditAll(adm, nil, 1000)
 	s.stopIdle(t)
-	rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, s.dataDir), nil)
+	rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, s.dataDir), server.VerifyOptions{})
 	if err != nil {
 		t.Fatalf("VerifyAudit: %v", err)
 	}
@@ -299,7 +299,7 @@ func busyAuditServer(t *testing.T) string {
 			t.Fatalf("no audit batch holds 3 entries or more after 10 bursts of 60 concurrent requests")
 		}
 	}
-	rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, dataDir), nil)
+	rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, dataDir), server.VerifyOptions{})
 	if err != nil || len(rep.Problems) != 0 || rep.Entries != entries {
 		t.Fatalf("VerifyAudit before tampering: %+v, %v; want no problems and %d entries", rep, err, entries)
 	}
@@ -372,7 +372,7 @@ func TestV1AuditTamper(t *testing.T) {
 				}
 				t.Fatal("no audit batch holds 3 entries or more, though busyAuditServer saw one")
 			})
-			rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, dataDir), nil)
+			rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, dataDir), server.VerifyOptions{})
 			if err != nil {
 				t.Fatalf("VerifyAudit: %v", err)
 			}
@@ -424,7 +424,7 @@ func TestV1AuditRestart(t *testing.T) {
 		t.Errorf("record r1 across the restart: %+v; want 3 entries with one HMAC in two chains", r1)
 	}
 	s2.stopIdle(t)
-	rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, s1.dataDir), nil)
+	rep, err := server.VerifyAudit(context.Background(), verifyConfig(t, s1.dataDir), server.VerifyOptions{})
 	if err != nil || len(rep.Problems) != 0 || rep.Chains != 2 || rep.Entries != 5 {
 		t.Errorf("VerifyAudit: %+v, %v; want 2 chains, 5 entries, no problems", rep, err)
 	}
