@@ -21,6 +21,14 @@ var configKeys = map[string]bool{
 	"kms-key-id": true, "table-prefix": true,
 }
 
+// fileOnlyKeys are settings only a config file may hold: no flag and no
+// variable sets them, so that someone who can start the command or set
+// its environment, or steals a token, cannot turn the audit sinks off.
+var fileOnlyKeys = map[string]bool{
+	"audit-file": true, "audit-syslog": true, "audit-syslog-facility": true, "audit-sink-required": true,
+	"audit-sync": true, "audit-sync-interval": true, "audit-checkpoint-interval": true,
+}
+
 // settings supply flag defaults: a SEALSTORE_* environment variable, else
 // the config file's value, else the built-in default. A flag given on the
 // command line overrides them all.
@@ -84,7 +92,7 @@ func readConfig(path string) (map[string]string, error) {
 		switch {
 		case !ok || key == "":
 			return nil, fmt.Errorf("line %d: want key = value", n)
-		case key != "version" && !configKeys[key]:
+		case key != "version" && !configKeys[key] && !fileOnlyKeys[key]:
 			return nil, fmt.Errorf("line %d: unknown setting %q", n, key)
 		}
 		if _, dup := out[key]; dup {
@@ -133,3 +141,6 @@ func (s settings) String(fs *flag.FlagSet, name, def, usage string) *string {
 func configFlag(fs *flag.FlagSet) {
 	fs.String("config", "", "config file of key = value settings (env SEALSTORE_CONFIG; see docs/sealstore.conf.example)")
 }
+
+// fileValue returns the config file's value of a file-only setting.
+func (s settings) fileValue(name string) string { return s.file[name] }

@@ -392,8 +392,16 @@ func TestConfigExample(t *testing.T) {
 	mentioned := map[string]bool{}
 	for _, m := range settingLine.FindAllStringSubmatch(text, -1) {
 		mentioned[m[1]] = true
-		if m[1] != "version" && !configKeys[m[1]] {
+		if m[1] != "version" && !configKeys[m[1]] && !fileOnlyKeys[m[1]] {
 			t.Errorf("the example sets %q, which is not in configKeys", m[1])
+		}
+	}
+	for k := range fileOnlyKeys {
+		if !mentioned[k] {
+			t.Errorf("the example has no %q line (not even commented out)", k)
+		}
+		if strings.Contains(text, envName(k)) {
+			t.Errorf("the example names %s, but %q is set in the file only", envName(k), k)
 		}
 	}
 	for k := range configKeys {

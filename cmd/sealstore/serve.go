@@ -79,6 +79,10 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "sealstore serve: unexpected argument %q\n", rest[0])
 		return exitUsage
 	}
+	if cfg.Audit, err = auditSettings(s); err != nil {
+		fmt.Fprintf(stderr, "sealstore serve: config file: %v\n", err)
+		return exitUsage
+	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "sealstore serve: %v\n", err)
 		return exitUsage
@@ -128,4 +132,30 @@ func parseDurations(flags map[string]durationFlag) error {
 		*d.to = v
 	}
 	return nil
+}
+
+// auditSettings reads the audit trail's settings, which only the config
+// file holds.
+func auditSettings(s settings) (server.AuditConfig, error) {
+	c := server.AuditConfig{File: s.fileValue("audit-file"), Syslog: s.fileValue("audit-syslog"),
+		SyslogFacility: s.fileValue("audit-syslog-facility")}
+	switch v := s.fileValue("audit-sink-required"); v {
+	case "", "false":
+	case "true":
+		c.SinkRequired = true
+	default:
+		return c, fmt.Errorf("audit-sink-required = %q: want true or false", v)
+	}
+	switch v := s.fileValue("audit-sync"); v {
+	case "", "changes":
+	case "every":
+		c.SyncEvery = true
+	default:
+		return c, fmt.Errorf("audit-sync = %q: want changes (the default: requests that change something wait for their entry's fdatasync) or every", v)
+	}
+	err := parseDurations(map[string]durationFlag{
+		"audit-sync-interval":       {s.fileValue("audit-sync-interval"), &c.SyncInterval},
+		"audit-checkpoint-interval": {s.fileValue("audit-checkpoint-interval"), &c.CheckpointInterval},
+	})
+	return c, err
 }

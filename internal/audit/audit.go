@@ -307,6 +307,24 @@ func (l *Log) signal() {
 	}
 }
 
+// Ready reports whether entries can be written: an error while the last
+// sync failed, or while the Backend says it cannot take more (a journal
+// on a full disk, which it checks anew on each call, so that a disk with
+// room again is ready again).
+func (l *Log) Ready(context.Context) error {
+	if l.sync != nil {
+		if err := l.sync.lastError(); err != nil {
+			return fmt.Errorf("audit: the last sync failed: %w", err)
+		}
+	}
+	if r, ok := l.db.(interface{ Ready() error }); ok {
+		if err := r.Ready(); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	return nil
+}
+
 // Close writes the entries still pending and stops the writer. Their
 // Appends receive the outcome; Close itself returns nil. Appends after
 // Close fail with ErrClosed.

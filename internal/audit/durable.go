@@ -29,6 +29,7 @@ type syncer struct {
 	mu      sync.Mutex
 	waiting []*request // written, waiting for the next Sync
 	dirty   bool       // written since the last Sync
+	failing error      // the last Sync's error, until one succeeds
 	wake    chan struct{}
 	stop    chan struct{}
 	stopped chan struct{}
@@ -93,11 +94,12 @@ func (s *syncer) syncOnce() {
 		return
 	}
 	err := s.db.Sync()
+	s.mu.Lock()
+	s.failing = err
 	if err != nil {
-		s.mu.Lock()
 		s.dirty = true // try again at the next tick
-		s.mu.Unlock()
 	}
+	s.mu.Unlock()
 	for _, r := range waiting {
 		r.done <- err
 	}
@@ -106,4 +108,10 @@ func (s *syncer) syncOnce() {
 func (s *syncer) close() {
 	close(s.stop)
 	<-s.stopped
+}
+
+func (s *syncer) lastError() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failing
 }

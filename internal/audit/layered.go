@@ -27,6 +27,14 @@ type syncLayered struct {
 	Syncer
 }
 
+// Ready is the newer backend's, if it has one.
+func (l syncLayered) Ready() error {
+	if r, ok := l.Syncer.(interface{ Ready() error }); ok {
+		return r.Ready()
+	}
+	return nil
+}
+
 func (l layered) CreateTable(ctx context.Context, t store.Table) error {
 	if err := l.newer.CreateTable(ctx, t); err != nil {
 		return err

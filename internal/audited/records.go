@@ -2,6 +2,7 @@ package audited
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/internal/audit"
@@ -45,8 +46,19 @@ func (s *Service) GetSecret(ctx context.Context, id string) (string, error) {
 	return secret, nil
 }
 
-// Ready checks the store and keys (not audited).
-func (s *Service) Ready(ctx context.Context) error { return s.recs.Ready(ctx) }
+// Ready checks the store and keys, and that audit entries can be written
+// (a trail that says whether it can: audit.Log); it is not audited.
+func (s *Service) Ready(ctx context.Context) error {
+	if err := s.recs.Ready(ctx); err != nil {
+		return err
+	}
+	if r, ok := s.trail.(interface{ Ready(context.Context) error }); ok {
+		if err := r.Ready(ctx); err != nil {
+			return fmt.Errorf("audited: %w: %w", ErrUnrecorded, err)
+		}
+	}
+	return nil
+}
 
 // PutCollection creates or changes a collection: a collection.put.
 func (s *Service) PutCollection(ctx context.Context, name string, sc records.Schema) (records.CollectionInfo, bool, error) {

@@ -213,3 +213,75 @@ func TestUnusedSpareIgnored(t *testing.T) {
 		t.Fatalf("%d items; want 3", len(got))
 	}
 }
+
+// Ready says whether a next segment can be made, and is ready again once
+// the disk has room.
+func TestReady(t *testing.T) {
+	t.Parallel()
+	j := open(t, t.TempDir(), 4096)
+	defer j.Close()
+	if err := j.Ready(); err != nil {
+		t.Fatalf("Ready on an empty journal: %v", err)
+	}
+	var full atomic.Bool
+	j.mu.Lock()
+	if r := <-j.spare; r.seg != nil {
+		r.seg.close()
+		os.Remove(r.seg.path)
+	}
+	ch := make(chan spareResult, 1)
+	ch <- spareResult{err: syscall.ENOSPC}
+	j.spare = ch
+	real := j.create
+	j.create = func(dir string, num uint64, size int64) (*segment, error) {
+		if full.Load() {
+			return nil, syscall.ENOSPC
+		}
+		return real(dir, num, size)
+	}
+	j.mu.Unlock()
+	full.Store(true)
+	if err := j.Ready(); !errors.Is(err, ErrFull) {
+		t.Fatalf("Ready on a full disk: %v; want ErrFull", err)
+	}
+	full.Store(false)
+	if err := j.Ready(); err != nil {
+		t.Fatalf("Ready once the disk has room: %v", err)
+	}
+	// The segment Ready made is the one the journal moves to.
+	for i := range 30 {
+		if err := j.Put(context.Background(), tbl, item("c", i, 200), store.Cond{}); err != nil {
+			t.Fatalf("Put %d after Ready: %v", i, err)
+		}
+	}
+}
+
+// InsecureDelete takes one item out, as an attacker rewriting the files
+// would; the rest survive a reopen.
+func TestInsecureDelete(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	j := open(t, dir, 2048)
+	for i := range 20 {
+		if err := j.Put(ctx, tbl, item("c", i, 200), store.Cond{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := j.InsecureDelete(ctx, tbl, item("c", 7, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Put(ctx, tbl, item("c", 20, 200), store.Cond{}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	j = open(t, dir, 2048)
+	defer j.Close()
+	got := scanAll(t, j)
+	if len(got) != 20 {
+		t.Fatalf("%d items after deleting one of 21; want 20", len(got))
+	}
+	if _, err := j.Get(ctx, tbl, item("c", 7, 0)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the deleted item: %v", err)
+	}
+}

@@ -57,3 +57,31 @@ func (j *Journal) advance(prev *segment) error {
 	}
 	return nil
 }
+
+// Ready reports whether the journal can take items beyond its current
+// segment: nil if a next segment is prepared or can be made now (it is
+// then made), the error of making it otherwise (ErrFull on a full disk),
+// or the error that stopped the journal. A journal that was full is ready
+// again as soon as a segment can be made, without a reopen.
+func (j *Journal) Ready() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case j.closed:
+		return errClosed
+	case j.failed != nil:
+		return j.failed
+	}
+	r := <-j.spare
+	if r.err != nil {
+		seg, err := j.create(j.dir, j.cur.num+1, j.segSize)
+		r = spareResult{seg: seg, err: err}
+	}
+	ch := make(chan spareResult, 1)
+	ch <- r
+	j.spare = ch
+	if r.err != nil {
+		return fmt.Errorf("%w: %w: %w", ErrFull, store.ErrUnavailable, r.err)
+	}
+	return nil
+}

@@ -168,6 +168,7 @@ type opts struct {
 	// how often it looks for due rotations.
 	now           func() time.Time
 	rotationCheck time.Duration
+	audit         server.AuditConfig // sinks and durability of the trail
 }
 
 // srv is a running in-process server.
@@ -237,6 +238,7 @@ func startServer(t testing.TB, o opts) *srv {
 		OnListen:      func(https, http net.Addr) { listening <- addrs{https, http} },
 		Now:           o.now,
 		RotationCheck: o.rotationCheck,
+		Audit:         o.audit,
 	}
 	if !o.noHTTP {
 		cfg.HTTPListen = "127.0.0.1:0"

@@ -29,6 +29,7 @@ import (
 	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/datadir"
 	"github.com/sealstore/sealstore/internal/records"
+	"github.com/sealstore/sealstore/internal/sink"
 	"github.com/sealstore/sealstore/internal/tokens"
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/keystore"
@@ -83,6 +84,8 @@ type Config struct {
 	// Now is the clock of key rotation and rewrap jobs (tests move it);
 	// nil: time.Now.
 	Now func() time.Time
+	// Audit is the audit trail's sinks and durability.
+	Audit AuditConfig
 }
 
 // DefaultRotationCheck is how often automatic key rotations are looked for.
@@ -124,14 +127,28 @@ type service struct {
 	reloadMu sync.Mutex
 	certs    *api.CertSource
 	log      *slog.Logger
+	// sinks receive the audit trail as it is written.
+	sinks        []sink.Sink
+	sinkFailures *prometheus.CounterVec
 }
 
 func open(ctx context.Context, cfg Config) (_ *service, err error) {
-	s := &service{cfg: cfg, log: slog.New(slog.NewJSONHandler(cfg.Log, nil)), metrics: api.NewMetrics()}
+	s := &service{cfg: cfg, log: slog.New(slog.NewJSONHandler(cfg.Log, nil)), metrics: api.NewMetrics(), sinkFailures: newSinkFailures()}
 	kmsCalls := newKMSCalls()
-	if err := s.metrics.Register(kmsCalls); err != nil {
+	if err := s.metrics.Register(kmsCalls, s.sinkFailures); err != nil {
 		return nil, err
 	}
+	for _, name := range []string{"file", "syslog"} {
+		s.sinkFailures.WithLabelValues(name) // exported from the start, at zero
+	}
+	if s.sinks, err = openSinks(cfg.Audit); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			closeSinks(s.sinks)
+		}
+	}()
 	if s.backend, err = openBackend(ctx, cfg, false, kmsCalls.observe); err != nil {
 		return nil, err
 	}
@@ -183,7 +200,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	trail, err := audit.Open(ctx, s.backend.trail, ks, audit.Options{})
+	trail, err := audit.Open(ctx, s.backend.trail, ks, s.auditOptions())
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit trail: %w", err)
 	}
@@ -221,7 +238,8 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 		<-done
 		<-done
 		recs.Close()
-		return trail.Close()
+		err := trail.Close() // its last checkpoints go to the sinks
+		return errors.Join(err, closeSinks(s.sinks))
 	}
 	return h, closeAll, nil
 }
@@ -385,6 +403,7 @@ func (s *service) reload(ctx context.Context) {
 	} else {
 		s.log.Info("reloaded tokens", slog.Int("tokens", s.set.Load().Len()))
 	}
+	s.reopenSinks()
 }
 
 func (s *service) banner(https, http net.Addr) {

@@ -26,6 +26,9 @@ type auditEntry struct {
 	Record     string `json:"record"`
 	Outcome    string `json:"outcome"`
 	Detail     string `json:"detail"`
+	ETag       string `json:"etag"`
+	RequestID  string `json:"requestId"`
+	Client     string `json:"client"`
 	Chain      string `json:"chain"`
 	Seq        uint64 `json:"seq"`
 }

@@ -212,7 +212,46 @@ type rawBackend struct {
 	// replace writes an audit item over the one at its key, as someone
 	// able to write the trail's storage could.
 	replace func(ctx context.Context, t store.Table, it attr.Item) error
-	root    keystore.Root
+	// remove deletes an audit item, as someone able to write the trail's
+	// storage could.
+	remove func(ctx context.Context, t store.Table, key attr.Item) error
+	root   keystore.Root
+}
+
+// deleteChain removes a chain's batches, and with row its row in the
+// chains table, from the trail.
+func (b rawBackend) deleteChain(ctx context.Context, chain string, row bool) error {
+	batches := audit.Tables()[0]
+	for _, it := range scanAllCtx(ctx, b.trail, batches) {
+		if it["chain"] == attr.S(chain) {
+			if err := b.remove(ctx, batches, attr.Item{"chain": it["chain"], "seq": it["seq"]}); err != nil {
+				return err
+			}
+		}
+	}
+	if row {
+		return b.remove(ctx, audit.Tables()[1], attr.Item{"chain": attr.S(chain)})
+	}
+	return nil
+}
+
+// scanAllCtx returns every item of table tbl of db.
+func scanAllCtx(ctx context.Context, db interface {
+	Scan(context.Context, store.Table, []byte, int) (store.Page, error)
+}, tbl store.Table) []attr.Item {
+	var out []attr.Item
+	var cursor []byte
+	for {
+		p, err := db.Scan(ctx, tbl, cursor, 0)
+		if err != nil {
+			return out
+		}
+		out = append(out, p.Items...)
+		if p.Next == nil {
+			return out
+		}
+		cursor = p.Next
+	}
 }
 
 // keys returns the deployment's key store.
@@ -249,7 +288,7 @@ func withRaw(t testing.TB, dataDir string, fn func(ctx context.Context, b rawBac
 				t.Fatal(err)
 			}
 		}
-		fn(ctx, rawBackend{db: db, trail: trail, replace: j.InsecureReplace, root: root})
+		fn(ctx, rawBackend{db: db, trail: trail, replace: j.InsecureReplace, remove: j.InsecureDelete, root: root})
 		return
 	}
 	db, err := dynamo.Open(ctx, dynamo.Config{Region: be.Region, Endpoint: be.DynamoDBEndpoint, TablePrefix: be.TablePrefix})
@@ -261,7 +300,10 @@ func withRaw(t testing.TB, dataDir string, fn func(ctx context.Context, b rawBac
 		t.Fatalf("kmsroot.Open: %v", err)
 	}
 	put := func(ctx context.Context, t store.Table, it attr.Item) error { return db.Put(ctx, t, it, store.Cond{}) }
-	fn(ctx, rawBackend{db: db, trail: db, replace: put, root: root})
+	del := func(ctx context.Context, t store.Table, key attr.Item) error {
+		return db.Delete(ctx, t, key, store.Cond{})
+	}
+	fn(ctx, rawBackend{db: db, trail: db, replace: put, remove: del, root: root})
 }
 
 // scanAll returns every item of table t.
