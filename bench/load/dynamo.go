@@ -20,7 +20,7 @@ import (
 // runDynamo compares, on the emulators, sealstore on DynamoDB + KMS with
 // the DynamoDB emulator's own rate (the same PutItem / GetItem of a
 // record of the same size, sent straight from the AWS SDK with the same
-// concurrency).
+// concurrency) and with the reference app run beside it.
 func (h *harness) runDynamo(o options, tmp string) (report, error) {
 	rep := h.newReport("dynamodb")
 	b, raw, err := emulators()
@@ -38,15 +38,26 @@ func (h *harness) runDynamo(o options, tmp string) (report, error) {
 		return rep, err
 	}
 	defer ss.stop()
+	ref, err := startReference(o.refApp, filepath.Join(tmp, "reference"), b, raw)
+	if err != nil {
+		return rep, err
+	}
 	sides := []side{{t: emu, gen: goGen{}, spec: spec{Kind: kindDynamo, Endpoint: b.DynamoDBEndpoint, Region: b.Region,
 		Table: b.TablePrefix + rawTable.Name, IDs: o.ids, Size: o.size, Conns: o.conns}}, h.httpSide(ss, o.ids)}
+	if ref.skipReason == "" {
+		defer ref.stop()
+		sides = append(sides, h.httpSide(ref, o.refIDs))
+	} else {
+		rep.Skipped["reference"] = ref.skipReason
+		printSkip(ref)
+	}
 	for _, sd := range sides {
 		if err := h.seed(sd); err != nil {
 			return rep, err
 		}
 	}
 	for r := 1; r <= o.rounds; r++ {
-		goals, err := h.dynamoRound(r, sides, &rep)
+		goals, err := h.dynamoRound(r, sides, ref.skipReason, &rep)
 		if err != nil {
 			return rep, err
 		}
@@ -56,7 +67,7 @@ func (h *harness) runDynamo(o options, tmp string) (report, error) {
 	return rep, nil
 }
 
-func (h *harness) dynamoRound(r int, sides []side, rep *report) ([]goal, error) {
+func (h *harness) dynamoRound(r int, sides []side, refSkipped string, rep *report) ([]goal, error) {
 	w, err := h.compare(r, "write", sides)
 	if err != nil {
 		return nil, err
@@ -65,13 +76,18 @@ func (h *harness) dynamoRound(r int, sides []side, rep *report) ([]goal, error) 
 	if err != nil {
 		return nil, err
 	}
-	bases := []string{"emulator"}
+	bases := []string{"emulator", "reference"}
 	printTable(os.Stdout, "### reads: GET /items/{id} (emulator: GetItem, consistent)", rd, bases, true)
 	printTable(os.Stdout, "### writes: POST /items/ (emulator: PutItem)", w, bases, true)
 	rep.Comparisons = append(rep.Comparisons, toJSON(rd), toJSON(w))
 	goals := []goal{
 		ratioGoal("reads ≥ 60% of the emulator's GetItem", rd, "sealstore-dynamodb", "emulator", 0.60),
 		ratioGoal("writes ≥ 60% of the emulator's PutItem", w, "sealstore-dynamodb", "emulator", 0.60),
+		ratioGoal("reads ≥ 20× the reference app", rd, "sealstore-dynamodb", "reference", 20),
+		ratioGoal("writes ≥ 20× the reference app", w, "sealstore-dynamodb", "reference", 20),
+	}
+	if refSkipped != "" {
+		goals[2].Skipped, goals[3].Skipped = refSkipped, refSkipped
 	}
 	return goals, nil
 }

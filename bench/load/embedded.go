@@ -57,3 +57,7 @@ func printGoals(round int, goals []goal) {
 		fmt.Println(g)
 	}
 }
+
+func printSkip(t *target) {
+	fmt.Printf("skipping target %s: %s\n", t.name, t.skipReason)
+}

@@ -13,9 +13,11 @@
 // JSON handler with the same TLS settings (this program as -child
 // ceiling). With -dynamodb, under scripts/emulators/start: the DynamoDB
 // emulator's own GetItem / PutItem (the AWS SDK in a child process),
-// and 'sealstore serve --store dynamodb'.
+// 'sealstore serve --store dynamodb', and the reference FastAPI app
+// (uvicorn, started here when python3 has its Debian packages).
 //
-// Each comparison alternates slices of every target (ABBA for two) for -duration each, and reports the median of the
+// Each comparison alternates slices of every target (ABBA for two,
+// ABCCBA for three) for -duration each, and reports the median of the
 // per-cycle rate ratios: this VM's speed drifts by tens of percent within
 // a minute, which sequential phases would mistake for a difference.
 package main
@@ -35,9 +37,9 @@ import (
 // options are the command line's.
 type options struct {
 	duration, slice            time.Duration
-	conns, size, ids           int
+	conns, size, ids, refIDs   int
 	rounds, wrkThreads         int
-	loadgen, sealstore         string
+	loadgen, sealstore, refApp string
 	cpuprofile, phase, jsonOut string
 	dynamo                     bool
 	child, childDir, childSpec string
@@ -50,14 +52,16 @@ func parseFlags() options {
 	flag.IntVar(&o.conns, "conns", 32, "concurrent connections")
 	flag.IntVar(&o.size, "size", 1024, "secret size in bytes")
 	flag.IntVar(&o.ids, "ids", 10000, "ids written to each server before the measurement; reads pick among them")
+	flag.IntVar(&o.refIDs, "reference-ids", 1000, "ids written to the reference app (it writes ~200/s)")
 	flag.IntVar(&o.rounds, "rounds", 1, "rounds of all comparisons (the report shows each)")
 	flag.StringVar(&o.loadgen, "loadgen", "wrk", "HTTP load generator: wrk, or go (a Go client in a child process)")
 	flag.IntVar(&o.wrkThreads, "wrk-threads", runtime.NumCPU(), "wrk's threads")
 	flag.StringVar(&o.sealstore, "sealstore", "", "sealstore binary to run (default: go build ./cmd/sealstore)")
+	flag.StringVar(&o.refApp, "reference", "../shared/reference/seed_app.py", "the reference FastAPI app (-dynamodb)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of the sealstore server to FILE.1, FILE.2, …, one per slice of -profile-phase (sealstore then runs as this program's child, server.Run in process)")
 	flag.StringVar(&o.phase, "profile-phase", "sealstore read", "the target and workload -cpuprofile covers, e.g. 'sealstore-dynamodb write'")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results to this file as JSON")
-	flag.BoolVar(&o.dynamo, "dynamodb", false, "compare on DynamoDB + KMS: the emulator's own rate and sealstore (run under scripts/emulators/start)")
+	flag.BoolVar(&o.dynamo, "dynamodb", false, "compare on DynamoDB + KMS: the emulator's own rate, sealstore and the reference app (run under scripts/emulators/start)")
 	flag.StringVar(&o.child, "child", "", "internal: run as a child: ceiling, sealstore or loadgen")
 	flag.StringVar(&o.childDir, "dir", "", "internal: the child server's directory")
 	flag.StringVar(&o.childSpec, "spec", "", "internal: the load generator's spec (JSON)")
@@ -128,23 +132,24 @@ func run(o options) error {
 
 // report is a run's results, for -json.
 type report struct {
-	Mode        string           `json:"mode"`
-	Date        string           `json:"date"`
-	CPUs        int              `json:"cpus"`
-	Go          string           `json:"go"`
-	LoadGen     string           `json:"load_generator"`
-	Conns       int              `json:"connections"`
-	Size        int              `json:"secret_bytes"`
-	SliceS      float64          `json:"slice_s"`
-	LoadAvg     string           `json:"load_average_start"`
-	LoadAvgEnd  string           `json:"load_average_end"`
-	Comparisons []jsonComparison `json:"comparisons"`
-	Goals       [][]goal         `json:"goals_per_round"`
+	Mode        string            `json:"mode"`
+	Date        string            `json:"date"`
+	CPUs        int               `json:"cpus"`
+	Go          string            `json:"go"`
+	LoadGen     string            `json:"load_generator"`
+	Conns       int               `json:"connections"`
+	Size        int               `json:"secret_bytes"`
+	SliceS      float64           `json:"slice_s"`
+	LoadAvg     string            `json:"load_average_start"`
+	LoadAvgEnd  string            `json:"load_average_end"`
+	Skipped     map[string]string `json:"skipped,omitempty"`
+	Comparisons []jsonComparison  `json:"comparisons"`
+	Goals       [][]goal          `json:"goals_per_round"`
 }
 
 func (h *harness) newReport(mode string) report {
 	return report{Mode: mode, Date: time.Now().Format(time.RFC3339), CPUs: runtime.NumCPU(), Go: runtime.Version(),
-		LoadGen: h.gen.String(), Conns: h.conns, Size: h.size, SliceS: h.slice.Seconds(), LoadAvg: loadAvg()}
+		LoadGen: h.gen.String(), Conns: h.conns, Size: h.size, SliceS: h.slice.Seconds(), LoadAvg: loadAvg(), Skipped: map[string]string{}}
 }
 
 // startSealstore starts the sealstore target: the built command, or

@@ -41,6 +41,27 @@ func cpuTime(pids []int) time.Duration {
 	return time.Duration(ticks) * time.Second / clockTicks
 }
 
+// tree returns pid and all its descendants.
+func tree(pid int) []int {
+	children := map[int][]int{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if f := stat(p); len(f) > 1 {
+			ppid, _ := strconv.Atoi(f[1])
+			children[ppid] = append(children[ppid], p)
+		}
+	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
 // memory sums the resident memory of pids: VmRSS, VmHWM (each one's peak),
 // RssAnon (heaps, stacks: what the process itself holds) and RssFile
 // (file pages, such as bbolt's memory-mapped database, which the kernel

@@ -18,13 +18,14 @@ import (
 
 // target is a server under load, running in processes of its own.
 type target struct {
-	name      string
-	url, ca   string // HTTP targets: the base URL and the certificate that signs it
-	token     string
-	procs     func() []int // the processes whose CPU and memory are the server's
-	startProf func(path string) error
-	stopProf  func()
-	stop      func()
+	name       string
+	url, ca    string // HTTP targets: the base URL and the certificate that signs it
+	token      string
+	procs      func() []int // the processes whose CPU and memory are the server's
+	startProf  func(path string) error
+	stopProf   func()
+	stop       func()
+	skipReason string // set: the target could not run, and why
 }
 
 // proc is a child process: its stdout lines go to a channel (dropped
