@@ -39,7 +39,7 @@ func ratioGoal(text string, c comparison, a, b string, min float64) goal {
 func tailGoal(text string, c comparison, a string, max float64) goal {
 	t := c.Rows[c.row(a)]
 	r := tailRatio(t)
-	return goal{Text: text, Measured: fmt.Sprintf("%.1f (p50 %s, p99 %s)", r, fmtMs(t.Hist.percentile(0.50)), fmtMs(t.Hist.percentile(0.99))), Met: r <= max}
+	return goal{Text: text, Measured: fmt.Sprintf("%.2f (p50 %s, p99 %s)", r, fmtMs(t.Hist.percentile(0.50)), fmtMs(t.Hist.percentile(0.99))), Met: r <= max}
 }
 
 // memGoal: a's resident memory after the comparison is at most limit.
