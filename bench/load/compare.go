@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -17,6 +19,32 @@ type harness struct {
 	profile, phase   string    // -cpuprofile, -profile-phase
 	profiled         int
 	errors           int64
+	mu               sync.Mutex
+	running          []*target // to stop if this process is interrupted
+	tmp              string    // and the directory to remove then
+}
+
+// track records a started target, for stopAll.
+func (h *harness) track(t *target) *target {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.running = append(h.running, t)
+	return t
+}
+
+// stopAll stops every target started, on SIGINT or SIGTERM, and exits:
+// the deferred stops would not run, and uvicorn's workers, in a process
+// group of their own, would outlive this process.
+func (h *harness) stopAll(sig <-chan os.Signal) {
+	s := <-sig
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fmt.Fprintf(os.Stderr, "load: %v: stopping the servers\n", s)
+	for _, t := range h.running {
+		t.stop()
+	}
+	os.RemoveAll(h.tmp)
+	os.Exit(1)
 }
 
 // side is one target's part in a comparison: the server, and the load

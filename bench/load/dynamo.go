@@ -45,7 +45,7 @@ func (h *harness) runDynamo(o options, tmp string) (report, error) {
 	sides := []side{{t: emu, gen: goGen{}, spec: spec{Kind: kindDynamo, Endpoint: b.DynamoDBEndpoint, Region: b.Region,
 		Table: b.TablePrefix + rawTable.Name, IDs: o.ids, Size: o.size, Conns: o.conns}}, h.httpSide(ss, o.ids)}
 	if ref.skipReason == "" {
-		defer ref.stop()
+		defer h.track(ref).stop()
 		sides = append(sides, h.httpSide(ref, o.refIDs))
 	} else {
 		rep.Skipped["reference"] = ref.skipReason

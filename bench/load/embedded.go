@@ -16,7 +16,7 @@ func (h *harness) runEmbedded(o options, tmp string) (report, error) {
 	if err != nil {
 		return rep, err
 	}
-	defer ceiling.stop()
+	defer h.track(ceiling).stop()
 	ss, err := h.startSealstore(o, "sealstore", filepath.Join(tmp, "data"), server.Backend{})
 	if err != nil {
 		return rep, err

@@ -27,8 +27,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/sealstore/sealstore/internal/server"
@@ -99,7 +101,10 @@ func run(o options) error {
 	}
 	defer os.RemoveAll(tmp)
 	h := &harness{conns: o.conns, size: o.size, ids: o.ids, slice: o.slice.Truncate(time.Second),
-		cycles: int(o.duration / o.slice), profile: o.cpuprofile, phase: o.phase}
+		cycles: int(o.duration / o.slice), profile: o.cpuprofile, phase: o.phase, tmp: tmp}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go h.stopAll(sig)
 	if o.loadgen == "go" {
 		h.gen = goGen{}
 	} else if h.gen, err = newWrk(tmp, o.wrkThreads); err != nil {
@@ -156,7 +161,11 @@ func (h *harness) newReport(mode string) report {
 // with -cpuprofile this program's child (server.Run in process).
 func (h *harness) startSealstore(o options, name, dir string, b server.Backend) (*target, error) {
 	if o.cpuprofile != "" {
-		return startChild(name, "sealstore", dir, o.size, b.Kind == server.KindDynamoDB)
+		t, err := startChild(name, "sealstore", dir, o.size, b.Kind == server.KindDynamoDB)
+		if err != nil {
+			return nil, err
+		}
+		return h.track(t), nil
 	}
 	bin := o.sealstore
 	if bin == "" {
@@ -165,7 +174,11 @@ func (h *harness) startSealstore(o options, name, dir string, b server.Backend) 
 			return nil, err
 		}
 	}
-	return startSealstore(name, bin, dir, b)
+	t, err := startSealstore(name, bin, dir, b)
+	if err != nil {
+		return nil, err
+	}
+	return h.track(t), nil
 }
 
 // httpSide is the load of an HTTP target.

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,6 +39,7 @@ type proc struct {
 	log   string
 	done  chan struct{}
 	group bool // signals go to its process group
+	once  sync.Once
 }
 
 // startProc starts cmd with its stderr in the file log. With group, it
@@ -102,8 +104,10 @@ func (p *proc) line(re *regexp.Regexp, timeout time.Duration) (string, error) {
 }
 
 // stop closes the child's stdin and sends it SIGTERM, and SIGKILL if it
-// has not exited 20 s later.
-func (p *proc) stop() {
+// has not exited 20 s later; once, however often it is called.
+func (p *proc) stop() { p.once.Do(p.end) }
+
+func (p *proc) end() {
 	p.stdin.Close()
 	pid := p.cmd.Process.Pid
 	if p.group {
