@@ -95,6 +95,9 @@ func run(o options) error {
 	if o.slice < time.Second || o.duration < 2*o.slice {
 		return errors.New("-slice must be at least 1s and -duration at least two slices")
 	}
+	if o.loadgen != "wrk" && o.loadgen != "go" {
+		return fmt.Errorf("-loadgen %q: wrk or go", o.loadgen)
+	}
 	tmp, err := os.MkdirTemp("", "sealstore-load-")
 	if err != nil {
 		return err
