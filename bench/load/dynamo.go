@@ -5,109 +5,91 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strings"
-	"sync/atomic"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sealstore/sealstore/internal/server"
 	"github.com/sealstore/sealstore/store"
 	"github.com/sealstore/sealstore/store/dynamo"
 )
 
-// referenceRate is the seed's FastAPI app with 2 workers on the same
-// emulators, as DESIGN.md measured it (93–133 req/s; it cannot run here:
-// no PyPI). The target is 15 times its best.
-const referenceRate = 133
-
-// runDynamo compares sealstore on DynamoDB + KMS (emulators) with the
-// DynamoDB emulator's own rate: the same PutItem/GetItem of a record of
-// the same size, sent straight from the SDK, with the same concurrency.
-func runDynamo(duration time.Duration, conns, size, rounds int, inProcess bool) error {
-	if !inProcess {
-		return errors.New("-dynamodb runs in one process: the emulators are the other processes")
-	}
+// runDynamo compares, on the emulators, sealstore on DynamoDB + KMS with
+// the DynamoDB emulator's own rate (the same PutItem / GetItem of a
+// record of the same size, sent straight from the AWS SDK with the same
+// concurrency) and with the reference app run beside it.
+func (h *harness) runDynamo(o options, tmp string) (report, error) {
+	rep := h.newReport("dynamodb")
 	b, raw, err := emulators()
 	if err != nil {
-		return err
+		return rep, err
 	}
-	tmp, err := os.MkdirTemp("", "sealstore-load-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
 	rawTable := store.Table{Name: "raw", PartitionKey: "id"}
 	if err := dynamo.New(raw, b.TablePrefix).CreateTable(context.Background(), rawTable); err != nil {
-		return err
+		return rep, err
 	}
-	dir := filepath.Join(tmp, "data")
-	url, token, stop, err := serveSealstore(dir, b)
+	h.emu = append(findProcs("dynalite-server.js"), findProcs("/local-kms")...)
+	emu := &target{name: "emulator", procs: func() []int { return findProcs("dynalite-server.js") }, stop: func() {}}
+	ss, err := h.startSealstore(o, "sealstore-dynamodb", filepath.Join(tmp, "data"), b)
 	if err != nil {
-		return err
+		return rep, err
 	}
-	defer stop()
-	client, err := newClient(filepath.Join(dir, "tls-cert.pem"), 64)
+	defer ss.stop()
+	ref, err := startReference(o.refApp, filepath.Join(tmp, "reference"), b, raw)
 	if err != nil {
-		return err
+		return rep, err
 	}
-	ss := &target{url: url, token: token, client: client}
-	fmt.Printf("machine: %d CPUs, %s; %d connections, %d-byte secrets, %s per workload; DynamoDB %s, KMS %s\n",
-		runtime.NumCPU(), runtime.Version(), conns, size, duration, b.DynamoDBEndpoint, b.KMSEndpoint)
-	for r := 1; r <= rounds; r++ {
-		if err := roundDynamo(r, raw, b.TablePrefix+rawTable.Name, ss, duration, conns, size); err != nil {
-			return err
+	sides := []side{{t: emu, gen: goGen{}, spec: spec{Kind: kindDynamo, Endpoint: b.DynamoDBEndpoint, Region: b.Region,
+		Table: b.TablePrefix + rawTable.Name, IDs: o.ids, Size: o.size, Conns: o.conns}}, h.httpSide(ss, o.ids)}
+	if ref.skipReason == "" {
+		defer h.track(ref).stop()
+		sides = append(sides, h.httpSide(ref, o.refIDs))
+	} else {
+		rep.Skipped["reference"] = ref.skipReason
+		printSkip(ref)
+	}
+	for _, sd := range sides {
+		if err := h.seed(sd); err != nil {
+			return rep, err
 		}
 	}
-	fmt.Printf("\nmemory of this process (sealstore and clients): %s\n", rss(0))
-	return nil
+	for r := 1; r <= o.rounds; r++ {
+		goals, err := h.dynamoRound(r, sides, ref.skipReason, &rep)
+		if err != nil {
+			return rep, err
+		}
+		printGoals(r, goals)
+		rep.Goals = append(rep.Goals, goals)
+	}
+	return rep, nil
 }
 
-func roundDynamo(r int, raw *dynamodb.Client, table string, ss *target, duration time.Duration, conns, size int) error {
-	fmt.Printf("\nround %d\n", r)
-	secret := strings.Repeat("s", size)
-	value := []byte(secret)
-	var rawSeq atomic.Int64
-	rawPut := workload{"DynamoDB PutItem", func(int, int) error {
-		n := rawSeq.Add(1)
-		_, err := raw.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(table), Item: map[string]types.AttributeValue{
-			"id": &types.AttributeValueMemberS{Value: fmt.Sprintf("r%d-%d", r, n)}, "v": &types.AttributeValueMemberB{Value: value},
-		}})
-		return err
-	}}
-	rawGet := workload{"DynamoDB GetItem", func(w, i int) error {
-		n := 1 + (int64(w)*7919+int64(i)*104729)%max(rawSeq.Load(), 1)
-		out, err := raw.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
-			Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: fmt.Sprintf("r%d-%d", r, n)}}})
-		if err == nil && out.Item == nil {
-			err = errors.New("not found")
-		}
-		return err
-	}}
-	body := func(id string) []byte { return []byte(fmt.Sprintf(`{"id":%q,"secret":%q}`, id, secret)) }
-	var seq, written atomic.Int64
-	sPost, sGet := sealstoreWork(ss, r, conns, body, &seq, &written)
-	slices := max(int(duration/time.Second), 2)
-	rw, sw, wRatio := compare(rawPut, sPost, slices, conns, time.Second)
-	rr, sr, rRatio := compare(rawGet, sGet, slices, conns, time.Second)
-	for _, res := range []result{rr, sr, rw, sw} {
-		fmt.Println(res)
+func (h *harness) dynamoRound(r int, sides []side, refSkipped string, rep *report) ([]goal, error) {
+	w, err := h.compare(r, "write", sides)
+	if err != nil {
+		return nil, err
 	}
-	fmt.Printf("reads:  %.0f%% of the emulator's GetItem rate (median of %d paired 1 s slices; target >= 50%%); %.1fx the reference's %d req/s (target >= 15x)\n",
-		100*rRatio, slices, sr.rate()/referenceRate, referenceRate)
-	fmt.Printf("writes: %.0f%% of the emulator's PutItem rate (median of %d paired 1 s slices; target >= 50%%); %.1fx the reference's %d req/s (target >= 15x)\n",
-		100*wRatio, slices, sw.rate()/referenceRate, referenceRate)
-	if rr.errors+rw.errors+sr.errors+sw.errors > 0 {
-		return errors.New("some requests failed")
+	rd, err := h.compare(r, "read", sides)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	bases := []string{"emulator", "reference"}
+	printTable(os.Stdout, "### reads: GET /items/{id} (emulator: GetItem, consistent)", rd, bases, true)
+	printTable(os.Stdout, "### writes: POST /items/ (emulator: PutItem)", w, bases, true)
+	rep.Comparisons = append(rep.Comparisons, toJSON(rd), toJSON(w))
+	goals := []goal{
+		ratioGoal("reads ≥ 60% of the emulator's GetItem", rd, "sealstore-dynamodb", "emulator", 0.60),
+		ratioGoal("writes ≥ 60% of the emulator's PutItem", w, "sealstore-dynamodb", "emulator", 0.60),
+		ratioGoal("reads ≥ 20× the reference app", rd, "sealstore-dynamodb", "reference", 20),
+		ratioGoal("writes ≥ 20× the reference app", w, "sealstore-dynamodb", "reference", 20),
+	}
+	if refSkipped != "" {
+		goals[2].Skipped, goals[3].Skipped = refSkipped, refSkipped
+	}
+	return goals, nil
 }
 
 // emulators returns the DynamoDB + KMS backend that scripts/emulators/start

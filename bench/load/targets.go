@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,10 +12,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -24,6 +23,8 @@ import (
 	"github.com/sealstore/sealstore/internal/syncbuf"
 )
 
+// newClient is an HTTPS client of a server whose certificate is in
+// caFile, with up to conns keep-alive connections.
 func newClient(caFile string, conns int) (*http.Client, error) {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
@@ -40,87 +41,73 @@ func newClient(caFile string, conns int) (*http.Client, error) {
 	}, Timeout: 30 * time.Second}, nil
 }
 
-// target is a server under test, as the clients see it.
-type target struct {
-	url, token string
-	client     *http.Client
-	pid        int // 0: in this process
-	stop       func()
-}
-
-func (t *target) cpu() time.Duration {
-	if t.pid == 0 {
-		return 0 // counted with this process
+// serveChild serves kind until its stdin closes. Lines on stdin
+// "profile PATH" and "stop" start and stop a CPU profile.
+func serveChild(kind, dir string, size int, dynamo bool) error {
+	b := server.Backend{}
+	if dynamo {
+		var err error
+		if b, _, err = emulators(); err != nil {
+			return err
+		}
 	}
-	return cpuTime(t.pid)
-}
-
-// startInProcess starts server kind ("ceiling" or "sealstore") in this
-// process.
-func startInProcess(kind, dir string, size int) (*target, error) {
-	url, token, stop, err := serve(kind, dir, size)
-	if err != nil {
-		return nil, err
-	}
-	client, err := newClient(filepath.Join(dir, datadir.CertFile), 64)
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	return &target{url: url, token: token, client: client, stop: stop}, nil
-}
-
-// startProcess starts server kind in a child process (this program with
-// -child), which prints "URL TOKEN" on its stdout once serving.
-func startProcess(kind, dir string, size int) (*target, error) {
-	cmd := exec.Command(os.Args[0], "-child", kind, "-dir", dir, "-size", strconv.Itoa(size))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop := func() { stdin.Close(); _ = cmd.Wait() }
-	var url, token string
-	if _, err := fmt.Fscanln(stdout, &url, &token); err != nil {
-		stop()
-		return nil, fmt.Errorf("%s did not start: %w", kind, err)
-	}
-	client, err := newClient(filepath.Join(dir, datadir.CertFile), 64)
-	if err != nil {
-		stop()
-		return nil, err
-	}
-	return &target{url: url, token: token, client: client, pid: cmd.Process.Pid, stop: stop}, nil
-}
-
-// serveChild serves kind until its stdin closes.
-func serveChild(kind, dir string, size int) error {
-	url, token, stop, err := serve(kind, dir, size)
+	url, token, stop, err := serve(kind, dir, size, b)
 	if err != nil {
 		return err
 	}
+	defer stop()
 	fmt.Println(url, token)
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	stop()
+	var prof profiler
+	defer prof.stop()
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		cmd, path, _ := strings.Cut(sc.Text(), " ")
+		switch cmd {
+		case "profile":
+			if err := prof.start(path); err != nil {
+				return err
+			}
+		case "stop":
+			prof.stop()
+		}
+	}
 	return nil
+}
+
+// profiler writes one CPU profile at a time.
+type profiler struct{ f *os.File }
+
+func (p *profiler) start(path string) error {
+	p.stop()
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	p.f = f
+	return nil
+}
+
+func (p *profiler) stop() {
+	if p.f != nil {
+		pprof.StopCPUProfile()
+		p.f.Close()
+		p.f = nil
+	}
 }
 
 // serve starts kind in this process: the trivial handler, or sealstore on
 // the data directory dir. token is "-" for the ceiling.
-func serve(kind, dir string, size int) (url, token string, stop func(), err error) {
+func serve(kind, dir string, size int, b server.Backend) (url, token string, stop func(), err error) {
 	switch kind {
 	case "ceiling":
 		url, stop, err = serveCeiling(dir, size)
 		return url, "-", stop, err
 	case "sealstore":
-		return serveSealstore(dir, server.Backend{})
+		return serveSealstore(dir, b)
 	}
 	return "", "", nil, fmt.Errorf("unknown server %q", kind)
 }
@@ -162,8 +149,6 @@ func serveCeiling(dir string, size int) (string, func(), error) {
 	go func() { _ = srv.Serve(tls.NewListener(ln, srv.TLSConfig)) }()
 	return "https://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
-
-var tokenLine = regexp.MustCompile(`sst_[A-Za-z0-9_-]{43}`)
 
 // serveSealstore runs server.Run (what sealstore serve runs) on dir.
 // On DynamoDB, 'sealstore init' makes the tables and prints the token.
