@@ -285,6 +285,7 @@ func newClient(t *testing.T, certFile string) *http.Client {
 type result struct {
 	status int
 	body   []byte
+	header http.Header
 	err    error
 }
 
@@ -316,7 +317,7 @@ func send(c *http.Client, req *http.Request) result {
 	if err != nil {
 		return result{status: resp.StatusCode, err: fmt.Errorf("reading the %d response: %w", resp.StatusCode, err)}
 	}
-	return result{status: resp.StatusCode, body: b}
+	return result{status: resp.StatusCode, body: b, header: resp.Header}
 }
 
 func itemBody(id, secret string) []byte {

@@ -229,6 +229,13 @@ func (s *Service) Ready(ctx context.Context) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("records: store: %w", err)
 	}
+	// A store that can tell whether its writes work (bolt, after a failed
+	// commit: a full disk) is asked.
+	if r, ok := s.db.(interface{ Ready(context.Context) error }); ok {
+		if err := r.Ready(ctx); err != nil {
+			return fmt.Errorf("records: store: %w", err)
+		}
+	}
 	probe := attr.Item{itemsKey: attr.S("readyz"), itemsSecret: attr.S("probe")}
 	enc, err := s.items.enc.Encrypt(ctx, probe)
 	if err != nil {

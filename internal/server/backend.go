@@ -106,7 +106,7 @@ func openBackend(ctx context.Context, cfg Config, create bool, onKMS func(op str
 		if err != nil {
 			return nil, err
 		}
-		j, err := journal.Open(filepath.Join(dir.Path, datadir.AuditDir), journal.Options{})
+		j, err := journal.Open(filepath.Join(dir.Path, datadir.AuditDir), journal.Options{SegmentSize: cfg.Audit.SegmentSize})
 		if err != nil {
 			dir.Close()
 			return nil, fmt.Errorf("audit journal: %w", err)

@@ -36,6 +36,9 @@ type AuditConfig struct {
 	// CheckpointInterval is how often checkpoints go to the sinks;
 	// zero: a minute.
 	CheckpointInterval time.Duration
+	// SegmentSize is the size of the embedded journal's segment files;
+	// zero: journal.DefaultSegmentSize (a tuning knob with no setting).
+	SegmentSize int64
 }
 
 // openSinks opens the sinks c names.

@@ -23,6 +23,7 @@ type batcher struct {
 	mu      sync.Mutex
 	pending []*op
 	running bool
+	failing error // the last commit's error, until one succeeds
 }
 
 type op struct {
@@ -69,10 +70,19 @@ func (b *batcher) commit(ops []*op) {
 		}
 		return nil
 	})
+	b.mu.Lock()
+	b.failing = err
+	b.mu.Unlock()
 	for _, o := range ops {
 		if err != nil {
 			o.err = fmt.Errorf("bolt: commit: %w: %w", store.ErrUnavailable, err)
 		}
 		close(o.done)
 	}
+}
+
+func (b *batcher) lastError() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.failing
 }

@@ -89,6 +89,30 @@ func (s *Store) Ping(ctx context.Context) error {
 	})
 }
 
+// probeBucket holds the one item Ready writes to learn whether commits
+// work again.
+var probeBucket = []byte("sealstore/probe")
+
+// Ready reports whether writes can be committed: nil unless the last
+// commit failed (a full disk, say); then it commits a probe (a counter in
+// a bucket of its own, through the same group commit), and is nil again
+// once that works, without a reopen.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	if s.batches.lastError() == nil {
+		return nil
+	}
+	return s.batches.do(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(probeBucket)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte("probe"), []byte(time.Now().UTC().Format(time.RFC3339Nano)))
+	})
+}
+
 // CreateTable implements store.Store. Indexes that an existing table
 // lacks are added and filled from its items.
 func (s *Store) CreateTable(ctx context.Context, t store.Table) error {
