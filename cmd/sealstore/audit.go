@@ -11,10 +11,15 @@ import (
 	"os"
 
 	"github.com/sealstore/sealstore/internal/audit"
+	"github.com/sealstore/sealstore/internal/cliclient"
 	"github.com/sealstore/sealstore/internal/server"
+	"github.com/sealstore/sealstore/store/bolt"
 )
 
-const auditUsage = "usage: sealstore audit verify [--checkpoints FILE] [--records] [--config FILE] [--data-dir DIR] [STORE FLAGS]"
+const auditUsage = `usage: sealstore audit verify [--checkpoints FILE] [--records] [--config FILE] [--data-dir DIR] [STORE FLAGS]
+  While a server holds the embedded data directory, the check runs in that
+  server, through its API: SEALSTORE_TOKEN (a *:admin token) and --addr,
+  --ca or --fingerprint as for 'sealstore keys'.`
 
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "verify" {
@@ -29,6 +34,9 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	where := storeFlags(fs, s)
+	addr := fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL, when the server holds the data directory (SEALSTORE_ADDR)")
+	ca := fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust (SEALSTORE_CA)")
+	pin := fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint (SEALSTORE_FINGERPRINT)")
 	cpFile := fs.String("checkpoints", "", "a file of JSON lines holding checkpoints (an audit sink's file): report chains deleted or truncated since")
 	recs := fs.Bool("records", false, "also compare every stored record with its last audited write: report records rolled back, written or deleted outside sealstore")
 	rest, err := parseArgs(fs, args[1:])
@@ -61,6 +69,16 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	v, err := server.VerifyAudit(ctx, cfg, o)
 	if isTerminal(stderr) {
 		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if errors.Is(err, bolt.ErrLocked) {
+		fmt.Fprintf(stderr, "the data directory is held by a running server: verifying in that server (%s)\n", *addr)
+		cl, cerr := cliclient.New(cliclient.Settings{Addr: *addr, Token: os.Getenv("SEALSTORE_TOKEN"), CA: *ca, Fingerprint: *pin})
+		if cerr != nil {
+			fmt.Fprintf(stderr, "sealstore audit verify: %v\n", cerr)
+			return exitUsage
+		}
+		v = server.Verification{}
+		v.Report, v.Records, err = cl.VerifyAudit(ctx, o.Checkpoints, o.Records)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "sealstore audit verify: %v\n", err)
@@ -112,7 +130,11 @@ func printVerification(w io.Writer, v server.Verification, checkpoints bool) int
 		summary += ", checked against the checkpoints"
 	}
 	if v.Records != nil {
-		summary += fmt.Sprintf("; %s compared with their last audited write", plural(v.Records.Records, "record"))
+		their := "their"
+		if v.Records.Records == 1 {
+			their = "its"
+		}
+		summary += fmt.Sprintf("; %s compared with %s last audited write", plural(v.Records.Records, "record"), their)
 		if n := v.Records.Unverifiable; n > 0 {
 			summary += fmt.Sprintf(" (%d last written before entries recorded versions: not comparable)", n)
 		}

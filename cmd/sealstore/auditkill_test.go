@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os/exec"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -106,4 +110,28 @@ func TestAuditSIGKILLKeepsAnsweredEntries(t *testing.T) {
 		t.Errorf("answered requests without an audit entry after SIGKILL: %v", missing)
 	}
 	p2.stop()
+}
+
+// While a server holds the data directory, 'audit verify' runs the
+// check in that server through its API, records and all.
+func TestAuditVerifyBesideRunningServer(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := startServer(t, dir)
+	if r := p.post(t.Context(), p.bootstrap, "a", "s"); !r.stored() {
+		t.Fatalf("write: %v", r)
+	}
+	cmd := exec.CommandContext(t.Context(), "sealstore", "audit", "verify", "--data-dir", dir, "--records", "--addr", "https://"+p.addr, "--fingerprint", p.fingerprint)
+	cmd.Env = append(childEnv(), "SEALSTORE_TOKEN="+p.bootstrap)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil || !strings.Contains(errb.String(), "verifying in that server") ||
+		!regexp.MustCompile(`^audit trail verifies: 1 chain, \d+ entr(y|ies); 1 record compared with its last audited write\n$`).MatchString(out.String()) {
+		t.Errorf("audit verify beside the server: %v\nstdout %q\nstderr %q", err, out.String(), errb.String())
+	}
+	if strings.Contains(out.String()+errb.String(), p.bootstrap) {
+		t.Error("the token reached the output")
+	}
+	p.stop()
 }

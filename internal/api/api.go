@@ -19,6 +19,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
@@ -62,6 +63,10 @@ type Config struct {
 	// revoked names the token a change revoked ("" for a creation): it
 	// must stop working before the response says it did.
 	TokensChanged func(ctx context.Context, revoked string)
+	// VerifyAudit, if set, serves POST /v1/audit:verify: it verifies the
+	// trail (with checkpoints, and records when asked) in the server,
+	// for the command line while the server holds the data directory.
+	VerifyAudit func(ctx context.Context, cps []audit.Checkpoint, records bool) (audit.Report, *audit.RecordsReport, error)
 }
 
 // DefaultMaxBody is the body limit of the write routes: DynamoDB's 400 KB
@@ -130,6 +135,8 @@ func (s *server) serves(f feature) bool {
 		return s.cfg.Keys != nil
 	case tokenAdmin:
 		return s.cfg.TokenStore != nil
+	case auditVerify:
+		return s.cfg.VerifyAudit != nil
 	}
 	return true
 }

@@ -54,6 +54,7 @@ const (
 	always       feature = iota
 	keyLifecycle         // Config.Keys is set
 	tokenAdmin           // Config.TokenStore is set
+	auditVerify          // Config.VerifyAudit is set
 )
 
 func (r route) pattern() string {
@@ -99,6 +100,10 @@ func (s *server) serviceRoutes() []route {
 		{method: http.MethodGet, path: "/v1/audit", tags: []string{"Audit"},
 			timeout: adminTimeout, summary: "Read the audit trail (admin)", errors: []int{401, 403, 422, 429, 500, 503},
 			add: handle(s.listAudit)},
+		{method: http.MethodPost, path: "/v1/audit:verify", serves: auditVerify, tags: []string{"Audit"},
+			scope: tokens.Scope{Collection: tokens.AnyCollection, Action: tokens.Admin}, maxBody: 8 << 20,
+			timeout: keysTimeout, summary: "Verify the audit trail in the server: every chain's MACs, checkpoints kept outside, and optionally every record against its last audited write (*:admin)",
+			errors: []int{401, 403, 422, 429, 500, 503}, add: handle(s.verifyAudit)},
 	}
 }
 

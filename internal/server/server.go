@@ -217,6 +217,10 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 		Audit:         trail,
 		TokenStore:    s.tokens,
 		TokensChanged: s.tokensChanged,
+		VerifyAudit: func(ctx context.Context, cps []audit.Checkpoint, recs bool) (audit.Report, *audit.RecordsReport, error) {
+			v, err := verifyOpened(ctx, s.cfg, s.backend, VerifyOptions{Checkpoints: cps, Records: recs})
+			return v.Report, v.Records, err
+		},
 	})
 	// Rewraps left running by a stopped server go on; on the embedded
 	// store no other process can be running them.

@@ -57,6 +57,7 @@ var routeTable = func() []routeSpec {
 		routeSpec{http.MethodGet, "/v1/tokens", authErrs},
 		routeSpec{http.MethodDelete, "/v1/tokens/{name}", []int{401, 404, 429, 500, 503}},
 		routeSpec{http.MethodGet, "/v1/audit", []int{401, 403, 422, 429, 500, 503}},
+		routeSpec{http.MethodPost, "/v1/audit:verify", []int{401, 403, 422, 429, 500, 503}},
 	)
 }()
 
