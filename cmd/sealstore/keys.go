@@ -161,6 +161,7 @@ type connection struct {
 	addr, ca, pin *string
 	standalone    *bool
 	where         func() (string, server.Backend)
+	settings      settings
 }
 
 func connectionFlags(fs *flag.FlagSet, s settings) connection {
@@ -170,6 +171,7 @@ func connectionFlags(fs *flag.FlagSet, s settings) connection {
 		pin:        fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint (SEALSTORE_FINGERPRINT)"),
 		standalone: fs.Bool("standalone", false, "run in this process against DynamoDB + KMS (the store flags), without a server"),
 		where:      storeFlags(fs, s),
+		settings:   s,
 	}
 }
 
@@ -179,6 +181,11 @@ func (c connection) run(ctx context.Context, k keysCall, work keysWork) int {
 	if *c.standalone {
 		cfg := server.Config{}
 		cfg.DataDir, cfg.Backend = c.where()
+		var err error
+		if cfg.Audit, err = auditSettings(c.settings); err != nil {
+			fmt.Fprintf(k.stderr, "sealstore keys %s: config file: %v\n", k.sub, err)
+			return exitUsage
+		}
 		keys, err := server.OpenKeys(ctx, cfg)
 		if err != nil {
 			fmt.Fprintf(k.stderr, "sealstore keys %s: %v\n", k.sub, err)

@@ -44,14 +44,25 @@ func OpenKeys(ctx context.Context, cfg Config) (*Keys, error) {
 		b.close()
 		return nil, err
 	}
-	trail, err := audit.Open(ctx, b.trail, ks, audit.Options{})
+	sinks, err := openSinks(cfg.Audit)
 	if err != nil {
+		recs.Close()
+		b.close()
+		return nil, err
+	}
+	o := audit.Options{SinkRequired: cfg.Audit.SinkRequired, CheckpointInterval: cfg.Audit.CheckpointInterval}
+	for _, k := range sinks {
+		o.Sinks = append(o.Sinks, auditSink{k})
+	}
+	trail, err := audit.Open(ctx, b.trail, ks, o)
+	if err != nil {
+		closeSinks(sinks)
 		recs.Close()
 		b.close()
 		return nil, fmt.Errorf("audit trail: %w", err)
 	}
 	svc = audited.New(audited.Config{Keys: recs, Trail: trail})
-	return &Keys{Service: svc, recs: recs, trail: trail, close: b.close}, nil
+	return &Keys{Service: svc, recs: recs, trail: trail, close: func() error { return errors.Join(closeSinks(sinks), b.close()) }}, nil
 }
 
 // Close stops a rewrap this process runs (it stays running in the store:
