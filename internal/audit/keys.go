@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 
 	"github.com/sealstore/sealstore/keyring/hierarchy"
 	"github.com/sealstore/sealstore/keystore"
@@ -37,9 +39,22 @@ const recordIDLen = 16
 
 // keySet holds the keys derived from the audit branch key's beacon key.
 type keySet struct {
-	chain      secret.Bytes // MACs chain links, entries and batches
-	record     secret.Bytes // MACs record ids
-	checkpoint secret.Bytes // seals checkpoints
+	chain      *macKey // MACs chain links, entries and batches
+	record     *macKey // MACs record ids
+	checkpoint *macKey // seals checkpoints
+}
+
+// macKey is an HMAC-SHA256 key with a pool of keyed hashes, so that a MAC
+// costs neither the key's hashing nor an allocation of the hash state.
+type macKey struct {
+	pool sync.Pool
+}
+
+func newMACKey(key []byte) *macKey {
+	k := secret.New(key)
+	m := &macKey{}
+	m.pool.New = func() any { return hmac.New(sha256.New, k.InsecureBytes()) }
+	return m
 }
 
 // ensureKeys loads the audit keys, creating the branch key first if it is
@@ -89,7 +104,7 @@ func loadKeys(ctx context.Context, keys Keys) (keySet, error) {
 	if err != nil {
 		return keySet{}, fmt.Errorf("audit: derive checkpoint key: %w", err)
 	}
-	return keySet{chain: secret.New(chain), record: secret.New(record), checkpoint: secret.New(cp)}, nil
+	return keySet{chain: newMACKey(chain), record: newMACKey(record), checkpoint: newMACKey(cp)}, nil
 }
 
 // macInput is the encoding a MAC covers: every field as its 4-byte
@@ -112,10 +127,13 @@ func (m macInput) u64(n uint64) macInput {
 	return binary.BigEndian.AppendUint64(m, n)
 }
 
-func sum(key secret.Bytes, in macInput) []byte {
-	h := hmac.New(sha256.New, key.InsecureBytes())
+func sum(key *macKey, in macInput) []byte {
+	h := key.pool.Get().(hash.Hash)
 	h.Write(in)
-	return h.Sum(nil)
+	out := h.Sum(nil)
+	h.Reset()
+	key.pool.Put(h)
+	return out
 }
 
 // recordID is Log.RecordID.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/sealstore/sealstore/attr"
@@ -33,6 +34,7 @@ func (j *Journal) InsecureDelete(_ context.Context, t store.Table, key attr.Item
 		return store.ErrNotFound
 	}
 	delete(tb.items, rk)
+	tb.order = slices.DeleteFunc(tb.order, func(k string) bool { return k == rk })
 	return j.rewrite()
 }
 

@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -66,6 +67,15 @@ type Journal struct {
 type table struct {
 	t     store.Table
 	items map[string]place // by key
+	order []string         // the keys in the order first written: Scan's order
+}
+
+// set records that key k is at p.
+func (tb *table) set(k string, p place) {
+	if _, ok := tb.items[k]; !ok {
+		tb.order = append(tb.order, k)
+	}
+	tb.items[k] = p
 }
 
 // place is where an item is: its segment and the record's offset and
@@ -148,7 +158,7 @@ func (j *Journal) index(seg *segment, off, n int64, payload []byte) error {
 	if err != nil {
 		return err
 	}
-	tb.items[k] = place{seg: seg, off: off, n: n}
+	tb.set(k, place{seg: seg, off: off, n: n})
 	return nil
 }
 
@@ -204,7 +214,7 @@ func (j *Journal) Put(ctx context.Context, t store.Table, it attr.Item, c store.
 	if err != nil {
 		return err
 	}
-	tb.items[k] = p
+	tb.set(k, p)
 	return nil
 }
 
@@ -234,7 +244,7 @@ func (j *Journal) InsecureReplace(ctx context.Context, t store.Table, it attr.It
 	}
 	p, err := j.append(rec)
 	if err == nil {
-		tb.items[k] = p
+		tb.set(k, p)
 	}
 	return err
 }
@@ -340,7 +350,8 @@ func (j *Journal) readAt(p place) (attr.Item, error) {
 }
 
 // Scan returns up to limit items of t (limit <= 0: 100) after cursor, in
-// the order of their keys' encoding.
+// the order they were first written; items written during a scan are
+// found by it. A cursor is a position in that order.
 func (j *Journal) Scan(ctx context.Context, t store.Table, cursor []byte, limit int) (store.Page, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Page{}, err
@@ -348,19 +359,24 @@ func (j *Journal) Scan(ctx context.Context, t store.Table, cursor []byte, limit 
 	if limit <= 0 {
 		limit = 100
 	}
-	j.mu.Lock()
-	var keys []string
-	var places []place
-	if tb := j.tables[t.Name]; tb != nil {
-		for k := range tb.items {
-			if k > string(cursor) || cursor == nil {
-				keys = append(keys, k)
-			}
+	from := 0
+	if cursor != nil {
+		n, err := strconv.Atoi(string(cursor))
+		if err != nil || n < 0 {
+			return store.Page{}, fmt.Errorf("journal: table %s: not a cursor of this journal", t.Name)
 		}
-		sort.Strings(keys)
-		keys = keys[:min(len(keys), limit+1)]
-		for _, k := range keys {
+		from = n
+	}
+	j.mu.Lock()
+	var places []place
+	next := -1
+	if tb := j.tables[t.Name]; tb != nil && from < len(tb.order) {
+		end := min(from+limit, len(tb.order))
+		for _, k := range tb.order[from:end] {
 			places = append(places, tb.items[k])
+		}
+		if end < len(tb.order) {
+			next = end
 		}
 	}
 	closed := j.closed
@@ -369,16 +385,15 @@ func (j *Journal) Scan(ctx context.Context, t store.Table, cursor []byte, limit 
 		return store.Page{}, errClosed
 	}
 	var page store.Page
-	for i, p := range places {
-		if i == limit {
-			page.Next = []byte(keys[i-1])
-			break
-		}
+	for _, p := range places {
 		it, err := j.readAt(p)
 		if err != nil {
 			return store.Page{}, err
 		}
 		page.Items = append(page.Items, it)
+	}
+	if next >= 0 {
+		page.Next = []byte(strconv.Itoa(next))
 	}
 	return page, nil
 }
