@@ -20,7 +20,11 @@ func (c Context) Serialize() ([]byte, error) {
 	if len(c) > 0xFFFF {
 		return nil, errors.New("materials: encryption context has too many entries")
 	}
-	keys := make([]string, 0, len(c))
+	var small [8]string // sorts a context of up to 8 entries without allocating
+	keys := small[:0]
+	if len(c) > len(small) {
+		keys = make([]string, 0, len(c))
+	}
 	size := 2
 	for k, v := range c {
 		if len(k) > 0xFFFF || len(v) > 0xFFFF {
