@@ -80,16 +80,19 @@ func (e *Encryptor) parseEnvelope(stored attr.Item) (*Header, footer, error) {
 // storedFields pairs the attributes that decryption authenticates, in
 // canonical order, with the header legend.
 func (e *Encryptor) storedFields(stored attr.Item, h *Header) ([]field, error) {
-	var fs []field
+	fs := make([]field, 0, len(h.Legend))
+	buf := make([]byte, 0, stringBytes(stored))
 	for name, v := range stored {
-		if name == HeaderAttr || name == FooterAttr || !e.cfg.signedOnDecrypt(name) {
+		path, signed := e.signedPath(name)
+		if !signed {
 			continue
 		}
-		data, err := attr.Marshal(v)
-		if err != nil {
+		var data []byte
+		var err error
+		if buf, data, err = appendTerminal(buf, v); err != nil {
 			return nil, failDecrypt("attribute", err)
 		}
-		fs = append(fs, field{name: name, path: canonicalPath(e.cfg.TableName, name), typeID: v.TypeID(), data: data})
+		fs = append(fs, field{name: name, path: path, typeID: v.TypeID(), data: data})
 	}
 	if len(fs) != len(h.Legend) {
 		return nil, failDecrypt("legend", fmt.Errorf("%d signed attributes, legend has %d", len(fs), len(h.Legend)))
@@ -104,6 +107,23 @@ func (e *Encryptor) storedFields(stored attr.Item, h *Header) ([]field, error) {
 	return fs, nil
 }
 
+// signedPath reports whether decryption authenticates the attribute, and
+// if so returns its canonical path: every attribute is signed unless
+// configured DO_NOTHING, allowed unsigned, or reserved (aws_dbe_*, as in
+// the SDK), so an attribute added to a stored item is detected.
+func (e *Encryptor) signedPath(name string) ([]byte, bool) {
+	if strings.HasPrefix(name, ReservedPrefix) {
+		return nil, false
+	}
+	if a, ok := e.attrs[name]; ok {
+		return a.path, a.action != DoNothing
+	}
+	if e.cfg.allowedUnsigned(name) {
+		return nil, false
+	}
+	return canonicalPath(e.cfg.TableName, name), true
+}
+
 // fullContext rebuilds the required encryption context from the item and
 // merges the stored part, refusing any disagreement.
 func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materials.Context, error) {
@@ -114,7 +134,7 @@ func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materi
 		}
 	}
 	sortStrings(ctxAttrs)
-	ec, err := e.cfg.baseContext(h.Version, stored, ctxAttrs)
+	ec, err := e.baseContext(h.Version, stored, ctxAttrs)
 	if err != nil {
 		return nil, failDecrypt("context", err)
 	}

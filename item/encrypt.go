@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/materials"
@@ -26,6 +27,14 @@ import (
 type Encryptor struct {
 	cfg   Config
 	suite materials.Suite
+	attrs map[string]attrInfo // every attribute cfg.Actions names
+}
+
+// attrInfo is what an item needs of a configured attribute, computed once.
+type attrInfo struct {
+	action Action
+	path   []byte // canonical path: shared by all calls, never written
+	ecKey  string // its encryption context key, aws-crypto-attr.<name>
 }
 
 // New validates cfg and returns an Encryptor.
@@ -34,7 +43,11 @@ func New(cfg Config) (*Encryptor, error) {
 		return nil, err
 	}
 	s, _ := materials.SuiteByID(cfg.suiteID())
-	return &Encryptor{cfg: cfg.clone(), suite: s}, nil
+	e := &Encryptor{cfg: cfg.clone(), suite: s, attrs: make(map[string]attrInfo, len(cfg.Actions))}
+	for name, a := range e.cfg.Actions {
+		e.attrs[name] = attrInfo{action: a, path: canonicalPath(cfg.TableName, name), ecKey: ecAttrPrefix + name}
+	}
+	return e, nil
 }
 
 // Config returns a copy of the encryptor's configuration: changing it
@@ -47,7 +60,7 @@ func (e *Encryptor) Encrypt(ctx context.Context, it attr.Item) (attr.Item, error
 	if err != nil {
 		return nil, err
 	}
-	ec, err := e.cfg.baseContext(version, it, ctxAttrs)
+	ec, err := e.baseContext(version, it, ctxAttrs)
 	if err != nil {
 		return nil, err
 	}
@@ -75,25 +88,31 @@ func (e *Encryptor) plainFields(it attr.Item) ([]field, byte, []string, error) {
 	}
 	fs := make([]field, 0, len(it))
 	var ctxAttrs []string
+	buf := make([]byte, 0, stringBytes(it))
 	for name, v := range it {
-		a, err := e.actionFor(name)
+		a, err := e.attrFor(name)
 		if err != nil {
 			return nil, 0, nil, err
 		}
 		if v == nil {
 			return nil, 0, nil, invalid("attribute %q has no value", name)
 		}
-		if a == DoNothing {
+		if a.action == DoNothing {
 			continue
 		}
-		f, err := plainField(e.cfg.TableName, name, a, v)
-		if err != nil {
-			return nil, 0, nil, err
+		var data []byte
+		if buf, data, err = appendTerminal(buf, v); err != nil {
+			return nil, 0, nil, invalid("attribute %q: %w", name, err)
 		}
-		if a == SignAndIncludeInEncryptionContext {
+		legend := byte(legendSign)
+		switch a.action {
+		case EncryptAndSign:
+			legend = legendEncrypt
+		case SignAndIncludeInEncryptionContext:
+			legend = legendContext
 			ctxAttrs = append(ctxAttrs, name)
 		}
-		fs = append(fs, f)
+		fs = append(fs, field{name: name, path: a.path, legend: legend, typeID: v.TypeID(), data: data})
 	}
 	sortFields(fs)
 	sortStrings(ctxAttrs)
@@ -104,22 +123,35 @@ func (e *Encryptor) plainFields(it attr.Item) ([]field, byte, []string, error) {
 	return fs, version, ctxAttrs, nil
 }
 
-func plainField(table, name string, a Action, v attr.Value) (field, error) {
-	if v == nil {
-		return field{}, invalid("attribute %q has no value", name)
+// stringBytes is the total length of the item's string values.
+func stringBytes(it attr.Item) int {
+	n := 0
+	for _, v := range it {
+		if s, ok := v.(attr.S); ok {
+			n += len(s)
+		}
+	}
+	return n
+}
+
+// appendTerminal returns the serialization of v, as attr.Marshal does, for
+// an item's signed attribute. Strings and binaries, nearly every attribute,
+// cost no allocation of their own: a string is appended to buf (and the
+// grown buf returned), a binary is used as it is, for the engine only reads
+// it. Every other type is attr.Marshal's.
+func appendTerminal(buf []byte, v attr.Value) ([]byte, []byte, error) {
+	switch v := v.(type) {
+	case attr.B:
+		return buf, v, nil
+	case attr.S:
+		if utf8.ValidString(string(v)) {
+			start := len(buf)
+			buf = append(buf, v...)
+			return buf, buf[start:len(buf):len(buf)], nil
+		}
 	}
 	data, err := attr.Marshal(v)
-	if err != nil {
-		return field{}, invalid("attribute %q: %w", name, err)
-	}
-	legend := byte(legendSign)
-	switch a {
-	case EncryptAndSign:
-		legend = legendEncrypt
-	case SignAndIncludeInEncryptionContext:
-		legend = legendContext
-	}
-	return field{name: name, path: canonicalPath(table, name), legend: legend, typeID: v.TypeID(), data: data}, nil
+	return buf, data, err
 }
 
 func (e *Encryptor) checkKeys(it attr.Item) error {
@@ -137,20 +169,20 @@ func (e *Encryptor) checkKeys(it attr.Item) error {
 	return nil
 }
 
-func (e *Encryptor) actionFor(name string) (Action, error) {
+func (e *Encryptor) attrFor(name string) (attrInfo, error) {
 	if strings.HasPrefix(name, ReservedPrefix) {
 		if strings.HasPrefix(name, BeaconPrefix) {
-			return DoNothing, nil
+			return attrInfo{action: DoNothing}, nil
 		}
-		return 0, invalid("attribute name %q uses the reserved prefix %q", name, ReservedPrefix)
+		return attrInfo{}, invalid("attribute name %q uses the reserved prefix %q", name, ReservedPrefix)
 	}
-	if a, ok := e.cfg.Actions[name]; ok {
+	if a, ok := e.attrs[name]; ok {
 		return a, nil
 	}
 	if e.cfg.allowedUnsigned(name) {
-		return DoNothing, nil
+		return attrInfo{action: DoNothing}, nil
 	}
-	return 0, invalid("attribute %q has no configured action and is not an allowed unsigned attribute", name)
+	return attrInfo{}, invalid("attribute %q has no configured action and is not an allowed unsigned attribute", name)
 }
 
 func (e *Encryptor) seal(it attr.Item, fs []field, version byte, m *materials.Encryption, signer *signingKey) (attr.Item, error) {

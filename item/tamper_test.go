@@ -274,7 +274,7 @@ func forge(t *testing.T, e *Encryptor, it attr.Item, editFields func([]field), e
 		t.Fatal(err)
 	}
 	editFields(fs)
-	ec, err := e.cfg.baseContext(version, it, ctxAttrs)
+	ec, err := e.baseContext(version, it, ctxAttrs)
 	if err != nil {
 		t.Fatal(err)
 	}
