@@ -39,6 +39,31 @@ func TestAppendTerminalIsMarshal(t *testing.T) {
 	}
 }
 
+// TestStoredValuesAreSeparate: the binaries Encrypt writes (encrypted
+// attributes, header, footer) may share allocations, but none has capacity
+// beyond its length, so appending to one never writes into another.
+func TestStoredValuesAreSeparate(t *testing.T) {
+	t.Parallel()
+	for _, v := range variants {
+		e := newEncryptor(t, smallConfig(v))
+		it := smallItem(v, "p1")
+		stored := mustEncrypt(t, e, it)
+		for name, sv := range stored {
+			if b, ok := sv.(attr.B); ok && cap(b) != len(b) {
+				t.Errorf("%s: stored %s has capacity %d, length %d", v.name, name, cap(b), len(b))
+			}
+		}
+		before := cloneItem(stored)
+		for _, sv := range stored {
+			if b, ok := sv.(attr.B); ok {
+				_ = append(b, bytes.Repeat([]byte{0xAA}, 64)...)
+			}
+		}
+		assertUnchanged(t, "stored item after appends", before, stored)
+		assertSameItem(t, it, mustDecrypt(t, e, stored))
+	}
+}
+
 // TestConcurrentUse: one Encryptor (and its keyring and cache) used from
 // many goroutines at once, each with its own items. Run with -race: the
 // canonical paths and context keys New computes are shared by every call.

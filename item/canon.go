@@ -39,7 +39,7 @@ func sortFields(fs []field) {
 
 // canonicalHash is SHA-384 over the header, the length-prefixed serialized
 // encryption context and every signed field in canonical order.
-func canonicalHash(header, ec []byte, fs []field) []byte {
+func canonicalHash(header, ec []byte, fs []field) [sha512.Size384]byte {
 	h := sha512.New384()
 	h.Write(header)
 	writeU64(h, uint64(len(ec)))
@@ -59,7 +59,9 @@ func canonicalHash(header, ec []byte, fs []field) []byte {
 		h.Write(t[:])
 		h.Write(f.data)
 	}
-	return h.Sum(nil)
+	var sum [sha512.Size384]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 func writeU64(h hash.Hash, n uint64) {

@@ -36,11 +36,16 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 	if err != nil {
 		return nil, failDecrypt("field_key", err)
 	}
-	defer clear(prk)
-	if err := e.authenticate(h, foot, stored[HeaderAttr].(attr.B), m, prk, fs); err != nil {
+	keys, err := deriveItemKeys(h.Suite, prk, h.MessageID[:])
+	clear(prk)
+	if err != nil {
+		return nil, failDecrypt("field_key", err)
+	}
+	defer keys.zero()
+	if err := e.authenticate(h, foot, stored[HeaderAttr].(attr.B), m, keys, fs); err != nil {
 		return nil, err
 	}
-	return e.open(stored, h, prk, fs)
+	return e.open(stored, keys, fs)
 }
 
 // unwrap has the keyring decrypt the data key. A key source that cannot be
@@ -150,43 +155,49 @@ func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materi
 	return ec, nil
 }
 
-func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materials.Decryption, prk []byte, fs []field) error {
+func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materials.Decryption, keys *itemKeys, fs []field) error {
 	partial := head[:len(head)-commitmentLen]
-	want, err := commitment(h.Suite, prk, h.MessageID[:], partial)
-	if err != nil || !hmac.Equal(want[:], h.Commitment[:]) {
-		return failDecrypt("commitment", err)
+	if want := keys.commitment(partial); !hmac.Equal(want[:], h.Commitment[:]) {
+		return failDecrypt("commitment", nil)
 	}
 	ec, err := m.Context.Serialize()
 	if err != nil {
 		return failDecrypt("context", err)
 	}
 	hash := canonicalHash(head, ec, fs)
-	if m.EDKIndex < 0 || m.EDKIndex >= len(foot.tags) || !hmac.Equal(recipientTag(m.SigningKey, hash), foot.tags[m.EDKIndex]) {
+	if m.EDKIndex < 0 || m.EDKIndex >= foot.edks || !hmac.Equal(appendRecipientTag(nil, m.SigningKey, hash[:]), foot.tag(m.EDKIndex)) {
 		return failDecrypt("recipient_tag", nil)
 	}
-	if h.Suite.Signed && !verify(m.Context[ecPublicKey], hash, foot.signature) {
+	if h.Suite.Signed && !verify(m.Context[ecPublicKey], hash[:], foot.signature()) {
 		return failDecrypt("signature", nil)
 	}
 	return nil
 }
 
-func (e *Encryptor) open(stored attr.Item, h *Header, prk []byte, fs []field) (attr.Item, error) {
-	fk, err := newFieldKeys(h.Suite, prk, h.MessageID[:])
-	if err != nil {
-		return nil, failDecrypt("field_key", err)
-	}
+// open decrypts the authenticated fields. Each plaintext is read from one
+// scratch buffer, which attr.Unmarshal never aliases, and which is cleared
+// when done.
+func (e *Encryptor) open(stored attr.Item, keys *itemKeys, fs []field) (attr.Item, error) {
 	out := make(attr.Item, len(stored))
 	for name, v := range stored {
 		if !strings.HasPrefix(name, ReservedPrefix) {
 			out[name] = v
 		}
 	}
+	size := 0
+	for _, f := range fs {
+		if f.legend == legendEncrypt {
+			size = max(size, len(f.data)-2-gcmTagLen)
+		}
+	}
+	plain := make([]byte, 0, size)
+	defer func() { clear(plain[:cap(plain)]) }()
 	ordinal := 0
 	for _, f := range fs {
 		if f.legend != legendEncrypt {
 			continue
 		}
-		v, err := openField(fk, ordinal, f)
+		v, err := openField(keys, ordinal, f, plain[:0])
 		if err != nil {
 			return nil, err
 		}
@@ -196,8 +207,8 @@ func (e *Encryptor) open(stored attr.Item, h *Header, prk []byte, fs []field) (a
 	return out, nil
 }
 
-func openField(fk fieldKeys, ordinal int, f field) (attr.Value, error) {
-	typeID, plain, err := fk.open(ordinal, f.path, f.data)
+func openField(keys *itemKeys, ordinal int, f field, buf []byte) (attr.Value, error) {
+	typeID, plain, err := keys.open(buf, ordinal, f.path, f.data)
 	if err != nil {
 		return nil, failDecrypt("field", err)
 	}

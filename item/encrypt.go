@@ -20,6 +20,7 @@ import (
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
 )
 
 // Encryptor encrypts and decrypts items of one table configuration. It is
@@ -188,22 +189,19 @@ func (e *Encryptor) attrFor(name string) (attrInfo, error) {
 func (e *Encryptor) seal(it attr.Item, fs []field, version byte, m *materials.Encryption, signer *signingKey) (attr.Item, error) {
 	h := &Header{Version: version, Suite: e.suite, Context: storedContext(m.Context), EDKs: m.EDKs}
 	rand.Read(h.MessageID[:])
-	prk, err := dataKeyPRK(e.suite, m.DataKey)
+	keys, err := e.itemKeys(m.DataKey, h.MessageID[:])
 	if err != nil {
 		return nil, err
 	}
-	defer clear(prk)
-	fk, err := newFieldKeys(e.suite, prk, h.MessageID[:])
-	if err != nil {
+	defer keys.zero()
+	if err := encryptFields(keys, fs); err != nil {
 		return nil, err
 	}
-	if err := encryptFields(fk, fs); err != nil {
-		return nil, err
+	h.Legend = make([]byte, len(fs))
+	for i, f := range fs {
+		h.Legend[i] = f.legend
 	}
-	for _, f := range fs {
-		h.Legend = append(h.Legend, f.legend)
-	}
-	head, err := e.finishHeader(h, prk)
+	head, err := finishHeader(h, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -214,31 +212,49 @@ func (e *Encryptor) seal(it attr.Item, fs []field, version byte, m *materials.En
 	return assemble(it, fs, head, foot), nil
 }
 
-func encryptFields(fk fieldKeys, fs []field) error {
+// itemKeys derives the item's keys from its data key.
+func (e *Encryptor) itemKeys(dataKey secret.Bytes, msgID []byte) (*itemKeys, error) {
+	prk, err := dataKeyPRK(e.suite, dataKey)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(prk)
+	return deriveItemKeys(e.suite, prk, msgID)
+}
+
+// encryptFields seals every field to encrypt, the results sharing one
+// allocation (each capped at its length, so none can grow into the next).
+func encryptFields(keys *itemKeys, fs []field) error {
+	size := 0
+	for _, f := range fs {
+		if f.legend == legendEncrypt {
+			size += 2 + len(f.data) + gcmTagLen
+		}
+	}
+	out := make([]byte, 0, size)
 	ordinal := 0
 	for i := range fs {
 		f := &fs[i]
 		if f.legend != legendEncrypt {
 			continue
 		}
-		data, err := fk.seal(ordinal, f.path, f.typeID, f.data)
-		if err != nil {
+		start := len(out)
+		var err error
+		if out, err = keys.seal(out, ordinal, f.path, f.typeID, f.data); err != nil {
 			return err
 		}
-		f.typeID, f.data = attr.TypeB, data
+		f.typeID, f.data = attr.TypeB, out[start:len(out):len(out)]
 		ordinal++
 	}
 	return nil
 }
 
-func (e *Encryptor) finishHeader(h *Header, prk []byte) ([]byte, error) {
-	partial, err := h.Partial()
+func finishHeader(h *Header, keys *itemKeys) ([]byte, error) {
+	partial, err := h.appendPartial(make([]byte, 0, h.size()))
 	if err != nil {
 		return nil, err
 	}
-	if h.Commitment, err = commitment(e.suite, prk, h.MessageID[:], partial); err != nil {
-		return nil, err
-	}
+	h.Commitment = keys.commitment(partial)
 	return append(partial, h.Commitment[:]...), nil
 }
 
@@ -248,16 +264,18 @@ func (e *Encryptor) footer(head []byte, m *materials.Encryption, fs []field, sig
 		return nil, err
 	}
 	hash := canonicalHash(head, ec, fs)
-	var f footer
+	foot := make([]byte, 0, footerLen(len(m.SigningKeys), signer != nil))
 	for _, k := range m.SigningKeys {
-		f.tags = append(f.tags, recipientTag(k, hash))
+		foot = appendRecipientTag(foot, k, hash[:])
 	}
 	if signer != nil {
-		if f.signature, err = sign(signer.key, hash); err != nil {
+		sig, err := sign(signer.key, hash[:])
+		if err != nil {
 			return nil, err
 		}
+		foot = append(foot, sig...)
 	}
-	return f.bytes(), nil
+	return foot, nil
 }
 
 // assemble builds the stored item: unsigned attributes as given, signed
@@ -278,11 +296,11 @@ func assemble(it attr.Item, fs []field, head, foot []byte) attr.Item {
 }
 
 // storedContext is the part of the context written in the header: what the
-// decryptor cannot rebuild from the item (the signing public key).
+// decryptor cannot rebuild from the item (the signing public key). Without
+// one it is nil, the empty context.
 func storedContext(ec materials.Context) materials.Context {
-	stored := materials.Context{}
 	if pk, ok := ec[ecPublicKey]; ok {
-		stored[ecPublicKey] = pk
+		return materials.Context{ecPublicKey: pk}
 	}
-	return stored
+	return nil
 }

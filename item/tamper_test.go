@@ -288,21 +288,17 @@ func forge(t *testing.T, e *Encryptor, it attr.Item, editFields func([]field), e
 	}
 	h := &Header{Version: version, Suite: e.suite, Context: storedContext(m.Context), EDKs: m.EDKs}
 	rand.Read(h.MessageID[:])
-	prk, err := dataKeyPRK(e.suite, m.DataKey)
+	keys, err := e.itemKeys(m.DataKey, h.MessageID[:])
 	if err != nil {
 		t.Fatal(err)
 	}
-	fk, err := newFieldKeys(e.suite, prk, h.MessageID[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := encryptFields(fk, fs); err != nil {
+	if err := encryptFields(keys, fs); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range fs {
 		h.Legend = append(h.Legend, f.legend)
 	}
-	head, err := e.finishHeader(h, prk)
+	head, err := finishHeader(h, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
