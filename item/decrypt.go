@@ -19,7 +19,8 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 	if err != nil {
 		return nil, err
 	}
-	fs, err := e.storedFields(stored, h)
+	var small [8]field // the fields of most items, on the stack
+	fs, err := e.storedFields(stored, h, small[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +84,12 @@ func (e *Encryptor) parseEnvelope(stored attr.Item) (*Header, footer, error) {
 }
 
 // storedFields pairs the attributes that decryption authenticates, in
-// canonical order, with the header legend.
-func (e *Encryptor) storedFields(stored attr.Item, h *Header) ([]field, error) {
-	fs := make([]field, 0, len(h.Legend))
+// canonical order, with the header legend (in fs, an empty slice, if it
+// has room).
+func (e *Encryptor) storedFields(stored attr.Item, h *Header, fs []field) ([]field, error) {
+	if cap(fs) < len(h.Legend) {
+		fs = make([]field, 0, len(h.Legend))
+	}
 	buf := make([]byte, 0, stringBytes(stored))
 	for name, v := range stored {
 		path, signed := e.signedPath(name)

@@ -57,7 +57,8 @@ func (e *Encryptor) Config() Config { return e.cfg.clone() }
 
 // Encrypt returns the encrypted form of it. The input is not modified.
 func (e *Encryptor) Encrypt(ctx context.Context, it attr.Item) (attr.Item, error) {
-	fs, version, ctxAttrs, err := e.plainFields(it)
+	var small [8]field // the fields of most items, on the stack
+	fs, version, ctxAttrs, err := e.plainFields(it, small[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -81,13 +82,16 @@ func (e *Encryptor) Encrypt(ctx context.Context, it attr.Item) (attr.Item, error
 }
 
 // plainFields resolves the action of every attribute and returns the signed
-// ones in canonical order, the format version, and the sorted names of the
-// attributes bound into the encryption context.
-func (e *Encryptor) plainFields(it attr.Item) ([]field, byte, []string, error) {
+// ones in canonical order (in fs, an empty slice, if it has room), the
+// format version, and the sorted names of the attributes bound into the
+// encryption context.
+func (e *Encryptor) plainFields(it attr.Item, fs []field) ([]field, byte, []string, error) {
 	if err := e.checkKeys(it); err != nil {
 		return nil, 0, nil, err
 	}
-	fs := make([]field, 0, len(it))
+	if cap(fs) < len(it) {
+		fs = make([]field, 0, len(it))
+	}
 	var ctxAttrs []string
 	buf := make([]byte, 0, stringBytes(it))
 	for name, v := range it {

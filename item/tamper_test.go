@@ -269,7 +269,7 @@ func TestTamperSignatureMalleability(t *testing.T) {
 // hostile, could store.
 func forge(t *testing.T, e *Encryptor, it attr.Item, editFields func([]field), editHead func([]byte) []byte) attr.Item {
 	t.Helper()
-	fs, version, ctxAttrs, err := e.plainFields(it)
+	fs, version, ctxAttrs, err := e.plainFields(it, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
