@@ -92,3 +92,42 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// TestEncryptFieldsInPlace: a string sealed in place (copied to where its
+// ciphertext goes) opens to the string under its type id, like a binary
+// sealed from its own bytes, and no plaintext is left in the output.
+func TestEncryptFieldsInPlace(t *testing.T) {
+	t.Parallel()
+	s, _ := materials.SuiteByID(materials.SuiteSymSig)
+	keys, err := deriveItemKeys(s, bytes.Repeat([]byte{7}, 64), bytes.Repeat([]byte{9}, msgIDLen))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := []attr.Value{attr.S(canary), attr.B(canary + "-bytes"), attr.S(""), attr.S(strings.Repeat(canary, 50))}
+	var fs []field
+	for i, v := range plain {
+		f := field{name: fmt.Sprint(i), path: canonicalPath("t", fmt.Sprint(i)), legend: legendEncrypt, typeID: v.TypeID()}
+		if str, ok := v.(attr.S); ok {
+			f.text, f.hasText = str, true
+		} else {
+			f.data = v.(attr.B)
+		}
+		fs = append(fs, f)
+	}
+	if err := encryptFields(keys, fs); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range fs {
+		if f.typeID != attr.TypeB || f.text != "" || bytes.Contains(f.data, []byte(canary)) {
+			t.Fatalf("field %d: type %#x, text %q, data %x", i, f.typeID, f.text, f.data)
+		}
+		typeID, got, err := keys.open(nil, i, f.path, f.data)
+		if err != nil {
+			t.Fatalf("field %d: %v", i, err)
+		}
+		want, _ := attr.Marshal(plain[i])
+		if typeID != plain[i].TypeID() || !bytes.Equal(got, want) {
+			t.Errorf("field %d opens to %#x %q, want %#x %q", i, typeID, got, plain[i].TypeID(), want)
+		}
+	}
+}

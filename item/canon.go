@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"hash"
 	"slices"
+
+	"github.com/sealstore/sealstore/attr"
 )
 
 // field is one signed attribute on its way in or out of the format.
@@ -17,6 +19,11 @@ type field struct {
 	// 0xFFFF and (original type id || ciphertext || tag).
 	typeID uint16
 	data   []byte
+	// For a string to encrypt, text is its value and data stays empty: the
+	// string is copied straight to where its ciphertext goes and sealed in
+	// place there (encryptFields), never into a buffer of its own.
+	text    attr.S
+	hasText bool
 }
 
 // canonicalPath is the DB-ESDK canonical path of a top-level attribute: the

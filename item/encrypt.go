@@ -14,6 +14,7 @@ package item
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -93,7 +94,7 @@ func (e *Encryptor) plainFields(it attr.Item, fs []field) ([]field, byte, []stri
 		fs = make([]field, 0, len(it))
 	}
 	var ctxAttrs []string
-	buf := make([]byte, 0, stringBytes(it))
+	buf := make([]byte, 0, e.plainStringBytes(it))
 	for name, v := range it {
 		a, err := e.attrFor(name)
 		if err != nil {
@@ -105,19 +106,20 @@ func (e *Encryptor) plainFields(it attr.Item, fs []field) ([]field, byte, []stri
 		if a.action == DoNothing {
 			continue
 		}
-		var data []byte
-		if buf, data, err = appendTerminal(buf, v); err != nil {
-			return nil, 0, nil, invalid("attribute %q: %w", name, err)
-		}
-		legend := byte(legendSign)
+		f := field{name: name, path: a.path, legend: legendSign, typeID: v.TypeID()}
 		switch a.action {
 		case EncryptAndSign:
-			legend = legendEncrypt
+			f.legend = legendEncrypt
 		case SignAndIncludeInEncryptionContext:
-			legend = legendContext
+			f.legend = legendContext
 			ctxAttrs = append(ctxAttrs, name)
 		}
-		fs = append(fs, field{name: name, path: a.path, legend: legend, typeID: v.TypeID(), data: data})
+		if s, ok := v.(attr.S); ok && f.legend == legendEncrypt && utf8.ValidString(string(s)) {
+			f.text, f.hasText = s, true
+		} else if buf, f.data, err = appendTerminal(buf, v); err != nil {
+			return nil, 0, nil, invalid("attribute %q: %w", name, err)
+		}
+		fs = append(fs, f)
 	}
 	sortFields(fs)
 	sortStrings(ctxAttrs)
@@ -126,6 +128,20 @@ func (e *Encryptor) plainFields(it attr.Item, fs []field) ([]field, byte, []stri
 		version = 2
 	}
 	return fs, version, ctxAttrs, nil
+}
+
+// plainStringBytes is the total length of the item's string values that are
+// signed and not encrypted: those plainFields copies into one buffer.
+func (e *Encryptor) plainStringBytes(it attr.Item) int {
+	n := 0
+	for name, v := range it {
+		if s, ok := v.(attr.S); ok {
+			if a := e.attrs[name].action; a == SignOnly || a == SignAndIncludeInEncryptionContext {
+				n += len(s)
+			}
+		}
+	}
+	return n
 }
 
 // stringBytes is the total length of the item's string values.
@@ -228,11 +244,12 @@ func (e *Encryptor) itemKeys(dataKey secret.Bytes, msgID []byte) (*itemKeys, err
 
 // encryptFields seals every field to encrypt, the results sharing one
 // allocation (each capped at its length, so none can grow into the next).
+// A string is copied to where its ciphertext goes and encrypted in place.
 func encryptFields(keys *itemKeys, fs []field) error {
 	size := 0
 	for _, f := range fs {
 		if f.legend == legendEncrypt {
-			size += 2 + len(f.data) + gcmTagLen
+			size += 2 + len(f.data) + len(f.text) + gcmTagLen
 		}
 	}
 	out := make([]byte, 0, size)
@@ -243,11 +260,18 @@ func encryptFields(keys *itemKeys, fs []field) error {
 			continue
 		}
 		start := len(out)
+		out = binary.BigEndian.AppendUint16(out, f.typeID)
+		plain := f.data
+		if f.hasText {
+			n := len(out)
+			out = append(out, f.text...)
+			out, plain = out[:n], out[n:]
+		}
 		var err error
-		if out, err = keys.seal(out, ordinal, f.path, f.typeID, f.data); err != nil {
+		if out, err = keys.seal(out, ordinal, f.path, plain); err != nil {
 			return err
 		}
-		f.typeID, f.data = attr.TypeB, out[start:len(out):len(out)]
+		f.typeID, f.data, f.text = attr.TypeB, out[start:len(out):len(out)], ""
 		ordinal++
 	}
 	return nil

@@ -84,15 +84,15 @@ func (k *itemKeys) fieldAEAD(ordinal int) (cipher.AEAD, []byte, error) {
 	return aead, k.stream[32:fieldKeyLen], err
 }
 
-// seal encrypts one terminal value and appends it to dst: the original type
-// id followed by the AES-GCM ciphertext and tag, with the canonical path as
-// AAD.
-func (k *itemKeys) seal(dst []byte, ordinal int, path []byte, typeID uint16, plain []byte) ([]byte, error) {
+// seal encrypts the value bytes of the field with this ordinal and appends
+// the AES-GCM ciphertext and tag to dst (which the caller has begun with the
+// original type id), with the canonical path as AAD. plain may be the bytes
+// just past dst's length, to encrypt in place.
+func (k *itemKeys) seal(dst []byte, ordinal int, path []byte, plain []byte) ([]byte, error) {
 	aead, nonce, err := k.fieldAEAD(ordinal)
 	if err != nil {
 		return nil, err
 	}
-	dst = binary.BigEndian.AppendUint16(dst, typeID)
 	return aead.Seal(dst, nonce, plain, path), nil
 }
 
