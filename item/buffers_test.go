@@ -10,32 +10,33 @@ import (
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/materials"
+	"github.com/sealstore/sealstore/secret"
 )
 
-// TestAppendTerminalIsMarshal: the engine's shortcut for strings and
-// binaries gives exactly attr.Marshal's bytes, and its errors, for every
-// type.
-func TestAppendTerminalIsMarshal(t *testing.T) {
+// TestSetValueIsMarshal: the engine's shortcut for strings and binaries
+// (setValue, then copyTexts for a plaintext field) gives exactly
+// attr.Marshal's bytes, and its errors, for every type.
+func TestSetValueIsMarshal(t *testing.T) {
 	t.Parallel()
 	values := []attr.Value{attr.S("\xff not UTF-8"), attr.S(""), attr.B(nil), attr.N("1.0x")}
 	for _, v := range richItem("pk") {
 		values = append(values, v)
 	}
-	buf := []byte("prefix")
-	for _, v := range values {
-		want, wantErr := attr.Marshal(v)
-		var got []byte
-		var err error
-		buf, got, err = appendTerminal(buf, v)
-		if (err != nil) != (wantErr != nil) || !bytes.Equal(got, want) {
-			t.Errorf("appendTerminal(%#v) = %x, %v; attr.Marshal = %x, %v", v, got, err, want, wantErr)
-		}
-		if _, shared := v.(attr.S); shared && cap(got) != len(got) { // a string's bytes share buf
-			t.Errorf("appendTerminal(%#v): capacity %d beyond its length %d", v, cap(got), len(got))
-		}
+	fs := make([]field, len(values))
+	errs := make([]error, len(values))
+	for i, v := range values {
+		fs[i].legend = legendSign
+		errs[i] = fs[i].setValue(v)
 	}
-	if !strings.HasPrefix(string(buf), "prefix") {
-		t.Errorf("appendTerminal changed the bytes before it: %q", buf)
+	copyTexts(fs)
+	for i, v := range values {
+		want, wantErr := attr.Marshal(v)
+		if got := fs[i].data; (errs[i] != nil) != (wantErr != nil) || !bytes.Equal(got, want) || fs[i].hasText {
+			t.Errorf("setValue(%#v) = %x, %v; attr.Marshal = %x, %v", v, got, errs[i], want, wantErr)
+		}
+		if _, shared := v.(attr.S); shared && cap(fs[i].data) != len(fs[i].data) { // strings share one buffer
+			t.Errorf("setValue(%#v): capacity %d beyond its length %d", v, cap(fs[i].data), len(fs[i].data))
+		}
 	}
 }
 
@@ -99,8 +100,8 @@ func TestConcurrentUse(t *testing.T) {
 func TestEncryptFieldsInPlace(t *testing.T) {
 	t.Parallel()
 	s, _ := materials.SuiteByID(materials.SuiteSymSig)
-	keys, err := deriveItemKeys(s, bytes.Repeat([]byte{7}, 64), bytes.Repeat([]byte{9}, msgIDLen))
-	if err != nil {
+	keys := new(itemKeys)
+	if err := keys.derive(s, secret.New(bytes.Repeat([]byte{7}, 32)), bytes.Repeat([]byte{9}, msgIDLen)); err != nil {
 		t.Fatal(err)
 	}
 	plain := []attr.Value{attr.S(canary), attr.B(canary + "-bytes"), attr.S(""), attr.S(strings.Repeat(canary, 50))}
@@ -114,7 +115,7 @@ func TestEncryptFieldsInPlace(t *testing.T) {
 		}
 		fs = append(fs, f)
 	}
-	if err := encryptFields(keys, fs); err != nil {
+	if _, err := encryptFields(nil, keys, fs); err != nil {
 		t.Fatal(err)
 	}
 	for i, f := range fs {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"hash"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/sealstore/sealstore/attr"
 )
@@ -19,11 +20,52 @@ type field struct {
 	// 0xFFFF and (original type id || ciphertext || tag).
 	typeID uint16
 	data   []byte
-	// For a string to encrypt, text is its value and data stays empty: the
-	// string is copied straight to where its ciphertext goes and sealed in
-	// place there (encryptFields), never into a buffer of its own.
+	// A string value is held in text until its bytes are copied where they
+	// are needed: a string to encrypt straight to where its ciphertext goes,
+	// to be sealed in place (encryptFields), any other into one buffer
+	// shared by the item's fields (copyTexts).
 	text    attr.S
 	hasText bool
+}
+
+// setValue sets f's value bytes to the serialization of v, as attr.Marshal
+// does, without copying a string or a binary: a valid string goes to f.text
+// (for the caller to copy where it is needed), a binary is used as it is
+// (the engine only reads it), every other type is attr.Marshal's.
+func (f *field) setValue(v attr.Value) error {
+	switch v := v.(type) {
+	case attr.B:
+		f.data = v
+		return nil
+	case attr.S:
+		if utf8.ValidString(string(v)) {
+			f.text, f.hasText = v, true
+			return nil
+		}
+	}
+	data, err := attr.Marshal(v)
+	f.data = data
+	return err
+}
+
+// copyTexts gives every plaintext field held as a string its bytes, all in
+// one allocation (each a tail, capped at its length). Strings to encrypt are
+// left to encryptFields.
+func copyTexts(fs []field) {
+	size := 0
+	for _, f := range fs {
+		if f.hasText && f.legend != legendEncrypt {
+			size += len(f.text)
+		}
+	}
+	buf := make([]byte, 0, size)
+	for i := range fs {
+		if f := &fs[i]; f.hasText && f.legend != legendEncrypt {
+			start := len(buf)
+			buf = append(buf, f.text...)
+			f.data, f.text, f.hasText = tail(buf, start), "", false
+		}
+	}
 }
 
 // canonicalPath is the DB-ESDK canonical path of a top-level attribute: the

@@ -28,25 +28,29 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 	if err != nil {
 		return nil, err
 	}
-	m := &materials.Decryption{Suite: h.Suite, Context: ec}
+	w := &decryption{m: materials.Decryption{Suite: h.Suite, Context: ec}}
+	m, keys := &w.m, &w.keys
 	if err := e.unwrap(ctx, m, h.EDKs); err != nil {
 		return nil, err
 	}
 	defer m.Zero()
-	prk, err := dataKeyPRK(h.Suite, m.DataKey)
-	if err != nil {
-		return nil, failDecrypt("field_key", err)
-	}
-	keys, err := deriveItemKeys(h.Suite, prk, h.MessageID[:])
-	clear(prk)
-	if err != nil {
-		return nil, failDecrypt("field_key", err)
-	}
+	err = keys.derive(h.Suite, m.DataKey, h.MessageID[:])
 	defer keys.zero()
+	if err != nil {
+		return nil, failDecrypt("field_key", err)
+	}
 	if err := e.authenticate(h, foot, stored[HeaderAttr].(attr.B), m, keys, fs); err != nil {
 		return nil, err
 	}
 	return e.open(stored, keys, fs)
+}
+
+// decryption is the state of one Decrypt call that outlives its stack
+// frame, in one allocation: the materials the keyring completes and the
+// item's keys.
+type decryption struct {
+	m    materials.Decryption
+	keys itemKeys
 }
 
 // unwrap has the keyring decrypt the data key. A key source that cannot be
@@ -90,19 +94,19 @@ func (e *Encryptor) storedFields(stored attr.Item, h *Header, fs []field) ([]fie
 	if cap(fs) < len(h.Legend) {
 		fs = make([]field, 0, len(h.Legend))
 	}
-	buf := make([]byte, 0, stringBytes(stored))
 	for name, v := range stored {
 		path, signed := e.signedPath(name)
 		if !signed {
 			continue
 		}
-		var data []byte
-		var err error
-		if buf, data, err = appendTerminal(buf, v); err != nil {
+		f := field{name: name, path: path, legend: legendSign} // plaintext until the header's legend says
+		if err := f.setValue(v); err != nil {
 			return nil, failDecrypt("attribute", err)
 		}
-		fs = append(fs, field{name: name, path: path, typeID: v.TypeID(), data: data})
+		f.typeID = v.TypeID()
+		fs = append(fs, f)
 	}
+	copyTexts(fs)
 	if len(fs) != len(h.Legend) {
 		return nil, failDecrypt("legend", fmt.Errorf("%d signed attributes, legend has %d", len(fs), len(h.Legend)))
 	}
@@ -168,11 +172,11 @@ func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materia
 	if err != nil {
 		return failDecrypt("context", err)
 	}
-	hash := canonicalHash(head, ec, fs)
-	if m.EDKIndex < 0 || m.EDKIndex >= foot.edks || !hmac.Equal(appendRecipientTag(nil, m.SigningKey, hash[:]), foot.tag(m.EDKIndex)) {
+	keys.hash = canonicalHash(head, ec, fs)
+	if m.EDKIndex < 0 || m.EDKIndex >= foot.edks || !hmac.Equal(appendRecipientTag(nil, m.SigningKey, keys.hash[:]), foot.tag(m.EDKIndex)) {
 		return failDecrypt("recipient_tag", nil)
 	}
-	if h.Suite.Signed && !verify(m.Context[ecPublicKey], hash[:], foot.signature()) {
+	if h.Suite.Signed && !verify(m.Context[ecPublicKey], keys.hash[:], foot.signature()) {
 		return failDecrypt("signature", nil)
 	}
 	return nil

@@ -17,7 +17,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/materials"
@@ -67,7 +66,9 @@ func (e *Encryptor) Encrypt(ctx context.Context, it attr.Item) (attr.Item, error
 	if err != nil {
 		return nil, err
 	}
-	m := &materials.Encryption{Suite: e.suite, Context: ec}
+	w := new(encryption)
+	w.m = materials.Encryption{Suite: e.suite, Context: ec, EDKs: w.edks[:0], SigningKeys: w.sigs[:0]}
+	m := &w.m
 	signer, err := e.addSigningKey(m)
 	if err != nil {
 		return nil, err
@@ -79,7 +80,17 @@ func (e *Encryptor) Encrypt(ctx context.Context, it attr.Item) (attr.Item, error
 	if len(m.EDKs) == 0 || len(m.EDKs) != len(m.SigningKeys) || m.DataKey.Len() != e.suite.KeyLen {
 		return nil, fmt.Errorf("item: keyring returned incomplete materials")
 	}
-	return e.seal(it, fs, version, m, signer)
+	return e.seal(it, fs, version, m, &w.keys, signer)
+}
+
+// encryption is the state of one Encrypt call that outlives its stack
+// frame, in one allocation: the materials the keyring completes (with room
+// for one keyring's EDK and signing key) and the item's keys.
+type encryption struct {
+	m    materials.Encryption
+	edks [1]materials.EDK
+	sigs [1]secret.Bytes
+	keys itemKeys
 }
 
 // plainFields resolves the action of every attribute and returns the signed
@@ -94,7 +105,6 @@ func (e *Encryptor) plainFields(it attr.Item, fs []field) ([]field, byte, []stri
 		fs = make([]field, 0, len(it))
 	}
 	var ctxAttrs []string
-	buf := make([]byte, 0, e.plainStringBytes(it))
 	for name, v := range it {
 		a, err := e.attrFor(name)
 		if err != nil {
@@ -114,13 +124,12 @@ func (e *Encryptor) plainFields(it attr.Item, fs []field) ([]field, byte, []stri
 			f.legend = legendContext
 			ctxAttrs = append(ctxAttrs, name)
 		}
-		if s, ok := v.(attr.S); ok && f.legend == legendEncrypt && utf8.ValidString(string(s)) {
-			f.text, f.hasText = s, true
-		} else if buf, f.data, err = appendTerminal(buf, v); err != nil {
+		if err := f.setValue(v); err != nil {
 			return nil, 0, nil, invalid("attribute %q: %w", name, err)
 		}
 		fs = append(fs, f)
 	}
+	copyTexts(fs)
 	sortFields(fs)
 	sortStrings(ctxAttrs)
 	version := byte(1)
@@ -128,51 +137,6 @@ func (e *Encryptor) plainFields(it attr.Item, fs []field) ([]field, byte, []stri
 		version = 2
 	}
 	return fs, version, ctxAttrs, nil
-}
-
-// plainStringBytes is the total length of the item's string values that are
-// signed and not encrypted: those plainFields copies into one buffer.
-func (e *Encryptor) plainStringBytes(it attr.Item) int {
-	n := 0
-	for name, v := range it {
-		if s, ok := v.(attr.S); ok {
-			if a := e.attrs[name].action; a == SignOnly || a == SignAndIncludeInEncryptionContext {
-				n += len(s)
-			}
-		}
-	}
-	return n
-}
-
-// stringBytes is the total length of the item's string values.
-func stringBytes(it attr.Item) int {
-	n := 0
-	for _, v := range it {
-		if s, ok := v.(attr.S); ok {
-			n += len(s)
-		}
-	}
-	return n
-}
-
-// appendTerminal returns the serialization of v, as attr.Marshal does, for
-// an item's signed attribute. Strings and binaries, nearly every attribute,
-// cost no allocation of their own: a string is appended to buf (and the
-// grown buf returned), a binary is used as it is, for the engine only reads
-// it. Every other type is attr.Marshal's.
-func appendTerminal(buf []byte, v attr.Value) ([]byte, []byte, error) {
-	switch v := v.(type) {
-	case attr.B:
-		return buf, v, nil
-	case attr.S:
-		if utf8.ValidString(string(v)) {
-			start := len(buf)
-			buf = append(buf, v...)
-			return buf, buf[start:len(buf):len(buf)], nil
-		}
-	}
-	data, err := attr.Marshal(v)
-	return buf, data, err
 }
 
 func (e *Encryptor) checkKeys(it attr.Item) error {
@@ -206,53 +170,47 @@ func (e *Encryptor) attrFor(name string) (attrInfo, error) {
 	return attrInfo{}, invalid("attribute %q has no configured action and is not an allowed unsigned attribute", name)
 }
 
-func (e *Encryptor) seal(it attr.Item, fs []field, version byte, m *materials.Encryption, signer *signingKey) (attr.Item, error) {
+func (e *Encryptor) seal(it attr.Item, fs []field, version byte, m *materials.Encryption, keys *itemKeys, signer *signingKey) (attr.Item, error) {
 	h := &Header{Version: version, Suite: e.suite, Context: storedContext(m.Context), EDKs: m.EDKs}
 	rand.Read(h.MessageID[:])
-	keys, err := e.itemKeys(m.DataKey, h.MessageID[:])
-	if err != nil {
-		return nil, err
-	}
+	err := keys.derive(e.suite, m.DataKey, h.MessageID[:])
 	defer keys.zero()
-	if err := encryptFields(keys, fs); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	h.Legend = make([]byte, len(fs))
 	for i, f := range fs {
 		h.Legend[i] = f.legend
 	}
-	head, err := finishHeader(h, keys)
-	if err != nil {
+	// The encrypted fields, the header and the footer share one allocation.
+	out := make([]byte, 0, sealedSize(fs)+h.size()+footerLen(len(m.SigningKeys), signer != nil))
+	if out, err = encryptFields(out, keys, fs); err != nil {
 		return nil, err
 	}
-	foot, err := e.footer(head, m, fs, signer)
-	if err != nil {
+	var head, foot []byte
+	if out, head, err = appendHeader(out, h, keys); err != nil {
+		return nil, err
+	}
+	if _, foot, err = e.appendFooter(out, head, m, fs, keys, signer); err != nil {
 		return nil, err
 	}
 	return assemble(it, fs, head, foot), nil
 }
 
-// itemKeys derives the item's keys from its data key.
-func (e *Encryptor) itemKeys(dataKey secret.Bytes, msgID []byte) (*itemKeys, error) {
-	prk, err := dataKeyPRK(e.suite, dataKey)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(prk)
-	return deriveItemKeys(e.suite, prk, msgID)
-}
-
-// encryptFields seals every field to encrypt, the results sharing one
-// allocation (each capped at its length, so none can grow into the next).
-// A string is copied to where its ciphertext goes and encrypted in place.
-func encryptFields(keys *itemKeys, fs []field) error {
+// sealedSize is the stored size of the fields to encrypt.
+func sealedSize(fs []field) int {
 	size := 0
 	for _, f := range fs {
 		if f.legend == legendEncrypt {
 			size += 2 + len(f.data) + len(f.text) + gcmTagLen
 		}
 	}
-	out := make([]byte, 0, size)
+	return size
+}
+
+// encryptFields seals every field to encrypt, appending each to out. A
+// string is copied to where its ciphertext goes and encrypted in place.
+func encryptFields(out []byte, keys *itemKeys, fs []field) ([]byte, error) {
 	ordinal := 0
 	for i := range fs {
 		f := &fs[i]
@@ -269,42 +227,50 @@ func encryptFields(keys *itemKeys, fs []field) error {
 		}
 		var err error
 		if out, err = keys.seal(out, ordinal, f.path, plain); err != nil {
-			return err
-		}
-		f.typeID, f.data, f.text = attr.TypeB, out[start:len(out):len(out)], ""
-		ordinal++
-	}
-	return nil
-}
-
-func finishHeader(h *Header, keys *itemKeys) ([]byte, error) {
-	partial, err := h.appendPartial(make([]byte, 0, h.size()))
-	if err != nil {
-		return nil, err
-	}
-	h.Commitment = keys.commitment(partial)
-	return append(partial, h.Commitment[:]...), nil
-}
-
-func (e *Encryptor) footer(head []byte, m *materials.Encryption, fs []field, signer *signingKey) ([]byte, error) {
-	ec, err := m.Context.Serialize()
-	if err != nil {
-		return nil, err
-	}
-	hash := canonicalHash(head, ec, fs)
-	foot := make([]byte, 0, footerLen(len(m.SigningKeys), signer != nil))
-	for _, k := range m.SigningKeys {
-		foot = appendRecipientTag(foot, k, hash[:])
-	}
-	if signer != nil {
-		sig, err := sign(signer.key, hash[:])
-		if err != nil {
 			return nil, err
 		}
-		foot = append(foot, sig...)
+		f.typeID, f.data, f.text = attr.TypeB, tail(out, start), ""
+		ordinal++
 	}
-	return foot, nil
+	return out, nil
 }
+
+// appendHeader appends the header, commitment included, to out.
+func appendHeader(out []byte, h *Header, keys *itemKeys) (_, head []byte, err error) {
+	start := len(out)
+	if out, err = h.appendPartial(out); err != nil {
+		return nil, nil, err
+	}
+	h.Commitment = keys.commitment(out[start:])
+	out = append(out, h.Commitment[:]...)
+	return out, tail(out, start), nil
+}
+
+// appendFooter appends the footer, the recipient tags and (0x6701) the
+// signature over the canonical hash, to out.
+func (e *Encryptor) appendFooter(out, head []byte, m *materials.Encryption, fs []field, keys *itemKeys, signer *signingKey) (_, foot []byte, err error) {
+	ec, err := m.Context.Serialize()
+	if err != nil {
+		return nil, nil, err
+	}
+	keys.hash = canonicalHash(head, ec, fs)
+	start := len(out)
+	for _, k := range m.SigningKeys {
+		out = appendRecipientTag(out, k, keys.hash[:])
+	}
+	if signer != nil {
+		sig, err := sign(signer.key, keys.hash[:])
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, sig...)
+	}
+	return out, tail(out, start), nil
+}
+
+// tail is b from start on, capped at its length: it shares b's allocation
+// but cannot grow into whatever is appended to b next.
+func tail(b []byte, start int) []byte { return b[start:len(b):len(b)] }
 
 // assemble builds the stored item: unsigned attributes as given, signed
 // ones as their terminals, plus header and footer.

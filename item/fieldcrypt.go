@@ -22,44 +22,41 @@ const (
 
 // itemKeys are the keys one item is sealed with, both derived from the
 // data key: the field root key and the commit key. They carry the scratch
-// the field key derivation writes, so one itemKeys serves one Encrypt or
-// Decrypt call and one goroutine.
+// the field key derivation and the canonical hash write, so one itemKeys
+// serves one Encrypt or Decrypt call and one goroutine.
 type itemKeys struct {
 	root   cipher.Block
 	commit []byte
 
 	iv     [aes.BlockSize]byte
-	stream [48]byte // field key derivation keystream: key, nonce, 4 unused bytes
+	stream [48]byte             // field key derivation keystream: key, nonce, 4 unused bytes
+	hash   [sha512.Size384]byte // the canonical hash
 }
 
-// dataKeyPRK is the HKDF-Extract of the data key (no salt). The field root
-// key and the commit key are both HKDF(data key, no salt, info): they share
-// this one extract and differ only in their expand.
-func dataKeyPRK(s materials.Suite, dataKey secret.Bytes) ([]byte, error) {
-	return hkdf.Extract(s.KDFHash, dataKey.InsecureBytes(), nil)
-}
-
-// deriveItemKeys expands the data key's PRK into the field root key (info
-// "AWS_DBE_DERIVE_KEY" || message id) and the commit key (info
-// "AWS_DBE_COMMIT_KEY" || message id). Both info strings are built in one
-// allocation.
-func deriveItemKeys(s materials.Suite, prk, msgID []byte) (*itemKeys, error) {
+// derive derives the item's keys from its data key: the field root key is
+// HKDF(data key, no salt, "AWS_DBE_DERIVE_KEY" || message id), the commit
+// key HKDF(data key, no salt, "AWS_DBE_COMMIT_KEY" || message id). The two
+// share one HKDF-Extract and differ only in their expand, and both info
+// strings are built in one allocation.
+func (k *itemKeys) derive(s materials.Suite, dataKey secret.Bytes, msgID []byte) error {
+	prk, err := hkdf.Extract(s.KDFHash, dataKey.InsecureBytes(), nil)
+	if err != nil {
+		return err
+	}
+	defer clear(prk)
 	info := deriveKeyInfo + string(msgID) + commitKeyInfo + string(msgID)
 	n := len(deriveKeyInfo) + len(msgID)
 	root, err := hkdf.Expand(s.KDFHash, prk, info[:n], s.KeyLen)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	block, err := aes.NewCipher(root)
+	k.root, err = aes.NewCipher(root)
 	clear(root)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	ck, err := hkdf.Expand(s.KDFHash, prk, info[n:], s.KeyLen)
-	if err != nil {
-		return nil, err
-	}
-	return &itemKeys{root: block, commit: ck}, nil
+	k.commit, err = hkdf.Expand(s.KDFHash, prk, info[n:], s.KeyLen)
+	return err
 }
 
 // zero overwrites the commit key and the scratch. (The root key's AES key

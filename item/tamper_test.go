@@ -288,22 +288,22 @@ func forge(t *testing.T, e *Encryptor, it attr.Item, editFields func([]field), e
 	}
 	h := &Header{Version: version, Suite: e.suite, Context: storedContext(m.Context), EDKs: m.EDKs}
 	rand.Read(h.MessageID[:])
-	keys, err := e.itemKeys(m.DataKey, h.MessageID[:])
-	if err != nil {
+	keys := new(itemKeys)
+	if err := keys.derive(e.suite, m.DataKey, h.MessageID[:]); err != nil {
 		t.Fatal(err)
 	}
-	if err := encryptFields(keys, fs); err != nil {
+	if _, err := encryptFields(nil, keys, fs); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range fs {
 		h.Legend = append(h.Legend, f.legend)
 	}
-	head, err := finishHeader(h, keys)
+	_, head, err := appendHeader(nil, h, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
 	head = editHead(head)
-	foot, err := e.footer(head, m, fs, signer)
+	_, foot, err := e.appendFooter(nil, head, m, fs, keys, signer)
 	if err != nil {
 		t.Fatal(err)
 	}
