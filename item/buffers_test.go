@@ -14,28 +14,34 @@ import (
 )
 
 // TestSetValueIsMarshal: the engine's shortcut for strings and binaries
-// (setValue, then copyTexts for a plaintext field) gives exactly
-// attr.Marshal's bytes, and its errors, for every type.
+// gives exactly attr.Marshal's bytes, and its errors, for every type.
 func TestSetValueIsMarshal(t *testing.T) {
 	t.Parallel()
 	values := []attr.Value{attr.S("\xff not UTF-8"), attr.S(""), attr.B(nil), attr.N("1.0x")}
 	for _, v := range richItem("pk") {
 		values = append(values, v)
 	}
-	fs := make([]field, len(values))
-	errs := make([]error, len(values))
-	for i, v := range values {
-		fs[i].legend = legendSign
-		errs[i] = fs[i].setValue(v)
-	}
-	copyTexts(fs)
-	for i, v := range values {
+	for _, v := range values {
+		var f field
+		err := f.setValue(v)
 		want, wantErr := attr.Marshal(v)
-		if got := fs[i].data; (errs[i] != nil) != (wantErr != nil) || !bytes.Equal(got, want) || fs[i].hasText {
-			t.Errorf("setValue(%#v) = %x, %v; attr.Marshal = %x, %v", v, got, errs[i], want, wantErr)
+		if got := append(f.data, f.text...); (err != nil) != (wantErr != nil) || !bytes.Equal(got, want) || f.hasText && f.data != nil {
+			t.Errorf("setValue(%#v) = %x, %v; attr.Marshal = %x, %v", v, got, err, want, wantErr)
 		}
-		if _, shared := v.(attr.S); shared && cap(fs[i].data) != len(fs[i].data) { // strings share one buffer
-			t.Errorf("setValue(%#v): capacity %d beyond its length %d", v, cap(fs[i].data), len(fs[i].data))
+	}
+}
+
+// TestCanonicalHashOfText: a plaintext string hashed from the string (in
+// chunks) hashes as its bytes do, whatever its length.
+func TestCanonicalHashOfText(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 255, 256, 257, 1000} {
+		s := attr.S(strings.Repeat("ü", n))
+		text := field{name: "a", path: []byte("path"), legend: legendSign, typeID: attr.TypeS, text: s, hasText: true}
+		data := text
+		data.text, data.hasText, data.data = "", false, []byte(s)
+		if canonicalHash([]byte("head"), nil, []field{text}) != canonicalHash([]byte("head"), nil, []field{data}) {
+			t.Errorf("a %d-byte string hashes differently from its bytes", len(s))
 		}
 	}
 }

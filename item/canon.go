@@ -20,18 +20,18 @@ type field struct {
 	// 0xFFFF and (original type id || ciphertext || tag).
 	typeID uint16
 	data   []byte
-	// A string value is held in text until its bytes are copied where they
-	// are needed: a string to encrypt straight to where its ciphertext goes,
-	// to be sealed in place (encryptFields), any other into one buffer
-	// shared by the item's fields (copyTexts).
+	// A string value is held as the string, never copied into a buffer of
+	// its own: a string to encrypt is copied straight to where its
+	// ciphertext goes and sealed in place there (encryptFields), a plaintext
+	// one is hashed from the string (canonicalHash). data stays empty.
 	text    attr.S
 	hasText bool
 }
 
-// setValue sets f's value bytes to the serialization of v, as attr.Marshal
-// does, without copying a string or a binary: a valid string goes to f.text
-// (for the caller to copy where it is needed), a binary is used as it is
-// (the engine only reads it), every other type is attr.Marshal's.
+// setValue sets f's value to the serialization of v, as attr.Marshal does,
+// without copying a string or a binary: a valid string is held in f.text, a
+// binary is used as it is (the engine only reads it), every other type is
+// attr.Marshal's.
 func (f *field) setValue(v attr.Value) error {
 	switch v := v.(type) {
 	case attr.B:
@@ -46,26 +46,6 @@ func (f *field) setValue(v attr.Value) error {
 	data, err := attr.Marshal(v)
 	f.data = data
 	return err
-}
-
-// copyTexts gives every plaintext field held as a string its bytes, all in
-// one allocation (each a tail, capped at its length). Strings to encrypt are
-// left to encryptFields.
-func copyTexts(fs []field) {
-	size := 0
-	for _, f := range fs {
-		if f.hasText && f.legend != legendEncrypt {
-			size += len(f.text)
-		}
-	}
-	buf := make([]byte, 0, size)
-	for i := range fs {
-		if f := &fs[i]; f.hasText && f.legend != legendEncrypt {
-			start := len(buf)
-			buf = append(buf, f.text...)
-			f.data, f.text, f.hasText = tail(buf, start), "", false
-		}
-	}
 }
 
 // canonicalPath is the DB-ESDK canonical path of a top-level attribute: the
@@ -101,12 +81,18 @@ func canonicalHash(header, ec []byte, fs []field) [sha512.Size384]byte {
 			h.Write(f.data)
 			continue
 		}
-		writeU64(h, uint64(len(f.data)))
+		writeU64(h, uint64(len(f.data)+len(f.text)))
 		h.Write([]byte("PLAINTEXT"))
 		var t [2]byte
 		binary.BigEndian.PutUint16(t[:], f.typeID)
 		h.Write(t[:])
 		h.Write(f.data)
+		var chunk [256]byte // a string's bytes pass through the stack
+		for text := f.text; len(text) > 0; {
+			n := copy(chunk[:], text)
+			h.Write(chunk[:n])
+			text = text[n:]
+		}
 	}
 	var sum [sha512.Size384]byte
 	h.Sum(sum[:0])

@@ -106,7 +106,6 @@ func (e *Encryptor) storedFields(stored attr.Item, h *Header, fs []field) ([]fie
 		f.typeID = v.TypeID()
 		fs = append(fs, f)
 	}
-	copyTexts(fs)
 	if len(fs) != len(h.Legend) {
 		return nil, failDecrypt("legend", fmt.Errorf("%d signed attributes, legend has %d", len(fs), len(h.Legend)))
 	}

@@ -129,7 +129,6 @@ func (e *Encryptor) plainFields(it attr.Item, fs []field) ([]field, byte, []stri
 		}
 		fs = append(fs, f)
 	}
-	copyTexts(fs)
 	sortFields(fs)
 	sortStrings(ctxAttrs)
 	version := byte(1)
