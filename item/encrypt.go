@@ -29,6 +29,9 @@ type Encryptor struct {
 	cfg   Config
 	suite materials.Suite
 	attrs map[string]attrInfo // every attribute cfg.Actions names
+	// contextAttrs are the SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT
+	// attributes, sorted: every item must have them.
+	contextAttrs []string
 }
 
 // attrInfo is what an item needs of a configured attribute, computed once.
@@ -47,7 +50,11 @@ func New(cfg Config) (*Encryptor, error) {
 	e := &Encryptor{cfg: cfg.clone(), suite: s, attrs: make(map[string]attrInfo, len(cfg.Actions))}
 	for name, a := range e.cfg.Actions {
 		e.attrs[name] = attrInfo{action: a, path: canonicalPath(cfg.TableName, name), ecKey: ecAttrPrefix + name}
+		if a == SignAndIncludeInEncryptionContext {
+			e.contextAttrs = append(e.contextAttrs, name)
+		}
 	}
+	sortStrings(e.contextAttrs)
 	return e, nil
 }
 
@@ -145,8 +152,8 @@ func (e *Encryptor) checkKeys(it attr.Item) error {
 	if _, ok := it[e.cfg.SortKey]; e.cfg.SortKey != "" && !ok {
 		return invalid("sort key %q is missing", e.cfg.SortKey)
 	}
-	for name, a := range e.cfg.Actions {
-		if _, ok := it[name]; a == SignAndIncludeInEncryptionContext && !ok {
+	for _, name := range e.contextAttrs {
+		if _, ok := it[name]; !ok {
 			return invalid("attribute %q is SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT but missing", name)
 		}
 	}
