@@ -3,6 +3,7 @@ package item
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"strings"
 	"sync"
@@ -135,6 +136,23 @@ func TestEncryptFieldsInPlace(t *testing.T) {
 		want, _ := attr.Marshal(plain[i])
 		if typeID != plain[i].TypeID() || !bytes.Equal(got, want) {
 			t.Errorf("field %d opens to %#x %q, want %#x %q", i, typeID, got, plain[i].TypeID(), want)
+		}
+	}
+}
+
+// TestContextValueV1IsMarshalTyped: the version 1 context value built on
+// the stack is base64 of attr.MarshalTyped, for every type.
+func TestContextValueV1IsMarshalTyped(t *testing.T) {
+	t.Parallel()
+	values := []attr.Value{attr.S("\xff not UTF-8"), attr.S(strings.Repeat("long ", 40)), attr.N("1.0x")}
+	for _, v := range richItem("pk") {
+		values = append(values, v)
+	}
+	for _, v := range values {
+		got, err := contextValueV1(v)
+		typed, wantErr := attr.MarshalTyped(v)
+		if (err != nil) != (wantErr != nil) || err == nil && got != base64.StdEncoding.EncodeToString(typed) {
+			t.Errorf("contextValueV1(%#v) = %q, %v; MarshalTyped = %x, %v", v, got, err, typed, wantErr)
 		}
 	}
 }

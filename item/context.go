@@ -2,6 +2,7 @@ package item
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/materials"
@@ -68,9 +69,17 @@ func (e *Encryptor) addAttr(ec materials.Context, it attr.Item, name string, enc
 	return nil
 }
 
+// contextValueV1 is base64 of the typed serialization, attr.MarshalTyped,
+// built on the stack for a short value.
 func contextValueV1(v attr.Value) (string, error) {
-	b, err := attr.MarshalTyped(v)
-	return base64.StdEncoding.EncodeToString(b), err
+	var f field
+	if err := f.setValue(v); err != nil {
+		return "", err
+	}
+	var buf [64]byte
+	typed := binary.BigEndian.AppendUint16(buf[:0], v.TypeID())
+	typed = append(append(typed, f.data...), f.text...)
+	return base64.StdEncoding.EncodeToString(typed), nil
 }
 
 func contextValueV2(v attr.Value) (string, error) {
