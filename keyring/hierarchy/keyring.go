@@ -115,13 +115,17 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 // wrapDataKey builds one EDK: the data key wrapped under a fresh
 // intermediate key, which is wrapped under the branch key.
 func (k *Keyring) wrapDataKey(s materials.Suite, bk BranchKey, dataKey secret.Bytes, aad []byte) (materials.EDK, secret.Bytes, error) {
-	intermediate := secret.Random(s.KeyLen)
+	// One draw of randomness for the intermediate key, salt and IV.
+	random := make([]byte, s.KeyLen+saltLen+ivLen)
+	rand.Read(random)
+	intermediate := secret.New(random[:s.KeyLen:s.KeyLen])
 	defer intermediate.Zero()
 	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, aad)
 	if err != nil {
 		return materials.EDK{}, secret.Bytes{}, err
 	}
-	edk, err := wrap(append(make([]byte, 0, len(wrappedDK)+ciphertextLen), wrappedDK...), k.branchKeyID, bk, intermediate, aad)
+	edk := append(make([]byte, 0, len(wrappedDK)+ciphertextLen), wrappedDK...)
+	edk, err = wrap(edk, k.branchKeyID, bk, intermediate, random[s.KeyLen:], aad)
 	if err != nil {
 		sig.Zero()
 		return materials.EDK{}, secret.Bytes{}, err
@@ -203,14 +207,14 @@ func (k *Keyring) versionKey(ctx context.Context, ver []byte) (BranchKey, error)
 
 // wrap encrypts the intermediate key under a key derived from the branch key
 // with a fresh salt, and appends salt, IV, version and ciphertext to dst.
-func wrap(dst []byte, id string, bk BranchKey, intermediate secret.Bytes, ecAAD []byte) ([]byte, error) {
+// saltIV holds the random salt and IV.
+func wrap(dst []byte, id string, bk BranchKey, intermediate secret.Bytes, saltIV, ecAAD []byte) ([]byte, error) {
 	ver, err := VersionBytes(bk.Version)
 	if err != nil {
 		return nil, err
 	}
 	start := len(dst)
-	dst = append(dst, make([]byte, saltLen+ivLen)...)
-	rand.Read(dst[start:])
+	dst = append(dst, saltIV[:saltLen+ivLen]...)
 	salt, iv := dst[start:start+saltLen], dst[start+saltLen:]
 	aead, aad, err := wrappingKey(id, bk, salt, ver[:], ecAAD)
 	if err != nil {
