@@ -16,7 +16,8 @@ func malformed(format string, args ...any) error {
 
 // Unmarshal parses the serialization of a value of type typeID (as written by
 // Marshal). Sets written by other implementations in input order are
-// accepted; duplicate set entries and map keys are not.
+// accepted; duplicate set entries and map keys are not. The value never
+// aliases data: the caller may overwrite data afterwards.
 func Unmarshal(typeID uint16, data []byte) (Value, error) {
 	return readValue(typeID, data, 0)
 }

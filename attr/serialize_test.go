@@ -410,4 +410,21 @@ func TestUnmarshalCopiesInput(t *testing.T) {
 	if !attr.Equal(v, attr.BS{{1, 2}}) {
 		t.Errorf("Unmarshal result changed with its input: %#v", v)
 	}
+	// every type: overwriting the input leaves the value as it was
+	for i, want := range randomValues(t, 3, 500, 4) {
+		b, err := attr.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := attr.Unmarshal(want.TypeID(), b)
+		if err != nil {
+			t.Fatalf("value %d: %v", i, err)
+		}
+		for j := range b {
+			b[j] ^= 0xff
+		}
+		if !attr.Equal(v, want) {
+			t.Fatalf("value %d: Unmarshal result changed with its input: %#v", i, v)
+		}
+	}
 }

@@ -177,17 +177,3 @@ func (c *Config) allowedUnsigned(name string) bool {
 	}
 	return slices.Contains(c.AllowedUnsigned, name)
 }
-
-// signedOnDecrypt reports whether decryption authenticates the attribute:
-// every attribute is signed unless configured DO_NOTHING, allowed unsigned,
-// or reserved (aws_dbe_*, as in the SDK), so an attribute added to a stored
-// item is detected.
-func (c *Config) signedOnDecrypt(name string) bool {
-	if strings.HasPrefix(name, ReservedPrefix) {
-		return false
-	}
-	if a, ok := c.Actions[name]; ok {
-		return a != DoNothing
-	}
-	return !c.allowedUnsigned(name)
-}

@@ -19,7 +19,8 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 	if err != nil {
 		return nil, err
 	}
-	fs, err := e.storedFields(stored, h)
+	var small [8]field // the fields of most items, on the stack
+	fs, err := e.storedFields(stored, h, small[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -27,20 +28,29 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 	if err != nil {
 		return nil, err
 	}
-	m := &materials.Decryption{Suite: h.Suite, Context: ec}
+	w := &decryption{m: materials.Decryption{Suite: h.Suite, Context: ec}}
+	m, keys := &w.m, &w.keys
 	if err := e.unwrap(ctx, m, h.EDKs); err != nil {
 		return nil, err
 	}
 	defer m.Zero()
-	prk, err := dataKeyPRK(h.Suite, m.DataKey)
+	err = keys.derive(h.Suite, m.DataKey, h.MessageID[:])
+	defer keys.zero()
 	if err != nil {
 		return nil, failDecrypt("field_key", err)
 	}
-	defer clear(prk)
-	if err := e.authenticate(h, foot, stored[HeaderAttr].(attr.B), m, prk, fs); err != nil {
+	if err := e.authenticate(h, foot, stored[HeaderAttr].(attr.B), m, keys, fs); err != nil {
 		return nil, err
 	}
-	return e.open(stored, h, prk, fs)
+	return e.open(stored, keys, fs)
+}
+
+// decryption is the state of one Decrypt call that outlives its stack
+// frame, in one allocation: the materials the keyring completes and the
+// item's keys.
+type decryption struct {
+	m    materials.Decryption
+	keys itemKeys
 }
 
 // unwrap has the keyring decrypt the data key. A key source that cannot be
@@ -78,18 +88,23 @@ func (e *Encryptor) parseEnvelope(stored attr.Item) (*Header, footer, error) {
 }
 
 // storedFields pairs the attributes that decryption authenticates, in
-// canonical order, with the header legend.
-func (e *Encryptor) storedFields(stored attr.Item, h *Header) ([]field, error) {
-	var fs []field
+// canonical order, with the header legend (in fs, an empty slice, if it
+// has room).
+func (e *Encryptor) storedFields(stored attr.Item, h *Header, fs []field) ([]field, error) {
+	if cap(fs) < len(h.Legend) {
+		fs = make([]field, 0, len(h.Legend))
+	}
 	for name, v := range stored {
-		if name == HeaderAttr || name == FooterAttr || !e.cfg.signedOnDecrypt(name) {
+		path, signed := e.signedPath(name)
+		if !signed {
 			continue
 		}
-		data, err := attr.Marshal(v)
-		if err != nil {
+		f := field{name: name, path: path, legend: legendSign} // plaintext until the header's legend says
+		if err := f.setValue(v); err != nil {
 			return nil, failDecrypt("attribute", err)
 		}
-		fs = append(fs, field{name: name, path: canonicalPath(e.cfg.TableName, name), typeID: v.TypeID(), data: data})
+		f.typeID = v.TypeID()
+		fs = append(fs, f)
 	}
 	if len(fs) != len(h.Legend) {
 		return nil, failDecrypt("legend", fmt.Errorf("%d signed attributes, legend has %d", len(fs), len(h.Legend)))
@@ -104,6 +119,23 @@ func (e *Encryptor) storedFields(stored attr.Item, h *Header) ([]field, error) {
 	return fs, nil
 }
 
+// signedPath reports whether decryption authenticates the attribute, and
+// if so returns its canonical path: every attribute is signed unless
+// configured DO_NOTHING, allowed unsigned, or reserved (aws_dbe_*, as in
+// the SDK), so an attribute added to a stored item is detected.
+func (e *Encryptor) signedPath(name string) ([]byte, bool) {
+	if strings.HasPrefix(name, ReservedPrefix) {
+		return nil, false
+	}
+	if a, ok := e.attrs[name]; ok {
+		return a.path, a.action != DoNothing
+	}
+	if e.cfg.allowedUnsigned(name) {
+		return nil, false
+	}
+	return canonicalPath(e.cfg.TableName, name), true
+}
+
 // fullContext rebuilds the required encryption context from the item and
 // merges the stored part, refusing any disagreement.
 func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materials.Context, error) {
@@ -114,7 +146,7 @@ func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materi
 		}
 	}
 	sortStrings(ctxAttrs)
-	ec, err := e.cfg.baseContext(h.Version, stored, ctxAttrs)
+	ec, err := e.baseContext(h.Version, stored, ctxAttrs)
 	if err != nil {
 		return nil, failDecrypt("context", err)
 	}
@@ -130,43 +162,49 @@ func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materi
 	return ec, nil
 }
 
-func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materials.Decryption, prk []byte, fs []field) error {
+func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materials.Decryption, keys *itemKeys, fs []field) error {
 	partial := head[:len(head)-commitmentLen]
-	want, err := commitment(h.Suite, prk, h.MessageID[:], partial)
-	if err != nil || !hmac.Equal(want[:], h.Commitment[:]) {
-		return failDecrypt("commitment", err)
+	if want := keys.commitment(partial); !hmac.Equal(want[:], h.Commitment[:]) {
+		return failDecrypt("commitment", nil)
 	}
 	ec, err := m.Context.Serialize()
 	if err != nil {
 		return failDecrypt("context", err)
 	}
-	hash := canonicalHash(head, ec, fs)
-	if m.EDKIndex < 0 || m.EDKIndex >= len(foot.tags) || !hmac.Equal(recipientTag(m.SigningKey, hash), foot.tags[m.EDKIndex]) {
+	keys.hash = canonicalHash(head, ec, fs)
+	if m.EDKIndex < 0 || m.EDKIndex >= foot.edks || !hmac.Equal(appendRecipientTag(nil, m.SigningKey, keys.hash[:]), foot.tag(m.EDKIndex)) {
 		return failDecrypt("recipient_tag", nil)
 	}
-	if h.Suite.Signed && !verify(m.Context[ecPublicKey], hash, foot.signature) {
+	if h.Suite.Signed && !verify(m.Context[ecPublicKey], keys.hash[:], foot.signature()) {
 		return failDecrypt("signature", nil)
 	}
 	return nil
 }
 
-func (e *Encryptor) open(stored attr.Item, h *Header, prk []byte, fs []field) (attr.Item, error) {
-	fk, err := newFieldKeys(h.Suite, prk, h.MessageID[:])
-	if err != nil {
-		return nil, failDecrypt("field_key", err)
-	}
+// open decrypts the authenticated fields. Each plaintext is read from one
+// scratch buffer, which attr.Unmarshal never aliases, and which is cleared
+// when done.
+func (e *Encryptor) open(stored attr.Item, keys *itemKeys, fs []field) (attr.Item, error) {
 	out := make(attr.Item, len(stored))
 	for name, v := range stored {
 		if !strings.HasPrefix(name, ReservedPrefix) {
 			out[name] = v
 		}
 	}
+	size := 0
+	for _, f := range fs {
+		if f.legend == legendEncrypt {
+			size = max(size, len(f.data)-2-gcmTagLen)
+		}
+	}
+	plain := make([]byte, 0, size)
+	defer func() { clear(plain[:cap(plain)]) }()
 	ordinal := 0
 	for _, f := range fs {
 		if f.legend != legendEncrypt {
 			continue
 		}
-		v, err := openField(fk, ordinal, f)
+		v, err := openField(keys, ordinal, f, plain[:0])
 		if err != nil {
 			return nil, err
 		}
@@ -176,8 +214,8 @@ func (e *Encryptor) open(stored attr.Item, h *Header, prk []byte, fs []field) (a
 	return out, nil
 }
 
-func openField(fk fieldKeys, ordinal int, f field) (attr.Value, error) {
-	typeID, plain, err := fk.open(ordinal, f.path, f.data)
+func openField(keys *itemKeys, ordinal int, f field, buf []byte) (attr.Value, error) {
+	typeID, plain, err := keys.open(buf, ordinal, f.path, f.data)
 	if err != nil {
 		return nil, failDecrypt("field", err)
 	}

@@ -11,34 +11,29 @@ const (
 	sigLen = 103
 )
 
-// footer is the parsed aws_dbe_foot attribute.
+// footer is the aws_dbe_foot attribute, checked to have one recipient tag
+// per EDK and, for a signing suite, a signature.
 type footer struct {
-	tags      [][]byte
-	signature []byte
+	b    []byte
+	edks int
+}
+
+func footerLen(edks int, signed bool) int {
+	if signed {
+		return edks*tagLen + sigLen
+	}
+	return edks * tagLen
 }
 
 func parseFooter(b []byte, edks int, signed bool) (footer, error) {
-	want := edks * tagLen
-	if signed {
-		want += sigLen
-	}
-	if len(b) != want {
+	if len(b) != footerLen(edks, signed) {
 		return footer{}, errors.New("item: footer has the wrong length")
 	}
-	var f footer
-	for i := range edks {
-		f.tags = append(f.tags, b[i*tagLen:(i+1)*tagLen])
-	}
-	if signed {
-		f.signature = b[edks*tagLen:]
-	}
-	return f, nil
+	return footer{b: b, edks: edks}, nil
 }
 
-func (f footer) bytes() []byte {
-	b := make([]byte, 0, len(f.tags)*tagLen+len(f.signature))
-	for _, t := range f.tags {
-		b = append(b, t...)
-	}
-	return append(b, f.signature...)
-}
+// tag is the recipient tag of the i-th EDK.
+func (f footer) tag(i int) []byte { return f.b[i*tagLen : (i+1)*tagLen] }
+
+// signature is the ECDSA signature, empty for a suite without one.
+func (f footer) signature() []byte { return f.b[f.edks*tagLen:] }

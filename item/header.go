@@ -94,6 +94,11 @@ func checkLegend(version byte, legend []byte) error {
 
 // Partial returns the header bytes without the commitment.
 func (h *Header) Partial() ([]byte, error) {
+	return h.appendPartial(make([]byte, 0, h.size()))
+}
+
+// size is the length of the full header.
+func (h *Header) size() int {
 	size := 2 + msgIDLen + 2 + len(h.Legend) + 2 + 1 + commitmentLen
 	for k, v := range h.Context {
 		size += 4 + len(k) + len(v)
@@ -101,17 +106,26 @@ func (h *Header) Partial() ([]byte, error) {
 	for _, e := range h.EDKs {
 		size += 6 + len(e.ProviderID) + len(e.ProviderInfo) + len(e.Ciphertext)
 	}
-	b := append(make([]byte, 0, size), h.Version, byte(h.Suite.ID&0xFF))
+	return size
+}
+
+// appendPartial appends the header bytes without the commitment to b.
+func (h *Header) appendPartial(b []byte) ([]byte, error) {
+	b = append(b, h.Version, byte(h.Suite.ID&0xFF))
 	b = append(b, h.MessageID[:]...)
 	var err error
 	if b, err = append16(b, h.Legend); err != nil {
 		return nil, err
 	}
-	ec, err := h.Context.Serialize()
-	if err != nil {
-		return nil, err
+	if len(h.Context) == 0 {
+		b = append(b, 0, 0) // the serialization of the empty context
+	} else {
+		ec, err := h.Context.Serialize()
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, ec...)
 	}
-	b = append(b, ec...)
 	return materials.AppendEDKs(b, h.EDKs)
 }
 

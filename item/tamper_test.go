@@ -269,12 +269,12 @@ func TestTamperSignatureMalleability(t *testing.T) {
 // hostile, could store.
 func forge(t *testing.T, e *Encryptor, it attr.Item, editFields func([]field), editHead func([]byte) []byte) attr.Item {
 	t.Helper()
-	fs, version, ctxAttrs, err := e.plainFields(it)
+	fs, version, ctxAttrs, err := e.plainFields(it, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	editFields(fs)
-	ec, err := e.cfg.baseContext(version, it, ctxAttrs)
+	ec, err := e.baseContext(version, it, ctxAttrs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,26 +288,22 @@ func forge(t *testing.T, e *Encryptor, it attr.Item, editFields func([]field), e
 	}
 	h := &Header{Version: version, Suite: e.suite, Context: storedContext(m.Context), EDKs: m.EDKs}
 	rand.Read(h.MessageID[:])
-	prk, err := dataKeyPRK(e.suite, m.DataKey)
-	if err != nil {
+	keys := new(itemKeys)
+	if err := keys.derive(e.suite, m.DataKey, h.MessageID[:]); err != nil {
 		t.Fatal(err)
 	}
-	fk, err := newFieldKeys(e.suite, prk, h.MessageID[:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := encryptFields(fk, fs); err != nil {
+	if _, err := encryptFields(nil, keys, fs); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range fs {
 		h.Legend = append(h.Legend, f.legend)
 	}
-	head, err := e.finishHeader(h, prk)
+	_, head, err := appendHeader(nil, h, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
 	head = editHead(head)
-	foot, err := e.footer(head, m, fs, signer)
+	_, foot, err := e.appendFooter(nil, head, m, fs, keys, signer)
 	if err != nil {
 		t.Fatal(err)
 	}

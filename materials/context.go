@@ -20,22 +20,27 @@ func (c Context) Serialize() ([]byte, error) {
 	if len(c) > 0xFFFF {
 		return nil, errors.New("materials: encryption context has too many entries")
 	}
-	keys := make([]string, 0, len(c))
+	type entry struct{ k, v string }
+	var small [8]entry // sorts a context of up to 8 entries without allocating
+	entries := small[:0]
+	if len(c) > len(small) {
+		entries = make([]entry, 0, len(c))
+	}
 	size := 2
 	for k, v := range c {
 		if len(k) > 0xFFFF || len(v) > 0xFFFF {
 			return nil, fmt.Errorf("materials: encryption context entry %q is too long", k)
 		}
-		keys = append(keys, k)
+		entries = append(entries, entry{k, v})
 		size += 4 + len(k) + len(v)
 	}
-	slices.Sort(keys)
-	b := binary.BigEndian.AppendUint16(make([]byte, 0, size), uint16(len(keys)))
-	for _, k := range keys {
-		b = binary.BigEndian.AppendUint16(b, uint16(len(k)))
-		b = append(b, k...)
-		b = binary.BigEndian.AppendUint16(b, uint16(len(c[k])))
-		b = append(b, c[k]...)
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.k, b.k) })
+	b := binary.BigEndian.AppendUint16(make([]byte, 0, size), uint16(len(entries)))
+	for _, e := range entries {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(e.k)))
+		b = append(b, e.k...)
+		b = binary.BigEndian.AppendUint16(b, uint16(len(e.v)))
+		b = append(b, e.v...)
 	}
 	return b, nil
 }

@@ -17,6 +17,10 @@ const (
 	gcmTagLen      = 16
 )
 
+// zeroNonce is the data key wrap's all-zero GCM nonce (each intermediate
+// key wraps one data key). Read only.
+var zeroNonce [12]byte
+
 // WrappedDataKeyLen is the length of the data key encrypted under the
 // intermediate key: the prefix of every EDK ciphertext under a DBE suite.
 func (s Suite) WrappedDataKeyLen() int { return s.KeyLen + gcmTagLen }
@@ -34,8 +38,7 @@ func IntermediateWrap(s Suite, dataKey, intermediate secret.Bytes, aad []byte) (
 		sig.Zero()
 		return nil, secret.Bytes{}, fmt.Errorf("materials: data key is %d bytes, want %d", dataKey.Len(), s.KeyLen)
 	}
-	nonce := make([]byte, aead.NonceSize())
-	return aead.Seal(nil, nonce, dataKey.InsecureBytes(), aad), sig, nil
+	return aead.Seal(nil, zeroNonce[:], dataKey.InsecureBytes(), aad), sig, nil
 }
 
 // IntermediateUnwrap reverses IntermediateWrap: wrapped is the first
@@ -48,8 +51,7 @@ func IntermediateUnwrap(s Suite, wrapped []byte, intermediate secret.Bytes, aad 
 	if err != nil {
 		return secret.Bytes{}, secret.Bytes{}, err
 	}
-	nonce := make([]byte, aead.NonceSize())
-	dk, err := aead.Open(nil, nonce, wrapped, aad)
+	dk, err := aead.Open(nil, zeroNonce[:], wrapped, aad)
 	if err != nil {
 		sig.Zero()
 		return secret.Bytes{}, secret.Bytes{}, errors.New("materials: data key authentication failed")

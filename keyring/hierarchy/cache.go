@@ -91,6 +91,21 @@ func (c *Cache) Get(ctx context.Context, id string, load func(context.Context) (
 	return f.wait(ctx)
 }
 
+// lookup returns the live key cached under id, given as bytes (a map index
+// by string(id) makes no copy), and counts a hit. On a miss it counts
+// nothing: the caller goes on to Get, which counts the miss.
+func (c *Cache) lookup(id []byte) (BranchKey, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[string(id)]
+	ok = ok && c.now().Before(e.expires)
+	c.mu.Unlock()
+	if !ok {
+		return BranchKey{}, false
+	}
+	c.hits.Add(1)
+	return e.key, true
+}
+
 // fill runs one load and publishes its result. A panicking load becomes
 // an error for every waiter instead of crashing the process or leaving the
 // key pending for good.

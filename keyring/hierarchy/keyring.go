@@ -44,6 +44,11 @@ type Keyring struct {
 	source      Source
 	cache       *Cache
 	refuse      func(version string) bool
+
+	// activeID and loadActive are the active key's cache id and loader,
+	// made once so that encrypting with a cached key allocates neither.
+	activeID   string
+	loadActive func(context.Context) (BranchKey, error)
 }
 
 // New returns a keyring wrapping data keys under branchKeyID's active
@@ -54,7 +59,17 @@ func New(branchKeyID string, source Source, cache *Cache) (*Keyring, error) {
 	}
 	name := source.Name()
 	prefix := "/" + strconv.Itoa(len(name)) + ":" + name + strconv.Itoa(len(branchKeyID)) + ":" + branchKeyID + "/"
-	return &Keyring{cachePrefix: prefix, branchKeyID: branchKeyID, source: source, cache: cache}, nil
+	k := &Keyring{cachePrefix: prefix, branchKeyID: branchKeyID, source: source, cache: cache}
+	k.activeID = k.cacheID("active", "")
+	k.loadActive = func(ctx context.Context) (BranchKey, error) {
+		gen := k.cache.generation()
+		bk, err := k.source.ActiveKey(ctx, k.branchKeyID)
+		if err == nil { // the active key is also a version: one load serves both
+			k.cache.add(k.cacheID("version", bk.Version), bk, gen)
+		}
+		return bk, err
+	}
+	return k, nil
 }
 
 // sourceError marks a source's failure as materials.ErrUnavailable unless
@@ -84,14 +99,7 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 	if err := m.Suite.Check(); err != nil {
 		return err
 	}
-	bk, err := k.cache.Get(ctx, k.cacheID("active", ""), func(ctx context.Context) (BranchKey, error) {
-		gen := k.cache.generation()
-		bk, err := k.source.ActiveKey(ctx, k.branchKeyID)
-		if err == nil { // the active key is also a version: one load serves both
-			k.cache.add(k.cacheID("version", bk.Version), bk, gen)
-		}
-		return bk, err
-	})
+	bk, err := k.cache.Get(ctx, k.activeID, k.loadActive)
 	if err != nil {
 		return fmt.Errorf("hierarchy: active branch key: %w", sourceError(err))
 	}
@@ -107,19 +115,22 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *materials.Encryption) error 
 // wrapDataKey builds one EDK: the data key wrapped under a fresh
 // intermediate key, which is wrapped under the branch key.
 func (k *Keyring) wrapDataKey(s materials.Suite, bk BranchKey, dataKey secret.Bytes, aad []byte) (materials.EDK, secret.Bytes, error) {
-	intermediate := secret.Random(s.KeyLen)
+	// One draw of randomness for the intermediate key, salt and IV.
+	random := make([]byte, s.KeyLen+saltLen+ivLen)
+	rand.Read(random)
+	intermediate := secret.New(random[:s.KeyLen:s.KeyLen])
 	defer intermediate.Zero()
 	wrappedDK, sig, err := materials.IntermediateWrap(s, dataKey, intermediate, aad)
 	if err != nil {
 		return materials.EDK{}, secret.Bytes{}, err
 	}
-	ct, err := wrap(k.branchKeyID, bk, intermediate, aad)
+	edk := append(make([]byte, 0, len(wrappedDK)+ciphertextLen), wrappedDK...)
+	edk, err = wrap(edk, k.branchKeyID, bk, intermediate, random[s.KeyLen:], aad)
 	if err != nil {
 		sig.Zero()
 		return materials.EDK{}, secret.Bytes{}, err
 	}
-	edk := append(make([]byte, 0, len(wrappedDK)+len(ct)), wrappedDK...)
-	return materials.EDK{ProviderID: ProviderID, ProviderInfo: []byte(k.branchKeyID), Ciphertext: append(edk, ct...)}, sig, nil
+	return materials.EDK{ProviderID: ProviderID, ProviderInfo: []byte(k.branchKeyID), Ciphertext: edk}, sig, nil
 }
 
 // OnDecrypt implements materials.Keyring.
@@ -154,13 +165,11 @@ func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e mat
 		return errors.New("hierarchy: EDK ciphertext has the wrong length")
 	}
 	ct := e.Ciphertext[prefix:]
-	version := VersionString(ct[saltLen+ivLen : saltLen+ivLen+versionLen])
-	if k.refuse != nil && k.refuse(version) {
+	ver := ct[saltLen+ivLen : saltLen+ivLen+versionLen]
+	if k.refuse != nil && k.refuse(VersionString(ver)) {
 		return ErrRefused
 	}
-	bk, err := k.cache.Get(ctx, k.cacheID("version", version), func(ctx context.Context) (BranchKey, error) {
-		return k.source.KeyVersion(ctx, k.branchKeyID, version)
-	})
+	bk, err := k.versionKey(ctx, ver)
 	if err != nil {
 		return fmt.Errorf("hierarchy: branch key version: %w", sourceError(err))
 	}
@@ -181,22 +190,38 @@ func (k *Keyring) decryptOne(ctx context.Context, m *materials.Decryption, e mat
 	return nil
 }
 
+// versionKey returns the branch key version ver (its 16 bytes), from the
+// cache or else the source. A cache hit allocates nothing: the cache id is
+// built on the stack.
+func (k *Keyring) versionKey(ctx context.Context, ver []byte) (BranchKey, error) {
+	var buf [128]byte
+	id := appendVersion(append(append(buf[:0], "version"...), k.cachePrefix...), ver)
+	if bk, ok := k.cache.lookup(id); ok {
+		return bk, nil
+	}
+	version := VersionString(ver)
+	return k.cache.Get(ctx, string(id), func(ctx context.Context) (BranchKey, error) {
+		return k.source.KeyVersion(ctx, k.branchKeyID, version)
+	})
+}
+
 // wrap encrypts the intermediate key under a key derived from the branch key
-// with a fresh salt.
-func wrap(id string, bk BranchKey, intermediate secret.Bytes, ecAAD []byte) ([]byte, error) {
+// with a fresh salt, and appends salt, IV, version and ciphertext to dst.
+// saltIV holds the random salt and IV.
+func wrap(dst []byte, id string, bk BranchKey, intermediate secret.Bytes, saltIV, ecAAD []byte) ([]byte, error) {
 	ver, err := VersionBytes(bk.Version)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, saltLen+ivLen, ciphertextLen)
-	rand.Read(out)
-	salt, iv := out[:saltLen], out[saltLen:]
+	start := len(dst)
+	dst = append(dst, saltIV[:saltLen+ivLen]...)
+	salt, iv := dst[start:start+saltLen], dst[start+saltLen:]
 	aead, aad, err := wrappingKey(id, bk, salt, ver[:], ecAAD)
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, ver[:]...)
-	return aead.Seal(out, iv, intermediate.InsecureBytes(), aad), nil
+	dst = append(dst, ver[:]...)
+	return aead.Seal(dst, iv, intermediate.InsecureBytes(), aad), nil
 }
 
 func unwrap(id string, bk BranchKey, ct, ecAAD []byte) (secret.Bytes, error) {
@@ -232,13 +257,15 @@ func wrappingKey(id string, bk BranchKey, salt, ver, ecAAD []byte) (cipher.AEAD,
 // byte, the salt as context, and the output length in bits.
 func deriveKey(branchKey secret.Bytes, salt []byte) []byte {
 	mac := hmac.New(sha256.New, branchKey.InsecureBytes())
-	var n [4]byte
-	binary.BigEndian.PutUint32(n[:], 1)
-	mac.Write(n[:])
-	mac.Write([]byte(ProviderID))
-	mac.Write([]byte{0})
+	mac.Write(kdfPrefix)
 	mac.Write(salt)
-	binary.BigEndian.PutUint32(n[:], keyLen*8)
-	mac.Write(n[:])
+	mac.Write(kdfSuffix)
 	return mac.Sum(nil)
 }
+
+// The constant parts of deriveKey's input, built once: bytes written to a
+// hash.Hash escape, so building them per call would allocate. Read only.
+var (
+	kdfPrefix = append(binary.BigEndian.AppendUint32(nil, 1), ProviderID+"\x00"...) // counter 1, label, separator
+	kdfSuffix = binary.BigEndian.AppendUint32(nil, keyLen*8)                        // output length in bits
+)

@@ -91,6 +91,17 @@ func VersionString(b []byte) string {
 	if len(b) != 16 {
 		return ""
 	}
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+	return string(appendVersion(make([]byte, 0, 36), b))
+}
+
+// appendVersion appends the UUID string of 16 bytes to dst.
+func appendVersion(dst, b []byte) []byte {
+	for i, group := range [...]int{4, 2, 2, 2, 6} {
+		if i > 0 {
+			dst = append(dst, '-')
+		}
+		dst = hex.AppendEncode(dst, b[:group])
+		b = b[group:]
+	}
+	return dst
 }

@@ -42,8 +42,7 @@ func (k *Keyring) Forget(all bool) {
 		})
 		return
 	}
-	active := k.cacheID("active", "")
-	k.cache.forget(func(id string) bool { return id == active })
+	k.cache.forget(func(id string) bool { return id == k.activeID })
 }
 
 // forget removes the entries for which drop returns true. Loads running
