@@ -96,19 +96,17 @@ func TestNumbersNormalized(t *testing.T) {
 	}
 }
 
-// TestRefused checks that malformed input of either side is an error,
-// never a panic, and that no error quotes the value.
-func TestRefused(t *testing.T) {
+// secret is a number DynamoDB refuses (43 digits) that no error may quote.
+const secret = "4111111111111111111111111111111111111111111"
+
+// TestFromRefuses checks that malformed SDK values are an error, never a
+// panic, and that no error quotes the value.
+func TestFromRefuses(t *testing.T) {
 	t.Parallel()
-	const secret = "4111111111111111111111111111111111111111111" // 43 digits: too many
 	deepAV := types.AttributeValue(&types.AttributeValueMemberS{Value: "leaf"})
-	deep := attr.Value(attr.S("leaf"))
 	for range attr.MaxDepth {
 		deepAV = &types.AttributeValueMemberL{Value: []types.AttributeValue{deepAV}}
-		deep = attr.L{deep}
 	}
-	selfList := attr.L{nil}
-	selfList[0] = selfList
 	for _, tc := range []struct {
 		name string
 		av   types.AttributeValue
@@ -142,6 +140,18 @@ func TestRefused(t *testing.T) {
 			t.Errorf("From(%s): error %q quotes the value", tc.name, err)
 		}
 	}
+}
+
+// TestToRefuses checks the same of malformed attr values, a list that
+// contains itself included.
+func TestToRefuses(t *testing.T) {
+	t.Parallel()
+	deep := attr.Value(attr.S("leaf"))
+	for range attr.MaxDepth {
+		deep = attr.L{deep}
+	}
+	selfList := attr.L{nil}
+	selfList[0] = selfList
 	for _, tc := range []struct {
 		name string
 		v    attr.Value
