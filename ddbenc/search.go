@@ -36,12 +36,12 @@ type search struct {
 	names  map[string]string
 	values map[string]types.AttributeValue
 
-	renamed  map[string]string        // name placeholder → beacon attribute
-	beaconOf map[string]string        // value placeholder → searchable attribute
-	plain    map[string]attr.Value    // value placeholder → the caller's value
-	others   map[string]bool          // value placeholders used in other terms
-	checks   []expr.Cond              // terms to evaluate on the plaintext
-	leafAttr map[expr.Cond]string     // leaf → searchable attribute
+	renamed  map[string]string     // name placeholder → beacon attribute
+	beaconOf map[string]string     // value placeholder → searchable attribute
+	plain    map[string]attr.Value // value placeholder → the caller's value
+	others   map[string]bool       // value placeholders used in other terms
+	checks   []expr.Cond           // terms to evaluate on the plaintext
+	leafAttr map[expr.Cond]string  // leaf → searchable attribute
 }
 
 func (t *table) newSearch(op string, names map[string]string, values map[string]types.AttributeValue) *search {
