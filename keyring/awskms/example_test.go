@@ -11,7 +11,7 @@ import (
 )
 
 func Example() {
-	kms := kmstest.New() // production: the aws-sdk-go-v2 adapter
+	kms := kmstest.New() // production: kmssdk.New(kms.NewFromConfig(cfg))
 	keyARN := kms.NewKey()
 	keyring, err := awskms.New(keyARN, kms)
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package awskms implements the MPL AWS KMS keyring and its multi-Region
 // key (MRK) aware variant for the DB-ESDK algorithm suites, against a small
-// Client interface rather than the AWS SDK (an adapter package maps Client
-// onto aws-sdk-go-v2; kmstest holds an in-process fake).
+// Client interface rather than the AWS SDK: package kmssdk maps Client onto
+// aws-sdk-go-v2's *kms.Client (and sends grant tokens), and kmstest holds an
+// in-process fake.
 //
 // The DB-ESDK suites use intermediate key wrapping, and the MPL then always
 // takes the "generate and wrap" path (EdkWrapping.dfy, IntermediateKeyWrapping.dfy):
@@ -28,7 +29,7 @@
 // returns an error wrapping materials.ErrNoDecryptableKey; no error carries
 // key bytes. A keyring configured with an alias or bare key id can encrypt
 // but, as in the MPL, decrypts nothing: EDKs record key ARNs. Grant tokens
-// belong to the Client adapter.
+// belong to the Client adapter (kmssdk.New).
 package awskms
 
 import (

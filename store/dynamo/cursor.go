@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/attr/ddbav"
 	"github.com/sealstore/sealstore/store"
 )
 
@@ -14,7 +15,7 @@ var errCursor = errors.New("dynamo: the cursor is not from this table or query")
 
 // encodeCursor serializes DynamoDB's last evaluated key.
 func encodeCursor(last map[string]types.AttributeValue) ([]byte, error) {
-	it, err := fromAVMap(last)
+	it, err := ddbav.FromItem(last)
 	if err != nil {
 		return nil, err
 	}
@@ -50,5 +51,5 @@ func decodeCursor(t store.Table, cursor []byte, indexAttr string) (map[string]ty
 	if len(it) != want {
 		return nil, errCursor
 	}
-	return toAVMap(it)
+	return ddbav.ToItem(it)
 }

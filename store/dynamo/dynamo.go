@@ -1,5 +1,6 @@
 // Package dynamo is the production store: a store.Store over Amazon
-// DynamoDB (aws-sdk-go-v2, confined to this package and internal/awsconf).
+// DynamoDB (aws-sdk-go-v2, confined to this package, internal/awsconf and
+// attr/ddbav, which converts item values).
 //
 // Each store.Table is one DynamoDB table named by a prefix and the table's
 // name, billed on demand, with a global secondary index (projecting every
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/attr/ddbav"
 	"github.com/sealstore/sealstore/internal/awsconf"
 	"github.com/sealstore/sealstore/store"
 )
@@ -142,7 +144,7 @@ func (s *Store) Put(ctx context.Context, t store.Table, it attr.Item, c store.Co
 	if err := store.CheckItem(it); err != nil {
 		return err
 	}
-	av, err := toAVMap(it)
+	av, err := ddbav.ToItem(it)
 	if err != nil {
 		return err
 	}
@@ -249,11 +251,11 @@ func (s *Store) key(t store.Table, key attr.Item) (map[string]types.AttributeVal
 	if err != nil {
 		return nil, err
 	}
-	return toAVMap(k)
+	return ddbav.ToItem(k)
 }
 
 func (s *Store) item(t store.Table, av map[string]types.AttributeValue) (attr.Item, error) {
-	it, err := fromAVMap(av)
+	it, err := ddbav.FromItem(av)
 	if err != nil {
 		return nil, fmt.Errorf("dynamo: table %s: %w", t.Name, err)
 	}
@@ -266,7 +268,7 @@ func condition(t store.Table, c store.Cond) (*string, map[string]string, map[str
 	case c.Absent:
 		return aws.String("attribute_not_exists(#k)"), map[string]string{"#k": t.PartitionKey}, nil, nil
 	case c.Attr != "":
-		v, err := toAV(c.Equals)
+		v, err := ddbav.To(c.Equals)
 		if err != nil {
 			return nil, nil, nil, err
 		}
