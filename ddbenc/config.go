@@ -63,7 +63,7 @@ type TableConfig struct {
 // store beacon version 1).
 type Search struct {
 	// Key is the beacon key. With a branch key store it is the store's
-	// beacon key for a branch key id (keystore.KeyStore.BeaconKey), the
+	// beacon key for a branch key id (keystore.Store.BeaconKey), the
 	// one the official SDKs use for that id.
 	Key beacon.Key
 	// Beacons are the standard beacons, at least one.

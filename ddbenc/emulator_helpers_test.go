@@ -59,7 +59,7 @@ func emuContext(t testing.TB) context.Context {
 
 // keyStore is a branch key store on dynalite whose keys local-kms wraps,
 // as a library user would run one, with one branch key.
-func (e *emulator) keyStore(t testing.TB) (*keystore.KeyStore, string) {
+func (e *emulator) keyStore(t testing.TB) (*keystore.Store, string) {
 	t.Helper()
 	ctx := emuContext(t)
 	root, err := kmsroot.New(e.kms(), e.env.KMSKeyARN)
