@@ -156,19 +156,42 @@ func (s *Service) StartImport(ctx context.Context, coll string, r ImportRequest)
 	if err != nil {
 		return ImportJob{}, err
 	}
+	for {
+		job, ending, err := s.startImportLocked(ctx, coll, r, layout, &openedSource{src: src, table: table})
+		if ending == nil {
+			return job, err
+		}
+		// The job here is recording its end: start once it has.
+		select {
+		case <-ending:
+		case <-ctx.Done():
+			return ImportJob{}, ctx.Err()
+		}
+	}
+}
+
+// startImportLocked is StartImport once the request is checked and its
+// source open. If this Service's job of coll is recording its end, it
+// returns a channel closed once it has.
+func (s *Service) startImportLocked(ctx context.Context, coll string, r ImportRequest, layout string, src *openedSource) (ImportJob, <-chan struct{}, error) {
 	s.jobsMu.Lock()
 	defer s.jobsMu.Unlock()
 	if j := s.imports[coll]; j != nil {
-		return runningImportFor(j.snapshot(), r, layout)
+		if snap := j.snapshot(); snap.State != JobRunning {
+			return ImportJob{}, j.ended, nil
+		}
+		job, err := runningImportFor(j.snapshot(), r, layout)
+		return job, nil, err
 	}
 	rec, err := s.loadImport(ctx, coll)
 	if err != nil {
-		return ImportJob{}, err
+		return ImportJob{}, nil, err
 	}
 	now := s.now().UTC()
 	switch {
 	case rec != nil && rec.State == JobRunning && now.Sub(rec.heartbeat) < JobLease:
-		return runningImportFor(rec.ImportJob, r, layout) // on another server
+		job, err := runningImportFor(rec.ImportJob, r, layout) // on another server
+		return job, nil, err
 	case rec != nil && (rec.State == JobRunning || rec.State == JobFailed) && sameImport(rec.ImportJob, r, layout):
 		rec.resume()
 		rec.MaxRate, rec.DeleteSource = r.MaxRate, r.DeleteSource
@@ -180,7 +203,8 @@ func (s *Service) StartImport(ctx context.Context, coll string, r ImportRequest)
 		rec = &importRecord{ImportJob: ImportJob{Collection: coll, ID: newRev(), State: JobRunning, Phase: phaseCounting,
 			Layout: layout, Source: r.Source, Map: r.Map, MaxRate: r.MaxRate, DeleteSource: r.DeleteSource, Started: now}, lease: prev}
 	}
-	return s.launchImport(ctx, rec, &openedSource{src: src, table: table}, false)
+	job, err := s.launchImport(ctx, rec, src, false)
+	return job, nil, err
 }
 
 // runningImportFor is a running job as the answer to r: the job, if it
@@ -252,6 +276,8 @@ type runningImport struct {
 	// takes the outcome of items its ledger already holds instead of
 	// decrypting them again.
 	reuse bool
+	// ended is closed once the job no longer runs here.
+	ended chan struct{}
 }
 
 func (j *runningImport) snapshot() ImportJob {

@@ -28,15 +28,18 @@ func (s *Service) launchImport(ctx context.Context, rec *importRecord, src *open
 		}
 		return ImportJob{}, fmt.Errorf("records: save import job: %w", err)
 	}
-	j := &runningImport{rec: *rec, reuse: rec.Resumed > 0}
+	j := &runningImport{rec: *rec, reuse: rec.Resumed > 0, ended: make(chan struct{})}
 	s.imports[rec.Collection] = j
 	s.jobsWG.Add(1)
 	go func() {
 		defer s.jobsWG.Done()
 		defer func() {
 			s.jobsMu.Lock()
-			delete(s.imports, rec.Collection)
+			if s.imports[rec.Collection] == j {
+				delete(s.imports, rec.Collection)
+			}
 			s.jobsMu.Unlock()
+			close(j.ended)
 		}()
 		defer func() {
 			// A bug in a job must not take the server down, nor, resumed
