@@ -34,6 +34,9 @@ type (
 	KeyAdmin = audited.Keys
 	// TokenStore is the token administration (tokens.Store).
 	TokenStore = audited.Tokens
+	// Imports are the import jobs the /v1/collections/{name}/imports
+	// routes run (records.Service).
+	Imports = audited.Imports
 )
 
 // Config wires the handler.
@@ -41,6 +44,8 @@ type Config struct {
 	Records Records
 	// Keys, if set, serves the key lifecycle routes.
 	Keys KeyAdmin
+	// Imports, if set, serves the import routes.
+	Imports Imports
 	// Tokens returns the current token set; it is called on every request,
 	// so a reload takes effect at once.
 	Tokens func() *tokens.Set
@@ -100,7 +105,7 @@ func New(cfg Config) http.Handler {
 		log:     cfg.Log,
 		ids:     newRequestIDs(),
 	}
-	ac := audited.Config{Records: cfg.Records, Keys: cfg.Keys, Tokens: cfg.TokenStore, Appended: s.appended, LogError: s.logError}
+	ac := audited.Config{Records: cfg.Records, Keys: cfg.Keys, Tokens: cfg.TokenStore, Imports: cfg.Imports, Appended: s.appended, LogError: s.logError}
 	if cfg.Audit != nil {
 		ac.Trail = cfg.Audit
 	}
@@ -130,6 +135,8 @@ func (s *server) serves(f feature) bool {
 		return s.cfg.Keys != nil
 	case tokenAdmin:
 		return s.cfg.TokenStore != nil
+	case imports:
+		return s.cfg.Imports != nil
 	}
 	return true
 }

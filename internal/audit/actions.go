@@ -13,6 +13,7 @@ const (
 	RecordBatchGet = "record.batchGet" // a batch refused as a whole; each entry is a record.get
 	RecordBatchPut = "record.batchPut" // a batch refused as a whole; each entry is a record.put
 	RecordRewrap   = "record.rewrap"   // a record encrypted again under the active key version, by the service
+	RecordImport   = "record.import"   // a record an import wrote (or found identical); without a record: an import started, resumed or its problems listed
 
 	CollectionPut     = "collection.put"
 	CollectionGet     = "collection.get"
@@ -33,7 +34,7 @@ const (
 // Actions returns every action, in the order above.
 func Actions() []string {
 	return []string{
-		RecordGet, RecordPut, RecordPatch, RecordDelete, RecordList, RecordSearch, RecordBatchGet, RecordBatchPut, RecordRewrap,
+		RecordGet, RecordPut, RecordPatch, RecordDelete, RecordList, RecordSearch, RecordBatchGet, RecordBatchPut, RecordRewrap, RecordImport,
 		CollectionPut, CollectionGet, CollectionBeacons,
 		KeysStatus, KeysRotate, KeysRetire, KeysSchedule, KeysRewrap, KeysRewrapStatus, KeysShred,
 		TokenCreate, TokenRevoke,
