@@ -80,9 +80,15 @@ func (k *keysTarget) run(t *testing.T, args ...string) keysRun {
 // error.
 func (k *keysTarget) runEnv(t *testing.T, env []string, args ...string) keysRun {
 	t.Helper()
+	return k.runCommand(t, env, append([]string{"keys"}, args...)...)
+}
+
+// runCommand runs "sealstore ARGS..." as runEnv does.
+func (k *keysTarget) runCommand(t *testing.T, env []string, args ...string) keysRun {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), keysTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "sealstore", append([]string{"keys"}, args...)...)
+	cmd := exec.CommandContext(ctx, "sealstore", args...)
 	for _, kv := range childEnv() {
 		if !strings.HasPrefix(kv, "GORACE=") {
 			cmd.Env = append(cmd.Env, kv)
@@ -98,15 +104,15 @@ func (k *keysTarget) runEnv(t *testing.T, env []string, args ...string) keysRun 
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
-		t.Errorf("sealstore keys %s did not finish within %v; stderr %q", strings.Join(args, " "), keysTimeout, r.stderr)
+		t.Errorf("sealstore %s did not finish within %v; stderr %q", strings.Join(args, " "), keysTimeout, r.stderr)
 		return r
 	case err != nil && !errors.As(err, &ee):
-		t.Errorf("sealstore keys %s: %v", strings.Join(args, " "), err)
+		t.Errorf("sealstore %s: %v", strings.Join(args, " "), err)
 		return r
 	}
 	r.code = cmd.ProcessState.ExitCode()
 	if strings.Contains(r.stderr, "DATA RACE") {
-		t.Errorf("sealstore keys %s reported a data race:\n%s", strings.Join(args, " "), r.stderr)
+		t.Errorf("sealstore %s reported a data race:\n%s", strings.Join(args, " "), r.stderr)
 	}
 	secrets := slices.Clone(k.secrets)
 	for _, kv := range env {
@@ -116,7 +122,7 @@ func (k *keysTarget) runEnv(t *testing.T, env []string, args ...string) keysRun 
 	}
 	for _, s := range secrets {
 		if strings.Contains(r.stdout+r.stderr, s) {
-			t.Errorf("sealstore keys %s printed a token: %v", strings.Join(args, " "), r)
+			t.Errorf("sealstore %s printed a token: %v", strings.Join(args, " "), r)
 		}
 	}
 	return r

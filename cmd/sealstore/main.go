@@ -7,6 +7,7 @@
 //	sealstore tokens list | revoke NAME [--data-dir DIR]
 //	sealstore audit verify [the same store flags]
 //	sealstore keys status|rotate|rewrap|retire|schedule|shred COLLECTION [flags]  (against a running server)
+//	sealstore import COLLECTION --source-kms-key-id ARN | --source-table T --map REC=SRC,... [flags]  (against a running server)
 //	sealstore conformance run [--keys KEYS.json] MANIFEST.json...
 //	sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
 package main
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return auditCmd(ctx, args[1:], stdout, stderr)
 	case "keys":
 		return keysCmd(ctx, args[1:], stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return conformanceCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -80,6 +83,10 @@ const usage = `usage:
       (SEALSTORE_ADDR, SEALSTORE_TOKEN, --ca or --fingerprint), or on
       DynamoDB + KMS standalone (--standalone and the store flags);
       'sealstore keys help' lists the commands and their flags
+  sealstore import COLLECTION [--source-kms-key-id ARN | --map REC=SRC,...] [FLAGS]
+      import a DynamoDB table (the reference's secure_items, or a plaintext
+      table) through a running server, resumably, with a count pass, a
+      verify pass and optionally --delete-source; 'sealstore import help'
   sealstore conformance run [--keys KEYS.json] MANIFEST.json...
       decrypt DB-ESDK decrypt manifests (or iotest.json DecryptTests);
       prints one line per failure and "N passed, N failed, N skipped";

@@ -35,6 +35,9 @@ type (
 	KeyAdmin = audited.Keys
 	// TokenStore is the token administration (tokens.Store).
 	TokenStore = audited.Tokens
+	// Imports are the import jobs the /v1/collections/{name}/imports
+	// routes run (records.Service).
+	Imports = audited.Imports
 )
 
 // Config wires the handler.
@@ -42,6 +45,8 @@ type Config struct {
 	Records Records
 	// Keys, if set, serves the key lifecycle routes.
 	Keys KeyAdmin
+	// Imports, if set, serves the import routes.
+	Imports Imports
 	// Tokens returns the current token set; it is called on every request,
 	// so a reload takes effect at once.
 	Tokens func() *tokens.Set
@@ -105,7 +110,7 @@ func New(cfg Config) http.Handler {
 		log:     cfg.Log,
 		ids:     newRequestIDs(),
 	}
-	ac := audited.Config{Records: cfg.Records, Keys: cfg.Keys, Tokens: cfg.TokenStore, Appended: s.appended, LogError: s.logError}
+	ac := audited.Config{Records: cfg.Records, Keys: cfg.Keys, Tokens: cfg.TokenStore, Imports: cfg.Imports, Appended: s.appended, LogError: s.logError}
 	if cfg.Audit != nil {
 		ac.Trail = cfg.Audit
 	}
@@ -137,6 +142,8 @@ func (s *server) serves(f feature) bool {
 		return s.cfg.TokenStore != nil
 	case auditVerify:
 		return s.cfg.VerifyAudit != nil
+	case imports:
+		return s.cfg.Imports != nil
 	}
 	return true
 }

@@ -55,6 +55,7 @@ const (
 	keyLifecycle         // Config.Keys is set
 	tokenAdmin           // Config.TokenStore is set
 	auditVerify          // Config.VerifyAudit is set
+	imports              // Config.Imports is set
 )
 
 func (r route) pattern() string {
@@ -81,7 +82,7 @@ const (
 func (s *server) routes() []route {
 	var rs []route
 	for _, part := range [][]route{s.serviceRoutes(), s.referenceRoutes(), s.collectionRoutes(),
-		s.recordRoutes(), s.keyRoutes(), s.tokenRoutes(), s.documentRoutes()} {
+		s.recordRoutes(), s.keyRoutes(), s.importRoutes(), s.tokenRoutes(), s.documentRoutes()} {
 		rs = append(rs, part...)
 	}
 	return rs
@@ -198,6 +199,24 @@ func (s *server) keyRoutes() []route {
 		rewrap,
 		keys(http.MethodGet, "keys/rewrap", audit.KeysRewrapStatus, "Progress of the collection's rewrap", handle(s.rewrapStatus)),
 		keys(http.MethodDelete, "keys", audit.KeysShred, "Shred: destroy every key version and the beacon key; every record of the collection becomes unreadable, for good", handle(s.shredKeys)),
+	}
+}
+
+// importRoutes are the rows of imports into a collection: every one
+// needs admin on the collection.
+func (s *server) importRoutes() []route {
+	admin := tokens.Scope{Action: tokens.Admin}
+	row := func(method, path, summary string, add func(huma.API, huma.Operation)) route {
+		return route{method: method, path: "/v1/collections/{name}/" + path, serves: imports, scope: admin, collection: true,
+			action: audit.RecordImport, tags: []string{"Imports"}, maxBody: 16 << 10, timeout: adminTimeout, summary: summary,
+			errors: []int{401, 403, 404, 409, 410, 422, 429, 500, 503}, add: add}
+	}
+	start := row(http.MethodPost, "imports", "Start (or resume) importing a DynamoDB table (the reference layout, or a plaintext table with a map) into the collection, inside the server; 202 with the job", handle(s.startImport))
+	start.status = http.StatusAccepted
+	return []route{
+		start,
+		row(http.MethodGet, "imports", "Progress of the collection's import (its current or last job)", handle(s.importStatus)),
+		row(http.MethodGet, "imports/problems", "The source items the import did not import, verify or delete, by key, with the reason", handle(s.importProblems)),
 	}
 }
 

@@ -13,7 +13,7 @@ const (
 	RecordBatchGet = "record.batchGet" // a batch refused as a whole; each entry is a record.get
 	RecordBatchPut = "record.batchPut" // a batch refused as a whole; each entry is a record.put
 	RecordRewrap   = "record.rewrap"   // a record encrypted again under the active key version, by the service
-	RecordImport   = "record.import"   // a record written by an import from another table
+	RecordImport   = "record.import"   // a record an import wrote (or found identical); without a record: an import started, resumed or its problems listed
 
 	CollectionPut     = "collection.put"
 	CollectionGet     = "collection.get"

@@ -46,6 +46,7 @@ type Config struct {
 	Keys      Keys
 	Rotations Rotations
 	Tokens    Tokens
+	Imports   Imports
 	Trail     Trail
 	// Appended, if set, is told the outcome of every append (nil: the
 	// entry is written), for metrics and logs.
@@ -61,6 +62,7 @@ type Service struct {
 	keys      Keys
 	rotations Rotations
 	tokens    Tokens
+	imports   Imports
 	trail     Trail
 	appended  func(ctx context.Context, action string, err error)
 	logError  func(ctx context.Context, msg string, attrs ...slog.Attr)
@@ -68,7 +70,8 @@ type Service struct {
 
 // New returns the audited use cases of cfg.
 func New(cfg Config) *Service {
-	s := &Service{recs: cfg.Records, keys: cfg.Keys, rotations: cfg.Rotations, tokens: cfg.Tokens, trail: cfg.Trail, appended: cfg.Appended, logError: cfg.LogError}
+	s := &Service{recs: cfg.Records, keys: cfg.Keys, rotations: cfg.Rotations, tokens: cfg.Tokens, imports: cfg.Imports, trail: cfg.Trail,
+		appended: cfg.Appended, logError: cfg.LogError}
 	if s.appended == nil {
 		s.appended = func(context.Context, string, error) {}
 	}

@@ -183,3 +183,11 @@ func (s *Service) RefuseBatchEntry(ctx context.Context, coll, action string, k r
 func (s *Service) RecordRewritten(ctx context.Context, coll string, k records.Key, etag string) error {
 	return s.record(WithActor(ctx, ServiceActor), op{action: audit.RecordRewrap, coll: coll, key: &k, etag: etag}, nil)
 }
+
+// RecordImported records a record an import wrote (or found in place,
+// identical to its source item): a record.import by ServiceActor with the
+// record's entity tag, so that the trail accounts for every record an
+// import brought in.
+func (s *Service) RecordImported(ctx context.Context, coll string, k records.Key, etag string) error {
+	return s.record(WithActor(ctx, ServiceActor), op{action: audit.RecordImport, coll: coll, key: &k, etag: etag}, nil)
+}

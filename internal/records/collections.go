@@ -41,7 +41,8 @@ type collection struct {
 }
 
 // searchKeys holds what a collection derives from its beacon key: the
-// key its beacons' HMAC keys come from and the key that seals its cursors.
+// key its beacons' HMAC keys come from, the key that seals its cursors
+// and the key of its imports' ledger digests.
 // Loading needs the root key, so it happens once, on first use, and the
 // result is shared by every version of the collection's schema.
 type searchKeys struct {
@@ -49,6 +50,7 @@ type searchKeys struct {
 	loaded bool
 	key    beacon.Key
 	cursor cipher.AEAD
+	ledger []byte
 }
 
 // beaconIndex names the index of a searchable attribute's beacons.
@@ -208,8 +210,25 @@ func (s *Service) loadKeys(ctx context.Context, branchKeyID string, k *searchKey
 	if k.cursor, err = cipher.NewGCM(block); err != nil {
 		return err
 	}
+	if k.ledger, err = hkdf.Key(sha256.New, raw.InsecureBytes(), nil, "sealstore import ledger v1", 32); err != nil {
+		return err
+	}
 	k.key, k.loaded = key, true
 	return nil
+}
+
+// ledgerKeyFor returns the key of the collection's import ledger digests,
+// loading the beacon key from the key store on first use.
+func (s *Service) ledgerKeyFor(ctx context.Context, c *collection) ([]byte, error) {
+	k := c.keys
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if !k.loaded {
+		if err := s.loadKeys(ctx, c.branchKeyID, k); err != nil {
+			return nil, err
+		}
+	}
+	return k.ledger, nil
 }
 
 // Collections returns every collection, sorted by name.

@@ -86,6 +86,17 @@ type Options struct {
 	// counts it; an error stops the job (it is resumed later), so that no
 	// such write goes unrecorded for long. The audit trail records them.
 	Rewritten func(ctx context.Context, coll string, k Key, etag string) error
+	// Imported, if set, is told of every record an import writes (or
+	// finds in place, identical to its source item), with its entity
+	// tag, before the job counts it; an error stops the job (it can be
+	// resumed). The audit trail records them.
+	Imported func(ctx context.Context, coll string, k Key, etag string) error
+	// ImportResumed, if set, is told of every import job the service
+	// resumes by itself (after a server stopped), before it goes on; an
+	// error fails the job.
+	ImportResumed func(ctx context.Context, coll string, job ImportJob) error
+	// OpenSource opens an import's source; nil: imports are refused.
+	OpenSource SourceOpener
 }
 
 // DefaultRefresh is how long a server trusts its copy of a collection's
@@ -102,16 +113,21 @@ type Service struct {
 	refresh  time.Duration
 	now      func() time.Time
 	rewrote  func(ctx context.Context, coll string, k Key, etag string) error
-	items    *collection
-	locks    [64]chan struct{} // per-record PATCH locks, by hash
+	imported func(ctx context.Context, coll string, k Key, etag string) error
+	// importResumed and openSource: see Options.
+	importResumed func(ctx context.Context, coll string, job ImportJob) error
+	openSource    SourceOpener
+	items         *collection
+	locks         [64]chan struct{} // per-record PATCH locks, by hash
 
 	mu    sync.Mutex
 	colls map[string]*collection
 
-	// Rewrap jobs running here, and the context they run under (ended by
-	// Close).
+	// Rewrap and import jobs running here, and the context they run
+	// under (ended by Close).
 	jobsMu   sync.Mutex
 	jobs     map[string]*runningJob
+	imports  map[string]*runningImport
 	jobsWG   sync.WaitGroup
 	closed   bool // guarded by jobsMu
 	bg       context.Context
@@ -126,9 +142,16 @@ func Open(ctx context.Context, db store.Store, keys Keys, cache *hierarchy.Cache
 		o = opts[0]
 	}
 	s := &Service{db: db, keys: keys, cache: cache, newTable: o.CreateTable, refresh: o.Refresh, now: o.Now, rewrote: o.Rewritten,
-		colls: map[string]*collection{}, jobs: map[string]*runningJob{}}
+		imported: o.Imported, importResumed: o.ImportResumed, openSource: o.OpenSource,
+		colls: map[string]*collection{}, jobs: map[string]*runningJob{}, imports: map[string]*runningImport{}}
 	if s.rewrote == nil {
 		s.rewrote = func(context.Context, string, Key, string) error { return nil }
+	}
+	if s.imported == nil {
+		s.imported = func(context.Context, string, Key, string) error { return nil }
+	}
+	if s.importResumed == nil {
+		s.importResumed = func(context.Context, string, ImportJob) error { return nil }
 	}
 	s.bg, s.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	if s.newTable == nil {
@@ -147,8 +170,10 @@ func Open(ctx context.Context, db store.Store, keys Keys, cache *hierarchy.Cache
 	if err := s.cat.init(ctx); err != nil {
 		return nil, err
 	}
-	if err := db.CreateTable(ctx, jobsTable); err != nil {
-		return nil, fmt.Errorf("records: %w", err)
+	for _, t := range []store.Table{jobsTable, importsTable, ledgerTable} {
+		if err := db.CreateTable(ctx, t); err != nil {
+			return nil, fmt.Errorf("records: %w", err)
+		}
 	}
 	if _, err := s.cat.ensure(ctx, ItemsCollection, itemsTable); err != nil {
 		return nil, err

@@ -211,13 +211,17 @@ func (s *Service) RewrapStatus(ctx context.Context, coll string) (RewrapJob, err
 	return rec.RewrapJob, nil
 }
 
-// ResumeJobs takes over the rewraps left running by a process that
-// stopped, or by a runner that could not record its end: all of them if
-// exclusive (no other process can be running them: the embedded store is
-// locked to one), otherwise those whose lease has run out (another server
-// may still be running the others). Servers call it at start and then
-// every JobLease.
+// ResumeJobs takes over the rewraps and imports left running by a process
+// that stopped, or by a runner that could not record its end: all of them
+// if exclusive (no other process can be running them: the embedded store
+// is locked to one), otherwise those whose lease has run out (another
+// server may still be running the others). Servers call it at start and
+// then every JobLease.
 func (s *Service) ResumeJobs(ctx context.Context, exclusive bool) error {
+	return errors.Join(s.resumeRewraps(ctx, exclusive), s.resumeImports(ctx, exclusive))
+}
+
+func (s *Service) resumeRewraps(ctx context.Context, exclusive bool) error {
 	var cursor []byte
 	for {
 		page, err := s.db.Scan(ctx, jobsTable, cursor, 0)

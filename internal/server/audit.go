@@ -54,7 +54,7 @@ func verifyOpened(ctx context.Context, cfg Config, b *opened, o VerifyOptions) (
 	if o.Records {
 		// The store first: a write's entry follows its write, so every
 		// write the scan saw is in the trail read after it.
-		recs, _, err := openRecords(ctx, b, newCache(cfg), cfg.Now, nil)
+		recs, _, err := openRecords(ctx, b, newCache(cfg), cfg.Now, recordsHooks{})
 		if err != nil {
 			return Verification{}, err
 		}

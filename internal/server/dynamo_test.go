@@ -543,7 +543,7 @@ func TestInitDynamoDB(t *testing.T) {
 		names = append(names, strings.TrimPrefix(name, b.TablePrefix))
 	}
 	slices.Sort(names)
-	want := []string{"sealstore_audit", "sealstore_audit_chains", "sealstore_collections", "sealstore_jobs", "sealstore_keys", "sealstore_meta", "sealstore_tokens", "secure_items"}
+	want := []string{"sealstore_audit", "sealstore_audit_chains", "sealstore_collections", "sealstore_import_items", "sealstore_imports", "sealstore_jobs", "sealstore_keys", "sealstore_meta", "sealstore_tokens", "secure_items"}
 	if !slices.Equal(names, want) {
 		t.Errorf("tables %v; want %v", names, want)
 	}

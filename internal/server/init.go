@@ -29,7 +29,7 @@ func Init(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := ts.Init(ctx); err != nil {
 		return err
 	}
-	_, ks, err := openRecords(ctx, b, newCache(cfg), cfg.Now, nil)
+	_, ks, err := openRecords(ctx, b, newCache(cfg), cfg.Now, recordsHooks{})
 	if err != nil {
 		return err
 	}

@@ -37,9 +37,9 @@ func OpenKeys(ctx context.Context, cfg Config) (*Keys, error) {
 		return nil, err
 	}
 	var svc *audited.Service
-	recs, ks, err := openRecords(ctx, b, newCache(cfg), cfg.Now, func(ctx context.Context, coll string, k records.Key, etag string) error {
+	recs, ks, err := openRecords(ctx, b, newCache(cfg), cfg.Now, recordsHooks{rewritten: func(ctx context.Context, coll string, k records.Key, etag string) error {
 		return svc.RecordRewritten(ctx, coll, k, etag)
-	})
+	}})
 	if err != nil {
 		b.close()
 		return nil, err

@@ -118,11 +118,12 @@ func Run(ctx context.Context, cfg Config, reload <-chan struct{}) error {
 
 // service is a wired, not yet serving, sealstore.
 type service struct {
-	cfg     Config
-	backend *opened
-	metrics *api.Metrics
-	tokens  *tokens.Store
-	set     atomic.Pointer[tokens.Set]
+	cfg      Config
+	backend  *opened
+	metrics  *api.Metrics
+	kmsCalls kmsCalls
+	tokens   *tokens.Store
+	set      atomic.Pointer[tokens.Set]
 	// reloadMu orders changes of set.
 	reloadMu sync.Mutex
 	certs    *api.CertSource
@@ -134,8 +135,8 @@ type service struct {
 
 func open(ctx context.Context, cfg Config) (_ *service, err error) {
 	s := &service{cfg: cfg, log: slog.New(slog.NewJSONHandler(cfg.Log, nil)), metrics: api.NewMetrics(), sinkFailures: newSinkFailures()}
-	kmsCalls := newKMSCalls()
-	if err := s.metrics.Register(kmsCalls, s.sinkFailures); err != nil {
+	s.kmsCalls = newKMSCalls()
+	if err := s.metrics.Register(s.kmsCalls, s.sinkFailures); err != nil {
 		return nil, err
 	}
 	for _, name := range []string{"file", "syslog"} {
@@ -149,7 +150,7 @@ func open(ctx context.Context, cfg Config) (_ *service, err error) {
 			closeSinks(s.sinks)
 		}
 	}()
-	if s.backend, err = openBackend(ctx, cfg, false, kmsCalls.observe); err != nil {
+	if s.backend, err = openBackend(ctx, cfg, false, s.kmsCalls.observe); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -191,12 +192,8 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	); err != nil {
 		return nil, nil, err
 	}
-	// own audits the server's own operations: rewrapped records and
-	// automatic rotations.
-	var own *audited.Service
-	recs, ks, err := openRecords(ctx, s.backend, cache, s.cfg.Now, func(ctx context.Context, coll string, k records.Key, etag string) error {
-		return own.RecordRewritten(ctx, coll, k, etag)
-	})
+	var own *audited.Service // audits the server's own operations (ownHooks, rotateLoop)
+	recs, ks, err := openRecords(ctx, s.backend, cache, s.cfg.Now, s.ownHooks(&own))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -208,6 +205,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	h := api.New(api.Config{
 		Records:       recs,
 		Keys:          recs,
+		Imports:       recs,
 		Tokens:        s.set.Load,
 		Log:           s.log,
 		Metrics:       s.metrics,
@@ -222,10 +220,10 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 			return v.Report, v.Records, err
 		},
 	})
-	// Rewraps left running by a stopped server go on; on the embedded
-	// store no other process can be running them.
+	// Rewraps and imports left running by a stopped server go on; on the
+	// embedded store no other process can be running them.
 	if err := recs.ResumeJobs(ctx, s.backend.dir != nil); err != nil {
-		s.log.Error("resume rewrap jobs", slog.String("error", err.Error()))
+		s.log.Error("resume rewrap and import jobs", slog.String("error", err.Error()))
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{}, 2)
@@ -248,7 +246,25 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 	return h, closeAll, nil
 }
 
-// resumeLoop takes over, every records.JobLease, the rewraps whose runner
+// ownHooks tells *own (once set) of the operations the records service
+// does by itself, and opens import sources with the server's AWS
+// credentials, counting their KMS calls.
+func (s *service) ownHooks(own **audited.Service) recordsHooks {
+	return recordsHooks{
+		rewritten: func(ctx context.Context, coll string, k records.Key, etag string) error {
+			return (*own).RecordRewritten(ctx, coll, k, etag)
+		},
+		imported: func(ctx context.Context, coll string, k records.Key, etag string) error {
+			return (*own).RecordImported(ctx, coll, k, etag)
+		},
+		importResumed: func(ctx context.Context, coll string, job records.ImportJob) error {
+			return (*own).ImportResumed(ctx, coll, job)
+		},
+		openSource: importSources(s.kmsCalls.observe),
+	}
+}
+
+// resumeLoop takes over, every records.JobLease, the rewraps and imports whose runner
 // stopped without recording their end (another server died, or an outage
 // kept a runner from saving).
 func (s *service) resumeLoop(ctx context.Context, recs *records.Service) {
@@ -261,7 +277,7 @@ func (s *service) resumeLoop(ctx context.Context, recs *records.Service) {
 		case <-t.C:
 		}
 		if err := recs.ResumeJobs(ctx, false); err != nil && ctx.Err() == nil {
-			s.log.Error("resume rewrap jobs", slog.String("error", err.Error()))
+			s.log.Error("resume rewrap and import jobs", slog.String("error", err.Error()))
 		}
 	}
 }
@@ -314,11 +330,18 @@ func newCache(cfg Config) *hierarchy.Cache {
 	return hierarchy.NewCache(ttl, size, time.Now)
 }
 
+// recordsHooks are what the records service tells the server of, and
+// how it opens import sources; any may be nil.
+type recordsHooks struct {
+	rewritten     func(ctx context.Context, coll string, k records.Key, etag string) error
+	imported      func(ctx context.Context, coll string, k records.Key, etag string) error
+	importResumed func(ctx context.Context, coll string, job records.ImportJob) error
+	openSource    records.SourceOpener
+}
+
 // openRecords opens the key store and the records service over the
 // backend's store.
-// rewritten, if not nil, is told of each record a rewrap writes again.
-func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now func() time.Time,
-	rewritten func(ctx context.Context, coll string, k records.Key, etag string) error) (*records.Service, *keystore.Store, error) {
+func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now func() time.Time, h recordsHooks) (*records.Service, *keystore.Store, error) {
 	ks := keystore.New(KeyStoreName, KeyStoreTable, b.db, b.root)
 	if now != nil {
 		ks.UseClock(now)
@@ -326,7 +349,8 @@ func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now fun
 	if err := ks.Init(ctx); err != nil {
 		return nil, nil, err
 	}
-	recs, err := records.Open(ctx, b.db, ks, cache, records.Options{CreateTable: b.createTable, Now: now, Rewritten: rewritten})
+	recs, err := records.Open(ctx, b.db, ks, cache, records.Options{CreateTable: b.createTable, Now: now,
+		Rewritten: h.rewritten, Imported: h.imported, ImportResumed: h.importResumed, OpenSource: h.openSource})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,7 +8,9 @@
 // index and may lag behind writes, as the contract allows. Conditional
 // writes are DynamoDB condition expressions, so concurrent writers never
 // lose an update. Items over store.MaxItemSize are refused before anything
-// is sent. No transactions are used.
+// is sent. No transactions are used. Tables sealstore does not own (the
+// source of an import) are read with KeySchema, Scan and Get, and their
+// items deleted only with DeleteUnchanged.
 //
 // Errors: a failed condition is store.ErrConflict; throttling that
 // outlasts the SDK's retries, network failures, a service error or a
