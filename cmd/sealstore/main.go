@@ -9,6 +9,7 @@
 //	sealstore keys status|rotate|rewrap|retire|schedule|shred COLLECTION [flags]  (against a running server)
 //	sealstore conformance run [--keys KEYS.json] MANIFEST.json...
 //	sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
+//	sealstore version
 package main
 
 import (
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return keysCmd(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return conformanceCmd(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		return versionCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -87,6 +90,8 @@ const usage = `usage:
   sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
       encrypt records with the hierarchical keyring on static-branch-key-1
       and print a decrypt manifest that other implementations can check
+  sealstore version (or --version)
+      print the version and the VCS revision the binary was built from
 
 STORE FLAGS (each also a SEALSTORE_* variable, e.g. SEALSTORE_KMS_KEY_ID,
 or a line of the --config file; flags win over variables, variables over

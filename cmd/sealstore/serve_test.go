@@ -79,7 +79,7 @@ type proc struct {
 	state *os.ProcessState
 
 	// From the banner.
-	addr, httpAddr, fingerprint, bootstrap string
+	addr, httpAddr, fingerprint, bootstrap, version string
 
 	client *http.Client
 }
@@ -173,6 +173,8 @@ func startServer(t *testing.T, dir string, extra ...string) *proc {
 			p.httpAddr = strings.TrimSuffix(strings.TrimPrefix(line, "plain HTTP on http://"), " redirects to HTTPS")
 		case strings.HasPrefix(line, "certificate SHA-256 fingerprint: "):
 			p.fingerprint = strings.TrimPrefix(line, "certificate SHA-256 fingerprint: ")
+		case strings.HasPrefix(line, "version: "):
+			p.version = strings.TrimPrefix(line, "version: ")
 		case line == "data directory: "+dir, strings.HasPrefix(line, "WARNING: "):
 		default:
 			t.Errorf("unexpected banner line %q", line)

@@ -72,7 +72,9 @@ type Config struct {
 	// address earn it 429s; zero means the api package's defaults.
 	FailureLimit  int
 	FailureWindow time.Duration
-	Version       string
+	// Version is the build's version (and VCS revision), for the banner
+	// and the OpenAPI document.
+	Version string
 	// Out receives the start banner; Log the JSON request log.
 	Out, Log io.Writer
 	// OnListen, if set, is called with the bound addresses once serving.
@@ -390,6 +392,9 @@ func (s *service) reload(ctx context.Context) {
 func (s *service) banner(https, http net.Addr) {
 	out := s.cfg.Out
 	fmt.Fprintf(out, "sealstore listening on https://%s\n", https)
+	if s.cfg.Version != "" {
+		fmt.Fprintf(out, "version: %s\n", s.cfg.Version)
+	}
 	if http != nil {
 		fmt.Fprintf(out, "plain HTTP on http://%s redirects to HTTPS\n", http)
 	}
