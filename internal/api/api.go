@@ -14,12 +14,12 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/sealstore/sealstore/internal/audited"
+	"github.com/sealstore/sealstore/internal/jsoncheck"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
 
@@ -161,14 +161,15 @@ func humaConfig(version string) huma.Config {
 	return c
 }
 
-// strictJSON refuses bodies that are not valid UTF-8. Go's JSON decoder
-// would replace each bad byte with U+FFFD, so "a\xffb" and "a\xfeb" would
-// name the same record and a secret would be stored other than sent.
+// strictJSON refuses bodies that are not valid UTF-8 or that escape an
+// unpaired UTF-16 surrogate ("\ud800"). Go's JSON decoder would replace
+// each with U+FFFD, so "a\xffb" and "a\xfeb" would name the same record
+// and a secret would be stored other than sent.
 func strictJSON(f huma.Format) huma.Format {
 	unmarshal := f.Unmarshal
 	f.Unmarshal = func(data []byte, v any) error {
-		if !utf8.Valid(data) {
-			return errors.New("the body is not valid UTF-8")
+		if err := jsoncheck.Check(data); err != nil {
+			return fmt.Errorf("the body %w", err)
 		}
 		err := unmarshal(data, v)
 		// The decoder's messages quote the body (the offending character,

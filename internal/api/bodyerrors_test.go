@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -104,5 +105,38 @@ func TestNumberErrorDoesNotQuoteBody(t *testing.T) {
 	}
 	if s.recs.lastSec != "" {
 		t.Fatal("a malformed body reached Records")
+	}
+}
+
+// A \u escape of an unpaired UTF-16 surrogate is refused as invalid UTF-8
+// is: encoding/json would store U+FFFD in its place, so "a\ud800" and
+// "a\udbff" would be one name, and a value would be stored other than
+// sent. A pair (an emoji) is a character, and passes.
+func TestLoneSurrogateRefused(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t, 1000)
+	for _, c := range []struct {
+		what, method, path, body string
+		status                   int
+	}{
+		{"record, lone high", http.MethodPut, "/v1/collections/c/records/r", `{"a":"x\ud800"}`, http.StatusBadRequest},
+		{"record, lone low", http.MethodPut, "/v1/collections/c/records/r", `{"a":"\udc00"}`, http.StatusBadRequest},
+		{"record, a name", http.MethodPut, "/v1/collections/c/records/r", `{"\ud800":1}`, http.StatusBadRequest},
+		{"merge patch", http.MethodPatch, "/v1/collections/c/records/r", `{"a":"\ud800"}`, http.StatusBadRequest},
+		{"token name", http.MethodPost, "/v1/tokens", `{"name":"n\udfff","scopes":["items:read"]}`, http.StatusBadRequest},
+		{"token name, a pair", http.MethodPost, "/v1/tokens", `{"name":"n\ud83d\ude00","scopes":["items:read"]}`, http.StatusUnprocessableEntity},
+	} {
+		req := httptest.NewRequest(c.method, c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		if c.method == http.MethodPatch {
+			req.Header.Set("Content-Type", "application/merge-patch+json")
+		}
+		req.Header.Set("Authorization", "Bearer "+s.secrets["admin"])
+		rec := httptest.NewRecorder()
+		s.h.ServeHTTP(rec, req)
+		wantProblem(t, rec, c.status)
+		if c.status == http.StatusBadRequest && !strings.Contains(rec.Body.String(), "surrogate") {
+			t.Errorf("%s: %d %s; want it to say why (an unpaired surrogate)", c.what, rec.Code, rec.Body)
+		}
 	}
 }
