@@ -105,7 +105,7 @@ func New(cfg Config) http.Handler {
 		ac.Trail = cfg.Audit
 	}
 	s.svc = audited.New(ac)
-	s.api = humago.New(exactMux{s.mux}, humaConfig(cfg.Version))
+	s.api = routeAPI{humago.New(exactMux{s.mux}, humaConfig(cfg.Version))}
 	for _, r := range s.routes() {
 		switch {
 		case !s.serves(r.serves):
@@ -150,11 +150,12 @@ func humaConfig(version string) huma.Config {
 	c.DocsPath = ""
 	c.OpenAPIPath = ""
 	c.SchemasPath = ""
-	c.Transformers = []huma.Transformer{redactErrorValues}
+	c.Transformers = []huma.Transformer{redactErrorValues, fastAPIErrors}
 	strict := strictJSON(huma.DefaultJSONFormat)
 	c.Formats = map[string]huma.Format{"application/json": strict, "json": strict}
 	c.Info.Description = "sealstore stores records encrypted and signed in the AWS Database Encryption SDK item format. " +
-		"Every route but /healthz, /openapi.json and /docs needs a bearer token; errors are RFC 9457 problem+json."
+		"Every route but /healthz, /openapi.json and /docs needs a bearer token; errors are RFC 9457 problem+json, " +
+		"but on the reference routes (/items/), which answer them as FastAPI does: application/json {\"detail\": ...}."
 	c.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A sealstore token (sst_...), scoped to collections."},
 	}

@@ -99,8 +99,8 @@ func (s *server) logError(ctx context.Context, msg string, attrs ...slog.Attr) {
 }
 
 // unmatched answers requests that match no route (it is the mux's "/"
-// pattern) with problem+json: 405 with an Allow header when the path exists
-// for other methods, else 404.
+// pattern) with problem+json (under /items/, as FastAPI answers): 405 with
+// an Allow header when the path exists for other methods, else 404.
 func (s *server) unmatched(w http.ResponseWriter, r *http.Request) {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
@@ -110,7 +110,12 @@ func (s *server) unmatched(w http.ResponseWriter, r *http.Request) {
 			allow = append(allow, m)
 		}
 	}
-	if len(allow) == 0 {
+	ref := isReferencePath(r.URL.Path)
+	switch {
+	case len(allow) == 0 && ref:
+		writeReferenceError(w, http.StatusNotFound, "Not Found") // FastAPI's words
+		return
+	case len(allow) == 0:
 		writeProblem(w, http.StatusNotFound, "no such route")
 		return
 	}
@@ -118,6 +123,10 @@ func (s *server) unmatched(w http.ResponseWriter, r *http.Request) {
 		allow = append(allow, http.MethodHead)
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
+	if ref {
+		writeReferenceError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
 	writeProblem(w, http.StatusMethodNotAllowed,
 		fmt.Sprintf("method %s is not allowed on this route; allowed: %s", methodLabel(r.Method), strings.Join(allow, ", ")))
 }

@@ -40,6 +40,9 @@ type route struct {
 	errors []int
 	// status is the success status OpenAPI names; 200 if zero.
 	status int
+	// reference routes answer errors as the reference's FastAPI app does
+	// (reference.go).
+	reference bool
 	// add registers the handler for op (a route of the API, documented
 	// in OpenAPI); raw instead serves the route as it is (the documents
 	// that describe the API, and the fallback), public and undocumented.
@@ -108,13 +111,13 @@ func (s *server) referenceRoutes() []route {
 	}
 	tags := []string{"Reference-compatible"}
 	return []route{
-		{method: http.MethodPost, path: "/items/", scope: items(tokens.Write), maxBody: DefaultMaxBody, tags: tags,
+		{method: http.MethodPost, path: "/items/", scope: items(tokens.Write), maxBody: DefaultMaxBody, tags: tags, reference: true,
 			timeout: itemTimeout, summary: "Store a secret (reference-compatible)", errors: recordErrors,
 			add: handle(s.postItem)},
-		{method: http.MethodGet, path: "/items/", scope: items(tokens.Read), tags: tags,
+		{method: http.MethodGet, path: "/items/", scope: items(tokens.Read), tags: tags, reference: true,
 			timeout: time.Second, summary: "An empty item id: always 422", errors: []int{401, 403, 422},
 			add: handle(s.getEmptyItem)},
-		{method: http.MethodGet, path: "/items/{item_id}", scope: items(tokens.Read), tags: tags,
+		{method: http.MethodGet, path: "/items/{item_id}", scope: items(tokens.Read), tags: tags, reference: true,
 			timeout: itemTimeout, summary: "Read a secret (reference-compatible)", errors: recordErrors,
 			add: handle(s.getItem)},
 	}
@@ -237,6 +240,9 @@ func (s *server) register(r route) {
 	}
 	if !r.public {
 		op.Security = []map[string][]string{{"bearer": {}}}
+	}
+	if r.reference {
+		op.Metadata = map[string]any{referenceRoute: true}
 	}
 	if op.MaxBodyBytes == 0 {
 		op.MaxBodyBytes = 1 << 10
