@@ -251,6 +251,9 @@ func (s *server) register(r route) {
 	if !r.public {
 		op.Middlewares = append(op.Middlewares, s.authorize(r))
 	}
+	if r.maxBody > 0 {
+		op.Middlewares = append(op.Middlewares, s.readBody(op.MaxBodyBytes))
+	}
 	r.add(s.api, op)
 }
 
