@@ -51,3 +51,62 @@ func TestMalformedChunkedBody(t *testing.T) {
 	}
 	checkProblem(t, "GET the item after", s.get(tok, "x"), http.StatusNotFound)
 }
+
+// A client's well-formed X-Request-Id names its request in the answer,
+// the request log and the audit trail; a malformed one is replaced.
+func TestRequestIDKept(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, opts{seed: true, noHTTP: true})
+	adm := s.tokens[tokAdmin]
+	const id = "client-req.0042"
+	r := s.do(http.MethodPost, "/items/", adm, []byte(`{"id":"rid","secret":"x"}`), map[string]string{"X-Request-Id": id})
+	if r.status != http.StatusOK || r.header.Get("X-Request-Id") != id {
+		t.Fatalf("POST with X-Request-Id %s: %d, X-Request-Id %q", id, r.status, r.header.Get("X-Request-Id"))
+	}
+	bad := s.do(http.MethodGet, "/items/rid", adm, nil, map[string]string{"X-Request-Id": "evil id\u00e9"})
+	if got := bad.header.Get("X-Request-Id"); got == "" || strings.Contains(got, "evil") {
+		t.Errorf("a malformed X-Request-Id: answered %q; want a new id", got)
+	}
+	var page struct {
+		Entries []struct {
+			Action, RequestID string
+		} `json:"entries"`
+	}
+	mustDecode(t, "GET /v1/audit", s.do(http.MethodGet, "/v1/audit?action=record.put&collection=items", adm, nil, nil), &page)
+	if len(page.Entries) != 1 || page.Entries[0].RequestID != id {
+		t.Errorf("audit entries %+v; want one record.put with requestId %s", page.Entries, id)
+	}
+	found := false
+	for _, l := range logLines(t, s.log.Bytes()) {
+		if l["request_id"] == id && l["route"] == "/items/" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no request log line names request id %s", id)
+	}
+}
+
+// GET /v1/audit with an action or outcome no entry can have is a 422 that
+// lists the allowed values (it was a 200 with nothing).
+func TestAuditFilterValues(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, opts{seed: true, noHTTP: true})
+	adm := s.tokens[tokAdmin]
+	for _, c := range []struct{ query, field, lists string }{
+		{"action=record.read", "query.action", "record.get, record.put"},
+		{"action=RECORD.GET", "query.action", "token.revoke"},
+		{"outcome=failed", "query.outcome", "ok, error, not_found"},
+		{"outcome=OK", "query.outcome", "decrypt_failed"},
+	} {
+		p := checkProblem(t, "GET /v1/audit?"+c.query, s.do(http.MethodGet, "/v1/audit?"+c.query, adm, nil, nil), http.StatusUnprocessableEntity)
+		if !strings.Contains(p.Detail, c.field) || !strings.Contains(p.Detail, c.lists) {
+			t.Errorf("GET /v1/audit?%s: detail %q; want it to name %s and list %q", c.query, p.Detail, c.field, c.lists)
+		}
+	}
+	for _, q := range []string{"action=record.get", "action=keys.rewrap.status", "outcome=ok", "outcome=decrypt_failed", "outcome=error"} {
+		if r := s.do(http.MethodGet, "/v1/audit?"+q, adm, nil, nil); r.status != http.StatusOK {
+			t.Errorf("GET /v1/audit?%s: %d %s", q, r.status, r.body)
+		}
+	}
+}
