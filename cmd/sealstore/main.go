@@ -68,7 +68,7 @@ const usage = `usage:
       create the tables, key store and first branch key (idempotent; waits
       until DynamoDB tables are active) and print a bootstrap admin token
       the first time
-  sealstore tokens create --scope COLLECTION:read|write|admin[,...] [--name NAME] [STORE FLAGS]
+  sealstore tokens create --scope COLLECTION:read|write|admin[,...] (or *:metrics) [--name NAME] [STORE FLAGS]
       create a token (printed alone on stdout, stored only as its SHA-256);
       on the embedded store, works while no server holds the data directory
   sealstore tokens list [STORE FLAGS]

@@ -29,7 +29,7 @@ func tokensCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	where := storeFlags(fs, set)
 	var scope, name *string
 	if sub == "create" {
-		scope = fs.String("scope", "", "scopes, e.g. items:read,items:write or *:admin")
+		scope = fs.String("scope", "", "scopes, e.g. items:read,items:write, *:admin, or *:metrics (reads /metrics only)")
 		name = fs.String("name", "", "token name (default: a random one)")
 	}
 	rest, err := parseArgs(fs, args[1:])
@@ -62,7 +62,7 @@ func tokensWork(sub string, rest []string, scope, name *string, stdout, stderr i
 	case "create":
 		scopes, err := tokens.ParseScopes(*scope)
 		if *scope == "" || err != nil || len(rest) > 0 {
-			fmt.Fprintln(stderr, "usage: sealstore tokens create --scope COLLECTION:read|write|admin[,...] [--name NAME] [--data-dir DIR]")
+			fmt.Fprintln(stderr, "usage: sealstore tokens create --scope COLLECTION:read|write|admin[,...] (or *:metrics) [--name NAME] [--data-dir DIR]")
 			if err != nil && *scope != "" {
 				fmt.Fprintf(stderr, "sealstore tokens create: %v\n", err)
 			}

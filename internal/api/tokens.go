@@ -45,7 +45,7 @@ func infoOf(t tokens.Token) tokenInfo {
 type createTokenInput struct {
 	Body struct {
 		Name   string   `json:"name,omitempty" doc:"Token name (1 to 64 letters, digits, '.', '_' or '-'); random when empty."`
-		Scopes []string `json:"scopes" minItems:"1" maxItems:"100" doc:"Scopes COLLECTION:read|write|admin (* for every collection); admin implies read and write. You can grant only scopes on collections you administer." example:"[\"customers:read\"]"`
+		Scopes []string `json:"scopes" minItems:"1" maxItems:"100" doc:"Scopes COLLECTION:read|write|admin (* for every collection); admin implies read and write. *:metrics reads /metrics only. You can grant only scopes on collections you administer (* scopes need *:admin)." example:"[\"customers:read\"]"`
 	}
 }
 

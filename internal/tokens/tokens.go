@@ -2,7 +2,8 @@
 // collections. A token is 256 random bits, shown once when created; only
 // its SHA-256 is stored. Each token carries scopes: a collection (or * for
 // every collection) and an action (read, write or admin; admin implies the
-// other two).
+// other two). The scope *:metrics grants only GET /metrics, for
+// scrapers; *:admin implies it.
 package tokens
 
 import (
@@ -59,6 +60,9 @@ const (
 	Read  Action = "read"
 	Write Action = "write"
 	Admin Action = "admin"
+	// Metrics reads the service's metrics and nothing else; it exists only
+	// as *:metrics (metrics are no collection's).
+	Metrics Action = "metrics"
 )
 
 // AnyCollection in a scope stands for every collection.
@@ -91,8 +95,12 @@ func ParseScopes(list string) ([]Scope, error) {
 		}
 		switch Action(a) {
 		case Read, Write, Admin:
+		case Metrics:
+			if c != AnyCollection {
+				return nil, invalid("scope %q: metrics are no collection's: the scope is *:metrics", part)
+			}
 		default:
-			return nil, invalid("scope %q: action must be read, write or admin", part)
+			return nil, invalid("scope %q: action must be read, write or admin (or *:metrics)", part)
 		}
 		out = append(out, Scope{Collection: c, Action: Action(a)})
 	}
