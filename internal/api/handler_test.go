@@ -437,15 +437,24 @@ func TestAuthThrottle(t *testing.T) {
 	for range 2 {
 		wantDetail(t, s.do(t, http.MethodGet, "/items/x", "sst_bad", nil), http.StatusUnauthorized)
 	}
-	// Blocked now, even with a valid token.
-	rec := s.do(t, http.MethodGet, "/items/x", "read", nil)
-	wantDetail(t, rec, http.StatusTooManyRequests)
-	if ra := rec.Header().Get("Retry-After"); ra == "" || ra == "0" {
-		t.Errorf("Retry-After %q", ra)
+	// Blocked now: further bad or missing tokens get 429 ...
+	for _, tok := range []string{"sst_bad", "", "sst_" + strings.Repeat("A", 43)} {
+		rec := s.do(t, http.MethodGet, "/items/x", tok, nil)
+		wantDetail(t, rec, http.StatusTooManyRequests)
+		if ra := rec.Header().Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("Retry-After %q", ra)
+		}
 	}
 	if s.recs.lastID != "" {
 		t.Error("a throttled request reached Records")
 	}
+	// ... while a valid token from the same address is served: the limiter
+	// refuses failures, not the address.
+	if rec := s.do(t, http.MethodGet, "/items/x", "read", nil); rec.Code != http.StatusNotFound || s.recs.lastID != "x" {
+		t.Errorf("a valid token from a blocked address: %d %s; want it served (404 from the fake)", rec.Code, rec.Body)
+	}
+	// A valid token without the scope is still a 403, not a 429.
+	wantDetail(t, s.do(t, http.MethodGet, "/items/x", "write", nil), http.StatusForbidden)
 	// Public routes are not throttled.
 	if rec := s.do(t, http.MethodGet, "/healthz", "", nil); rec.Code != http.StatusOK {
 		t.Errorf("healthz while throttled: %d", rec.Code)
@@ -453,14 +462,14 @@ func TestAuthThrottle(t *testing.T) {
 	// Another address is not affected.
 	req := httptest.NewRequest(http.MethodGet, "/items/x", nil)
 	req.RemoteAddr = "198.51.100.9:4000"
-	req.Header.Set("Authorization", "Bearer "+s.secrets["read"])
-	rec = httptest.NewRecorder()
+	req.Header.Set("Authorization", "Bearer sst_bad")
+	rec := httptest.NewRecorder()
 	s.h.ServeHTTP(rec, req)
-	if rec.Code == http.StatusTooManyRequests || rec.Code == http.StatusUnauthorized {
-		t.Errorf("another address: %d", rec.Code)
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("a bad token from another address: %d; want 401", rec.Code)
 	}
-	if got := counter(t, s.metrics, "sealstore_auth_failures_total", "reason", "throttled"); got != 1 {
-		t.Errorf("throttled counted %v, want 1", got)
+	if got := counter(t, s.metrics, "sealstore_auth_failures_total", "reason", "throttled"); got != 3 {
+		t.Errorf("throttled counted %v, want 3", got)
 	}
 }
 
