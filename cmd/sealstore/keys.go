@@ -75,13 +75,19 @@ func (k keysCall) fail(err error) int {
 // describe is what a command prints of a failed operation: the public
 // message of its kind (package fault), or the whole error for internal
 // and unavailable ones, whose cause is the operator's to read (this
-// process is theirs, as a server's log is).
+// process is theirs, as a server's log is); and, if the server asked for
+// it, how long to wait before retrying.
 func describe(err error) string {
 	c := fault.Classify(err)
+	msg := c.Message
 	if c.Kind == fault.Internal || c.Kind == fault.Unavailable {
-		return err.Error()
+		msg = err.Error()
 	}
-	return c.Message
+	var se *cliclient.StatusError
+	if errors.As(err, &se) && se.RetryAfter > 0 {
+		msg += fmt.Sprintf("; retry after %d s", int((se.RetryAfter + time.Second - 1) / time.Second))
+	}
+	return msg
 }
 
 // keysCommands is the table of keys commands.
