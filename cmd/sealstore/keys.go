@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"os/user"
@@ -84,10 +85,43 @@ func describe(err error) string {
 		msg = err.Error()
 	}
 	var se *cliclient.StatusError
-	if errors.As(err, &se) && se.RetryAfter > 0 {
+	isStatus := errors.As(err, &se)
+	if m, ok := asFlag(c, se); ok {
+		msg = m
+	}
+	if isStatus && se.RetryAfter > 0 {
 		msg += fmt.Sprintf("; retry after %d s", int((se.RetryAfter + time.Second - 1) / time.Second))
 	}
 	return msg
+}
+
+// flagNames maps where the server (or, standalone, the records layer)
+// says an invalid input is to the flag the operator typed it with.
+var flagNames = map[string]string{
+	"query.confirm":              "--confirm",
+	"body.minDecryptableVersion": "--min-version",
+	"body.force":                 "--force",
+	"body.rotationPeriod":        "--every",
+	"body.maxRate":               "--max-rate",
+}
+
+// asFlag is the message of an invalid input that came from a flag, naming
+// the flag as typed ("--confirm must repeat…", not "query.confirm must
+// repeat…"): c is the local error's class, se the server's answer (nil if
+// the error is local).
+func asFlag(c fault.Class, se *cliclient.StatusError) (string, bool) {
+	field, reason := c.Field, c.Reason
+	if se != nil {
+		field, reason = se.Field, se.Reason
+	}
+	flag, ok := flagNames[field]
+	if !ok || reason == "" {
+		return "", false
+	}
+	if se != nil {
+		return fmt.Sprintf("%d %s: %s %s", se.Status, http.StatusText(se.Status), flag, reason), true
+	}
+	return flag + " " + reason, true
 }
 
 // keysCommands is the table of keys commands.

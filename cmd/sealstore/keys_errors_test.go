@@ -10,6 +10,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/sealstore/sealstore/internal/records"
 )
 
 // fakeKeysServer answers every request with status, the headers and the
@@ -61,5 +63,37 @@ func TestKeysPrintRetryAfter(t *testing.T) {
 	addr, fp := fakeKeysServer(t, http.StatusServiceUnavailable, nil, `{"detail":"down"}`)
 	if _, stderr, _ := runKeys(t, addr, fp, "status", "c"); strings.Contains(stderr, "retry after") {
 		t.Errorf("no Retry-After, yet stderr %q says when to retry", stderr)
+	}
+}
+
+// An invalid input is named by the flag it was typed with, not by where
+// the server (or, standalone, the records layer) reads it.
+func TestKeysErrorsNameFlags(t *testing.T) {
+	t.Setenv("SEALSTORE_TOKEN", "sst_test")
+	for _, c := range []struct {
+		field, reason string
+		cmd           []string
+		want          string
+	}{
+		{"query.confirm", "must repeat the collection's name", []string{"shred", "c", "--confirm", "d"}, "--confirm must repeat the collection's name"},
+		{"body.minDecryptableVersion", "must be at most the active version (2)", []string{"retire", "c", "--min-version", "3"}, "--min-version must be at most the active version (2)"},
+		{"body.rotationPeriod", "must be at least 1h0m0s", []string{"schedule", "c", "--every", "10m"}, "--every must be at least 1h0m0s"},
+		{"body.maxRate", "must be 0 (no limit) to 100000 records per second", []string{"rewrap", "c", "--max-rate", "200000"}, "--max-rate must be 0"},
+	} {
+		body := fmt.Sprintf(`{"status":422,"detail":"%s %s","errors":[{"location":%q,"message":%q}]}`, c.field, c.reason, c.field, c.reason)
+		addr, fp := fakeKeysServer(t, http.StatusUnprocessableEntity, nil, body)
+		_, stderr, code := runKeys(t, addr, fp, c.cmd...)
+		if code != exitFail || !strings.Contains(stderr, "422 Unprocessable Entity: "+c.want) || strings.Contains(stderr, c.field) {
+			t.Errorf("keys %s: exit %d, stderr %q; want 1 and %q, not %q", c.cmd[0], code, stderr, c.want, c.field)
+		}
+	}
+	// Standalone, the records layer's error is named the same way.
+	if got := describe(&records.InvalidError{Field: "query.confirm", Reason: "must repeat the collection's name"}); got != "--confirm must repeat the collection's name" {
+		t.Errorf("describe(a local query.confirm error) = %q", got)
+	}
+	// A location no flag stands for is left as the server put it.
+	addr, fp := fakeKeysServer(t, http.StatusUnprocessableEntity, nil, `{"detail":"path.name is odd","errors":[{"location":"path.name","message":"is odd"}]}`)
+	if _, stderr, _ := runKeys(t, addr, fp, "status", "c"); !strings.Contains(stderr, "path.name is odd") {
+		t.Errorf("an unmapped location: stderr %q", stderr)
 	}
 }
