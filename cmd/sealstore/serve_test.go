@@ -1117,9 +1117,19 @@ func TestServeListenInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, errOut, code := runSealstore(t, "serve", "--data-dir", t.TempDir(), "--listen", ln.Addr().String())
+	dir := t.TempDir()
+	out, errOut, code := runSealstore(t, "serve", "--data-dir", dir, "--listen", ln.Addr().String())
 	if code != 1 || !strings.Contains(errOut, ln.Addr().String()) {
 		t.Errorf("serve on a used address: exit %d, stderr %q; want 1 naming %s", code, errOut, ln.Addr())
+	}
+	// The failed first start did not spend the bootstrap token.
+	if strings.Contains(out, "sst_") {
+		t.Errorf("the failed start printed a token: %q", out)
+	}
+	p := startServer(t, dir)
+	defer p.stop()
+	if r := p.post(t.Context(), p.bootstrap, "x", "y"); p.bootstrap == "" || !r.stored() {
+		t.Errorf("the first start that serves: bootstrap token %q, POST %v; want a working token", p.bootstrap, r)
 	}
 }
 
