@@ -90,7 +90,7 @@ func describe(err error) string {
 		msg = m
 	}
 	if isStatus && se.RetryAfter > 0 {
-		msg += fmt.Sprintf("; retry after %d s", int((se.RetryAfter + time.Second - 1) / time.Second))
+		msg += fmt.Sprintf("; retry after %d s", int((se.RetryAfter+time.Second-1)/time.Second))
 	}
 	return msg
 }
@@ -198,19 +198,39 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // connection is how the keys commands reach the key lifecycle.
 type connection struct {
-	addr, ca, pin *string
-	standalone    *bool
-	where         func() (string, server.Backend)
+	serverConn
+	standalone *bool
+	where      func() (string, server.Backend)
 }
 
 func connectionFlags(fs *flag.FlagSet, s settings) connection {
 	return connection{
-		addr:       fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL (SEALSTORE_ADDR)"),
-		ca:         fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust (SEALSTORE_CA)"),
-		pin:        fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint (SEALSTORE_FINGERPRINT)"),
+		serverConn: serverFlags(fs),
 		standalone: fs.Bool("standalone", false, "run in this process against DynamoDB + KMS (the store flags), without a server"),
 		where:      storeFlags(fs, s),
 	}
+}
+
+// serverConn is how a command reaches a running server's API: its URL,
+// how it is trusted, and the token in SEALSTORE_TOKEN.
+type serverConn struct{ addr, ca, pin *string }
+
+func serverFlags(fs *flag.FlagSet) serverConn {
+	return serverConn{
+		addr: fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL (SEALSTORE_ADDR)"),
+		ca:   fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust (SEALSTORE_CA)"),
+		pin:  fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint (SEALSTORE_FINGERPRINT)"),
+	}
+}
+
+// client is the API client of c; defaultCA, if not empty, is trusted when
+// neither --ca nor --fingerprint is given.
+func (c serverConn) client(defaultCA string) (*cliclient.Client, error) {
+	ca := *c.ca
+	if ca == "" && *c.pin == "" {
+		ca = defaultCA
+	}
+	return cliclient.New(cliclient.Settings{Addr: *c.addr, Token: os.Getenv("SEALSTORE_TOKEN"), CA: ca, Fingerprint: *c.pin})
 }
 
 // run connects (to the server, or standalone to the deployment, as the
@@ -228,7 +248,7 @@ func (c connection) run(ctx context.Context, k keysCall, work keysWork) int {
 		k.admin = keys
 		return work(audited.WithActor(ctx, standaloneName()), k)
 	}
-	cl, err := cliclient.New(cliclient.Settings{Addr: *c.addr, Token: os.Getenv("SEALSTORE_TOKEN"), CA: *c.ca, Fingerprint: *c.pin})
+	cl, err := c.client("")
 	if err != nil {
 		fmt.Fprintf(k.stderr, "sealstore keys %s: %v\n", k.sub, err)
 		return exitUsage

@@ -69,11 +69,14 @@ const usage = `usage:
       until DynamoDB tables are active) and print a bootstrap admin token
       the first time
   sealstore tokens create --scope COLLECTION:read|write|admin[,...] (or *:metrics) [--name NAME] [STORE FLAGS]
-      create a token (printed alone on stdout, stored only as its SHA-256);
-      on the embedded store, works while no server holds the data directory
+      create a token (printed alone on stdout, stored only as its SHA-256)
   sealstore tokens list [STORE FLAGS]
   sealstore tokens revoke NAME [STORE FLAGS]
-      (running servers also manage tokens over POST/GET/DELETE /v1/tokens)
+      on the embedded store, in the data directory while no server holds
+      it; while one does, through its /v1/tokens API with the admin token
+      in SEALSTORE_TOKEN ([--addr URL] [--ca FILE | --fingerprint HEX], or
+      SEALSTORE_ADDR, SEALSTORE_CA, SEALSTORE_FINGERPRINT; by default the
+      data directory's certificate is trusted); on DynamoDB, beside servers
   sealstore audit verify [--config FILE] [STORE FLAGS]
       walk every chain of the audit trail, check each entry's HMAC and
       link, and name the first broken entry of each chain (exit 1); on the

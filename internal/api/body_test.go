@@ -84,4 +84,3 @@ func TestUnreadableBody(t *testing.T) {
 	s.h.ServeHTTP(rec, req)
 	wantDetail(t, rec, http.StatusRequestEntityTooLarge)
 }
-

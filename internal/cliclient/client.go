@@ -1,7 +1,7 @@
 // Package cliclient is the command line's HTTPS client of a sealstore
-// server: it trusts the server through a CA file, a pinned certificate
-// fingerprint or the system's roots, sends the token, never follows a
-// redirect (one could carry the token elsewhere, or to plain HTTP), and
+// server's key and token routes: it trusts the server through a CA file,
+// a pinned certificate fingerprint or the system's roots, sends the token,
+// never follows a redirect (one could carry the token elsewhere, or to plain HTTP), and
 // turns an error answer into a *StatusError whose kind (package fault)
 // is the one the server classified.
 package cliclient
