@@ -550,3 +550,38 @@ func TestListRefusesMalformedItems(t *testing.T) {
 		})
 	}
 }
+
+// A name qualified by a collection (name@collection) names only a token
+// whose every scope is on that collection, whoever creates it: so every
+// admin of the collection administers every token of the namespace.
+func TestQualifiedNames(t *testing.T) {
+	t.Parallel()
+	ts := newFixture(t).ts
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, scopes string
+		ok           bool
+	}{
+		{"app@customers", "customers:read", true},
+		{"app1@customers", "customers:read,customers:admin", true},
+		{"app@customers", "customers:read,orders:read", false},
+		{"app2@customers", "*:read", false},
+		{"app3@customers", "*:metrics", false},
+		{"@customers", "customers:read", false},
+		{"app@", "customers:read", false},
+		{"a@b@customers", "customers:read", false},
+		{"app@cust omers", "customers:read", false},
+	} {
+		ss, err := tokens.ParseScopes(c.scopes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = ts.Create(ctx, c.name, ss)
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, tokens.ErrInvalid) {
+			t.Errorf("Create(%q, %s): %v; want ok=%v (or ErrInvalid)", c.name, c.scopes, err, c.ok)
+		}
+	}
+	if err := ts.Revoke(ctx, "app@customers"); err != nil {
+		t.Errorf("Revoke(app@customers): %v", err)
+	}
+}
