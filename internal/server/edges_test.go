@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -107,6 +108,37 @@ func TestAuditFilterValues(t *testing.T) {
 	for _, q := range []string{"action=record.get", "action=keys.rewrap.status", "outcome=ok", "outcome=decrypt_failed", "outcome=error"} {
 		if r := s.do(http.MethodGet, "/v1/audit?"+q, adm, nil, nil); r.status != http.StatusOK {
 			t.Errorf("GET /v1/audit?%s: %d %s", q, r.status, r.body)
+		}
+	}
+}
+
+// The plain-HTTP port's redirect names a host the certificate covers, or
+// the --listen host, never whatever the Host header says (it sent
+// "Host: evil.example" to https://evil.example:PORT).
+func TestRedirectIgnoresForeignHost(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, opts{seed: true})
+	_, port, _ := net.SplitHostPort(s.httpsAddr)
+	for _, c := range []struct{ host, want string }{
+		{"evil.example", "https://127.0.0.1:" + port + "/items/x"},
+		{"evil.example:80", "https://127.0.0.1:" + port + "/items/x"},
+		{"localhost:80", "https://localhost:" + port + "/items/x"}, // the self-signed certificate covers it
+		{"127.0.0.1", "https://127.0.0.1:" + port + "/items/x"},
+	} {
+		conn, err := net.DialTimeout("tcp", s.httpAddr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "GET /items/x HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", c.host)
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		conn.Close()
+		if err != nil {
+			t.Fatalf("Host %s: %v", c.host, err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusPermanentRedirect || res.Header.Get("Location") != c.want {
+			t.Errorf("GET with Host %s: %d to %q; want 308 to %s", c.host, res.StatusCode, res.Header.Get("Location"), c.want)
 		}
 	}
 }

@@ -355,7 +355,7 @@ func (s *service) serve(ctx context.Context, reload <-chan struct{}) error {
 	var httpAddr net.Addr
 	if hl != nil {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		redirect := newHTTPServer(api.Redirect(port, s.log), s.log)
+		redirect := newHTTPServer(api.Redirect(api.RedirectConfig{Port: port, Listen: s.cfg.Listen, Certs: s.certs, Log: s.log}), s.log)
 		servers = append(servers, redirect)
 		httpAddr = hl.Addr()
 		go func() { errc <- redirect.Serve(hl) }()
