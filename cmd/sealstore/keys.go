@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"os/user"
@@ -75,13 +76,52 @@ func (k keysCall) fail(err error) int {
 // describe is what a command prints of a failed operation: the public
 // message of its kind (package fault), or the whole error for internal
 // and unavailable ones, whose cause is the operator's to read (this
-// process is theirs, as a server's log is).
+// process is theirs, as a server's log is); and, if the server asked for
+// it, how long to wait before retrying.
 func describe(err error) string {
 	c := fault.Classify(err)
+	msg := c.Message
 	if c.Kind == fault.Internal || c.Kind == fault.Unavailable {
-		return err.Error()
+		msg = err.Error()
 	}
-	return c.Message
+	var se *cliclient.StatusError
+	isStatus := errors.As(err, &se)
+	if m, ok := asFlag(c, se); ok {
+		msg = m
+	}
+	if isStatus && se.RetryAfter > 0 {
+		msg += fmt.Sprintf("; retry after %d s", int((se.RetryAfter+time.Second-1)/time.Second))
+	}
+	return msg
+}
+
+// flagNames maps where the server (or, standalone, the records layer)
+// says an invalid input is to the flag the operator typed it with.
+var flagNames = map[string]string{
+	"query.confirm":              "--confirm",
+	"body.minDecryptableVersion": "--min-version",
+	"body.force":                 "--force",
+	"body.rotationPeriod":        "--every",
+	"body.maxRate":               "--max-rate",
+}
+
+// asFlag is the message of an invalid input that came from a flag, naming
+// the flag as typed ("--confirm must repeat…", not "query.confirm must
+// repeat…"): c is the local error's class, se the server's answer (nil if
+// the error is local).
+func asFlag(c fault.Class, se *cliclient.StatusError) (string, bool) {
+	field, reason := c.Field, c.Reason
+	if se != nil {
+		field, reason = se.Field, se.Reason
+	}
+	flag, ok := flagNames[field]
+	if !ok || reason == "" {
+		return "", false
+	}
+	if se != nil {
+		return fmt.Sprintf("%d %s: %s %s", se.Status, http.StatusText(se.Status), flag, reason), true
+	}
+	return flag + " " + reason, true
 }
 
 // keysCommands is the table of keys commands.
@@ -158,21 +198,41 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // connection is how the keys commands reach the key lifecycle.
 type connection struct {
-	addr, ca, pin *string
-	standalone    *bool
-	where         func() (string, server.Backend)
-	settings      settings
+	serverConn
+	standalone *bool
+	where      func() (string, server.Backend)
+	settings   settings
 }
 
 func connectionFlags(fs *flag.FlagSet, s settings) connection {
 	return connection{
-		addr:       fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL (SEALSTORE_ADDR)"),
-		ca:         fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust (SEALSTORE_CA)"),
-		pin:        fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint (SEALSTORE_FINGERPRINT)"),
+		serverConn: serverFlags(fs),
 		standalone: fs.Bool("standalone", false, "run in this process against DynamoDB + KMS (the store flags), without a server"),
 		where:      storeFlags(fs, s),
 		settings:   s,
 	}
+}
+
+// serverConn is how a command reaches a running server's API: its URL,
+// how it is trusted, and the token in SEALSTORE_TOKEN.
+type serverConn struct{ addr, ca, pin *string }
+
+func serverFlags(fs *flag.FlagSet) serverConn {
+	return serverConn{
+		addr: fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL (SEALSTORE_ADDR)"),
+		ca:   fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust (SEALSTORE_CA)"),
+		pin:  fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint (SEALSTORE_FINGERPRINT)"),
+	}
+}
+
+// client is the API client of c; defaultCA, if not empty, is trusted when
+// neither --ca nor --fingerprint is given.
+func (c serverConn) client(defaultCA string) (*cliclient.Client, error) {
+	ca := *c.ca
+	if ca == "" && *c.pin == "" {
+		ca = defaultCA
+	}
+	return cliclient.New(cliclient.Settings{Addr: *c.addr, Token: os.Getenv("SEALSTORE_TOKEN"), CA: ca, Fingerprint: *c.pin})
 }
 
 // run connects (to the server, or standalone to the deployment, as the
@@ -195,7 +255,7 @@ func (c connection) run(ctx context.Context, k keysCall, work keysWork) int {
 		k.admin = keys
 		return work(audited.WithActor(ctx, standaloneName()), k)
 	}
-	cl, err := cliclient.New(cliclient.Settings{Addr: *c.addr, Token: os.Getenv("SEALSTORE_TOKEN"), CA: *c.ca, Fingerprint: *c.pin})
+	cl, err := c.client("")
 	if err != nil {
 		fmt.Fprintf(k.stderr, "sealstore keys %s: %v\n", k.sub, err)
 		return exitUsage

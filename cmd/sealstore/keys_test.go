@@ -761,7 +761,7 @@ func TestKeysCLI(t *testing.T) {
 	k.run(t, "retire", coll, "--min-version", "2").want(t, "keys retire before the rewrap", 1, "",
 		"sealstore keys retire c: 409 Conflict: 20 records are still under key versions 1, below 2: rewrap them first")
 	k.run(t, "retire", coll).want(t, "keys retire without --min-version", 2, "", "--min-version N")
-	k.run(t, "retire", coll, "--min-version", "3").want(t, "keys retire --min-version 3", 1, "", "422")
+	k.run(t, "retire", coll, "--min-version", "3").want(t, "keys retire --min-version 3", 1, "", "422 Unprocessable Entity: --min-version must be at most the active version (2)")
 	if st := k.keyStatus(t, coll); st.MinDecryptableVersion != 1 {
 		t.Errorf("after refused retires the minimum decryptable version is %d", st.MinDecryptableVersion)
 	}
@@ -790,7 +790,7 @@ func TestKeysCLI(t *testing.T) {
 	if st := k.keyStatus(t, coll); st.RotationPeriod != "" || st.NextRotation != nil {
 		t.Errorf("after --every off: %+v", st)
 	}
-	k.run(t, "schedule", coll, "--every", "10m").want(t, "keys schedule --every 10m", 1, "", "422")
+	k.run(t, "schedule", coll, "--every", "10m").want(t, "keys schedule --every 10m", 1, "", "422 Unprocessable Entity: --every must be at least 1h0m0s")
 	k.run(t, "schedule", coll, "--every", "soon").want(t, "keys schedule --every soon", 2, "", "must be a duration")
 	k.run(t, "schedule", coll).want(t, "keys schedule without --every", 2, "", "--every DURATION")
 	if st := k.keyStatus(t, coll); st.RotationPeriod != "" {
@@ -802,7 +802,7 @@ func TestKeysCLI(t *testing.T) {
 
 	// Shred: refused without --confirm or with another name.
 	k.run(t, "shred", coll).want(t, "keys shred without --confirm", 2, "", "--confirm c")
-	k.run(t, "shred", coll, "--confirm", "other").want(t, "keys shred --confirm other", 1, "", "422")
+	k.run(t, "shred", coll, "--confirm", "other").want(t, "keys shred --confirm other", 1, "", "422 Unprocessable Entity: --confirm must repeat the collection's name")
 	k.snapshot(t, coll, docs) // nothing destroyed
 	r = k.run(t, "shred", coll, "--confirm", coll)
 	r.want(t, "keys shred --confirm c", 0,

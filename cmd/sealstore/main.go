@@ -10,6 +10,7 @@
 //	sealstore import COLLECTION --source-kms-key-id ARN | --source-table T --map REC=SRC,... [flags]  (against a running server)
 //	sealstore conformance run [--keys KEYS.json] MANIFEST.json...
 //	sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
+//	sealstore version
 package main
 
 import (
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return importCmd(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return conformanceCmd(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		return versionCmd(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -68,12 +71,15 @@ const usage = `usage:
       create the tables, key store and first branch key (idempotent; waits
       until DynamoDB tables are active) and print a bootstrap admin token
       the first time
-  sealstore tokens create --scope COLLECTION:read|write|admin[,...] [--name NAME] [STORE FLAGS]
-      create a token (printed alone on stdout, stored only as its SHA-256);
-      on the embedded store, works while no server holds the data directory
+  sealstore tokens create --scope COLLECTION:read|write|admin[,...] (or *:metrics) [--name NAME] [STORE FLAGS]
+      create a token (printed alone on stdout, stored only as its SHA-256)
   sealstore tokens list [STORE FLAGS]
   sealstore tokens revoke NAME [STORE FLAGS]
-      (running servers also manage tokens over POST/GET/DELETE /v1/tokens)
+      on the embedded store, in the data directory while no server holds
+      it; while one does, through its /v1/tokens API with the admin token
+      in SEALSTORE_TOKEN ([--addr URL] [--ca FILE | --fingerprint HEX], or
+      SEALSTORE_ADDR, SEALSTORE_CA, SEALSTORE_FINGERPRINT; by default the
+      data directory's certificate is trusted); on DynamoDB, beside servers
   sealstore audit verify [--config FILE] [STORE FLAGS]
       walk every chain of the audit trail, check each entry's HMAC and
       link, and name the first broken entry of each chain (exit 1); on the
@@ -94,6 +100,8 @@ const usage = `usage:
   sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
       encrypt records with the hierarchical keyring on static-branch-key-1
       and print a decrypt manifest that other implementations can check
+  sealstore version (or --version)
+      print the version and the VCS revision the binary was built from
 
 STORE FLAGS (each also a SEALSTORE_* variable, e.g. SEALSTORE_KMS_KEY_ID,
 or a line of the --config file; flags win over variables, variables over

@@ -16,9 +16,6 @@ import (
 	"github.com/sealstore/sealstore/internal/server"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // storeFlags defines the flags that say where the data is (shared by serve,
 // init and tokens) and returns them, read after parsing.
 func storeFlags(fs *flag.FlagSet, s settings) func() (dataDir string, b server.Backend) {
@@ -43,7 +40,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := server.Config{Version: version, Out: stdout, Log: stderr}
+	cfg := server.Config{Version: buildVersion(), Out: stdout, Log: stderr}
 	where := storeFlags(fs, s)
 	listen := s.String(fs, "listen", "127.0.0.1:8443", "HTTPS address")
 	httpListen := s.String(fs, "http-listen", "", "optional plain-HTTP address that only redirects to HTTPS")

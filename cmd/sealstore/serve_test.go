@@ -79,7 +79,7 @@ type proc struct {
 	state *os.ProcessState
 
 	// From the banner.
-	addr, httpAddr, fingerprint, bootstrap string
+	addr, httpAddr, fingerprint, bootstrap, version string
 
 	client *http.Client
 }
@@ -173,6 +173,8 @@ func startServer(t *testing.T, dir string, extra ...string) *proc {
 			p.httpAddr = strings.TrimSuffix(strings.TrimPrefix(line, "plain HTTP on http://"), " redirects to HTTPS")
 		case strings.HasPrefix(line, "certificate SHA-256 fingerprint: "):
 			p.fingerprint = strings.TrimPrefix(line, "certificate SHA-256 fingerprint: ")
+		case strings.HasPrefix(line, "version: "):
+			p.version = strings.TrimPrefix(line, "version: ")
 		case line == "data directory: "+dir, strings.HasPrefix(line, "WARNING: "):
 		default:
 			t.Errorf("unexpected banner line %q", line)
@@ -435,10 +437,16 @@ func checkItems(t *testing.T, p *proc, token string, want, maybe map[string]stri
 // stderr and exit code.
 func runSealstore(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runSealstoreEnv(t, nil, args...)
+}
+
+// runSealstoreEnv is runSealstore with env added to the environment.
+func runSealstoreEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "sealstore", args...)
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -897,7 +905,9 @@ func TestServeTokens(t *testing.T) {
 	}
 	checkAccess(p, true)
 
-	// While the server runs, the tools refuse the directory, promptly.
+	// While the server runs, the tools cannot open the directory: without
+	// a token for the server's API they say so, promptly (with one, they
+	// go through the API: TestTokensThroughServer).
 	for _, args := range [][]string{
 		{"tokens", "revoke", "r", "--data-dir", dir},
 		{"tokens", "list", "--data-dir", dir},
@@ -905,8 +915,8 @@ func TestServeTokens(t *testing.T) {
 	} {
 		start := time.Now()
 		out, errOut, code := runSealstore(t, args...)
-		if code != 1 || !strings.Contains(errOut, "in use") || out != "" {
-			t.Errorf("%s while serving: exit %d, stdout %q, stderr %q; want 1 and a message that the directory is in use",
+		if code != 1 || !strings.Contains(errOut, "in use") || !strings.Contains(errOut, "SEALSTORE_TOKEN") || out != "" {
+			t.Errorf("%s while serving: exit %d, stdout %q, stderr %q; want 1 and a message that the directory is in use, naming SEALSTORE_TOKEN",
 				strings.Join(args[:2], " "), code, out, errOut)
 		}
 		if d := time.Since(start); d > 10*time.Second {
@@ -1116,9 +1126,19 @@ func TestServeListenInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, errOut, code := runSealstore(t, "serve", "--data-dir", t.TempDir(), "--listen", ln.Addr().String())
+	dir := t.TempDir()
+	out, errOut, code := runSealstore(t, "serve", "--data-dir", dir, "--listen", ln.Addr().String())
 	if code != 1 || !strings.Contains(errOut, ln.Addr().String()) {
 		t.Errorf("serve on a used address: exit %d, stderr %q; want 1 naming %s", code, errOut, ln.Addr())
+	}
+	// The failed first start did not spend the bootstrap token.
+	if strings.Contains(out, "sst_") {
+		t.Errorf("the failed start printed a token: %q", out)
+	}
+	p := startServer(t, dir)
+	defer p.stop()
+	if r := p.post(t.Context(), p.bootstrap, "x", "y"); p.bootstrap == "" || !r.stored() {
+		t.Errorf("the first start that serves: bootstrap token %q, POST %v; want a working token", p.bootstrap, r)
 	}
 }
 

@@ -14,13 +14,13 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
-	"unicode/utf8"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/audited"
+	"github.com/sealstore/sealstore/internal/jsoncheck"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
 
@@ -115,7 +115,7 @@ func New(cfg Config) http.Handler {
 		ac.Trail = cfg.Audit
 	}
 	s.svc = audited.New(ac)
-	s.api = humago.New(exactMux{s.mux}, humaConfig(cfg.Version))
+	s.api = routeAPI{humago.New(exactMux{s.mux}, humaConfig(cfg.Version))}
 	for _, r := range s.routes() {
 		switch {
 		case !s.serves(r.serves):
@@ -164,25 +164,27 @@ func humaConfig(version string) huma.Config {
 	c.DocsPath = ""
 	c.OpenAPIPath = ""
 	c.SchemasPath = ""
-	c.Transformers = []huma.Transformer{redactErrorValues}
+	c.Transformers = []huma.Transformer{redactErrorValues, fastAPIErrors}
 	strict := strictJSON(huma.DefaultJSONFormat)
 	c.Formats = map[string]huma.Format{"application/json": strict, "json": strict}
 	c.Info.Description = "sealstore stores records encrypted and signed in the AWS Database Encryption SDK item format. " +
-		"Every route but /healthz, /openapi.json and /docs needs a bearer token; errors are RFC 9457 problem+json."
+		"Every route but /healthz, /openapi.json and /docs needs a bearer token; errors are RFC 9457 problem+json, " +
+		"but on the reference routes (/items/), which answer them as FastAPI does: application/json {\"detail\": ...}."
 	c.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
 		"bearer": {Type: "http", Scheme: "bearer", Description: "A sealstore token (sst_...), scoped to collections."},
 	}
 	return c
 }
 
-// strictJSON refuses bodies that are not valid UTF-8. Go's JSON decoder
-// would replace each bad byte with U+FFFD, so "a\xffb" and "a\xfeb" would
-// name the same record and a secret would be stored other than sent.
+// strictJSON refuses bodies that are not valid UTF-8 or that escape an
+// unpaired UTF-16 surrogate ("\ud800"). Go's JSON decoder would replace
+// each with U+FFFD, so "a\xffb" and "a\xfeb" would name the same record
+// and a secret would be stored other than sent.
 func strictJSON(f huma.Format) huma.Format {
 	unmarshal := f.Unmarshal
 	f.Unmarshal = func(data []byte, v any) error {
-		if !utf8.Valid(data) {
-			return errors.New("the body is not valid UTF-8")
+		if err := jsoncheck.Check(data); err != nil {
+			return fmt.Errorf("the body %w", err)
 		}
 		err := unmarshal(data, v)
 		// The decoder's messages quote the body (the offending character,

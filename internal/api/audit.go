@@ -3,12 +3,15 @@ package api
 import (
 	"context"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/audited"
+	"github.com/sealstore/sealstore/internal/fault"
 	"github.com/sealstore/sealstore/internal/records"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
@@ -32,11 +35,11 @@ func (s *server) appended(ctx context.Context, action string, err error) {
 
 type auditInput struct {
 	Token      string    `query:"token" doc:"Token name."`
-	Action     string    `query:"action" doc:"Action, e.g. record.get, record.put, record.search, token.create."`
+	Action     string    `query:"action" doc:"Action: one of the trail's actions (record.get, record.put, record.search, token.create, keys.rotate, ...); any other is a 422 that lists them."`
 	Collection string    `query:"collection" doc:"Collection name."`
 	Record     string    `query:"record" doc:"Record id (with collection): matched through its HMAC, never stored in clear."`
 	Sort       string    `query:"sort" doc:"Sort key value of the record, in collections with a sort key (with record)."`
-	Outcome    string    `query:"outcome" doc:"Outcome: ok, not_found, denied, invalid, conflict, precondition_failed, error, ..."`
+	Outcome    string    `query:"outcome" doc:"Outcome: ok, error, not_found, invalid, conflict, precondition_failed, gone, too_large, decrypt_failed or denied; any other is a 422 that lists them."`
 	Since      time.Time `query:"since" doc:"Entries at or after this time (RFC 3339)."`
 	Until      time.Time `query:"until" doc:"Entries before this time (RFC 3339)."`
 	Limit      int       `query:"limit" minimum:"0" maximum:"1000" doc:"Entries per page (default 100)."`
@@ -79,6 +82,9 @@ func (s *server) listAudit(ctx context.Context, in *auditInput) (*auditOutput, e
 	if s.cfg.Audit == nil {
 		return nil, huma.Error404NotFound("this server keeps no audit trail")
 	}
+	if err := checkAuditFilter(in.Action, in.Outcome); err != nil {
+		return nil, err
+	}
 	f := audit.Filter{Token: in.Token, Action: in.Action, Collection: in.Collection, Outcome: in.Outcome, Since: in.Since, Until: in.Until}
 	if in.Record != "" {
 		if in.Collection == "" {
@@ -103,4 +109,23 @@ func (s *server) listAudit(ctx context.Context, in *auditInput) (*auditOutput, e
 	}
 	out.Body.Cursor = next
 	return out, nil
+}
+
+// checkAuditFilter refuses an action or outcome filter that no entry can
+// have (a typo would otherwise answer an empty page, as if nothing had
+// happened), naming the allowed values.
+func checkAuditFilter(action, outcome string) error {
+	for _, f := range []struct {
+		name, value string
+		allowed     []string
+	}{
+		{"action", action, audit.Actions()},
+		{"outcome", outcome, fault.Outcomes()},
+	} {
+		if f.value != "" && !slices.Contains(f.allowed, f.value) {
+			msg := "must be one of: " + strings.Join(f.allowed, ", ")
+			return huma.Error422UnprocessableEntity("query."+f.name+" "+msg, &huma.ErrorDetail{Location: "query." + f.name, Message: msg})
+		}
+	}
+	return nil
 }

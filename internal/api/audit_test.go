@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -158,6 +159,55 @@ func TestTokenCreationWithdrawnWhenUnaudited(t *testing.T) {
 	for _, tok := range list {
 		if tok.Name == "ghost" {
 			t.Fatal("the token whose creation was not audited is still stored")
+		}
+	}
+}
+
+// A well-formed X-Request-Id is the request's id: in the response, the
+// request log and the audit entry. A malformed one (or several) is
+// replaced by a new id, and never echoed.
+func TestRequestIDFromClient(t *testing.T) {
+	t.Parallel()
+	fa := &fakeAudit{}
+	s := newTestServerWith(t, 1000, func(c *Config) { c.Audit = fa })
+	for _, c := range []struct {
+		what string
+		ids  []string
+		keep bool
+	}{
+		{"a UUID", []string{"0f8fad5b-d9cb-469f-a165-70867728950e"}, true},
+		{"letters, digits, dot, underscore", []string{"req_42.retry-1"}, true},
+		{"64 characters", []string{strings.Repeat("a", 64)}, true},
+		{"65 characters", []string{strings.Repeat("a", 65)}, false},
+		{"a space", []string{"a b"}, false},
+		{"a quote", []string{`a"b`}, false},
+		{"a log line", []string{"x\",\"level\":\"ERROR"}, false},
+		{"non-ASCII", []string{"é"}, false},
+		{"a slash", []string{"a/b"}, false},
+		{"empty", []string{""}, false},
+		{"twice", []string{"a", "b"}, false},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/items/x", nil)
+		req.Header.Set("Authorization", "Bearer "+s.secrets["read"])
+		for _, id := range c.ids {
+			req.Header.Add("X-Request-Id", id)
+		}
+		rec := httptest.NewRecorder()
+		s.h.ServeHTTP(rec, req)
+		got := rec.Header().Get("X-Request-Id")
+		entry := fa.last()
+		switch {
+		case c.keep && got != c.ids[0]:
+			t.Errorf("%s: X-Request-Id %q; want the client's %q", c.what, got, c.ids[0])
+		case !c.keep && (slices.Contains(c.ids, got) || !requestIDRE.MatchString(got)):
+			t.Errorf("%s: X-Request-Id %q; want a new id, not the client's", c.what, got)
+		case entry.RequestID != got:
+			t.Errorf("%s: audit entry request id %q; want %q", c.what, entry.RequestID, got)
+		case !strings.Contains(s.log.String(), `"request_id":"`+got+`"`):
+			t.Errorf("%s: the request log does not name %q", c.what, got)
+		}
+		if !c.keep && len(c.ids[0]) > 1 && strings.Contains(s.log.String(), c.ids[0]) {
+			t.Errorf("%s: the log holds the malformed id", c.what)
 		}
 	}
 }

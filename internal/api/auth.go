@@ -25,25 +25,20 @@ const (
 
 // authorize checks the bearer token and the route's scope (a zero scope:
 // any valid token). Missing or unknown tokens get 401, tokens without the
-// scope 403; an address with too many recent failures gets 429 before its
-// token is even looked at. On routes of one collection (the path's
-// {name}), a token with no scope at all on that collection gets the 404 a
-// missing collection gets: it learns nothing about what exists there.
+// scope 403. An address with too many recent failures gets 429 for each
+// further missing or unknown token, while a valid token from it is served:
+// the limiter refuses failures, not clients (another user behind the same
+// NAT, or the owner of a token an attacker is guessing at, keeps working).
+// The token is checked first either way, with the same constant-time work
+// (tokens.Set.Verify), so the answer's timing does not tell a blocked
+// address more than the answer does. On routes of one collection (the
+// path's {name}), a token with no scope at all on that collection gets the
+// 404 a missing collection gets: it learns nothing about what exists there.
 func (s *server) authorize(r route) func(huma.Context, func(huma.Context)) {
 	return func(ctx huma.Context, next func(huma.Context)) {
-		addr := limiterKey(ctx.RemoteAddr())
-		if wait, blocked := s.limiter.blocked(addr); blocked {
-			s.metrics.authFailures.WithLabelValues("throttled").Inc()
-			ctx.SetHeader("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
-			_ = huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, "too many failed authentications from this address; retry later")
-			return
-		}
 		tok, ok := s.cfg.Tokens().Verify(bearer(ctx.Header("Authorization")))
 		if !ok {
-			s.limiter.fail(addr)
-			s.metrics.authFailures.WithLabelValues("unauthenticated").Inc()
-			ctx.SetHeader("WWW-Authenticate", `Bearer realm="sealstore"`)
-			_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
+			s.refuseToken(ctx)
 			return
 		}
 		actx := audited.WithActor(ctx.Context(), tok.Name)
@@ -71,6 +66,22 @@ func (s *server) authorize(r route) func(huma.Context, func(huma.Context)) {
 		}
 		next(ctx)
 	}
+}
+
+// refuseToken answers a request without a valid token: 429 while its
+// address is over the failure limit, else 401, counted against it.
+func (s *server) refuseToken(ctx huma.Context) {
+	addr := limiterKey(ctx.RemoteAddr())
+	if wait, blocked := s.limiter.blocked(addr); blocked {
+		s.metrics.authFailures.WithLabelValues("throttled").Inc()
+		ctx.SetHeader("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+		_ = huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, "too many failed authentications from this address; retry later")
+		return
+	}
+	s.limiter.fail(addr)
+	s.metrics.authFailures.WithLabelValues("unauthenticated").Inc()
+	ctx.SetHeader("WWW-Authenticate", `Bearer realm="sealstore"`)
+	_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
 }
 
 // canSee reports whether tok holds any scope on collection c.

@@ -1,10 +1,16 @@
 package api
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sealstore/sealstore/internal/tokens"
 )
 
 // fakeClock is a settable clock for the limiter.
@@ -275,5 +281,85 @@ func TestClientAddr(t *testing.T) {
 	// Two ports of one address share a limiter entry.
 	if clientAddr("192.0.2.1:1") != clientAddr("192.0.2.1:2") {
 		t.Error("ports split one address")
+	}
+}
+
+// newLiveTokenServer is newTestServer whose token set is read from the
+// store on every request, so that tokens a test creates work at once.
+func newLiveTokenServer(t *testing.T, limit int) *testServer {
+	t.Helper()
+	return newTestServerWith(t, limit, func(c *Config) {
+		ts := c.TokenStore.(*tokens.Store)
+		c.Tokens = func() *tokens.Set {
+			list, err := ts.List(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			return tokens.NewSet(list)
+		}
+	})
+}
+
+// addToken creates a token with scopes in s's store, known by name.
+func (s *testServer) addToken(t *testing.T, name, scopes string) {
+	t.Helper()
+	ss, err := tokens.ParseScopes(scopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, err := s.ts.Create(context.Background(), name, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.secrets[name] = secret
+}
+
+// A *:metrics token reads /metrics and nothing else: a scraper needs no
+// *:admin, which could also read, write and shred every collection.
+func TestMetricsScope(t *testing.T) {
+	t.Parallel()
+	s := newLiveTokenServer(t, 1000)
+	s.addToken(t, "scraper", "*:metrics")
+	s.addToken(t, "coll-admin", "items:admin")
+	if rec := s.do(t, http.MethodGet, "/metrics", "scraper", nil); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
+		t.Fatalf("GET /metrics with *:metrics: %d", rec.Code)
+	}
+	if rec := s.do(t, http.MethodGet, "/metrics", "admin", nil); rec.Code != http.StatusOK {
+		t.Errorf("GET /metrics with *:admin: %d", rec.Code)
+	}
+	for _, tok := range []string{"coll-admin", "read"} {
+		if d := wantProblem(t, s.do(t, http.MethodGet, "/metrics", tok, nil), http.StatusForbidden).Detail; !strings.Contains(d, "*:metrics") {
+			t.Errorf("GET /metrics with %s: detail %q; want it to name *:metrics", tok, d)
+		}
+	}
+	for _, c := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{http.MethodGet, "/items/x", "", http.StatusForbidden},
+		{http.MethodPost, "/items/", `{"id":"a","secret":"b"}`, http.StatusForbidden},
+		{http.MethodGet, "/v1/collections/items", "", http.StatusNotFound},
+		{http.MethodPut, "/v1/collections/items/records/r", `{"a":1}`, http.StatusNotFound},
+		{http.MethodDelete, "/v1/collections/items/keys?confirm=items", "", http.StatusNotFound},
+		{http.MethodGet, "/v1/audit", "", http.StatusForbidden},
+		{http.MethodPost, "/v1/tokens", `{"scopes":["*:read"]}`, http.StatusForbidden},
+	} {
+		var body io.Reader
+		if c.body != "" {
+			body = strings.NewReader(c.body)
+		}
+		if rec := s.do(t, c.method, c.path, "scraper", body); rec.Code != c.status {
+			t.Errorf("%s %s with *:metrics: %d %s; want %d", c.method, c.path, rec.Code, rec.Body, c.status)
+		}
+	}
+	if s.recs.lastID != "" {
+		t.Error("a *:metrics request reached Records")
+	}
+	// Only *:admin grants it.
+	if rec := s.do(t, http.MethodPost, "/v1/tokens", "coll-admin", strings.NewReader(`{"scopes":["*:metrics"]}`)); rec.Code != http.StatusForbidden {
+		t.Errorf("a collection admin granting *:metrics: %d %s; want 403", rec.Code, rec.Body)
+	}
+	if rec := s.do(t, http.MethodPost, "/v1/tokens", "admin", strings.NewReader(`{"name":"scraper2","scopes":["*:metrics"]}`)); rec.Code != http.StatusCreated {
+		t.Errorf("*:admin granting *:metrics: %d %s; want 201", rec.Code, rec.Body)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -183,6 +184,57 @@ func wantProblem(t *testing.T, rec *httptest.ResponseRecorder, status int) probl
 	return p
 }
 
+// wantDetail checks an error of a reference route: FastAPI's
+// application/json {"detail": "message"}. It returns the message.
+func wantDetail(t *testing.T, rec *httptest.ResponseRecorder, status int) string {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("status %d, want %d; body %s", rec.Code, status, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q, want application/json (as FastAPI answers)", ct)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("body %q: %v", rec.Body, err)
+	}
+	d, ok := out["detail"].(string)
+	if !ok || len(out) != 1 {
+		t.Fatalf("body %s: want exactly {\"detail\": \"...\"}", rec.Body)
+	}
+	return d
+}
+
+// wantIssues checks a validation failure of a reference route: FastAPI's
+// 422 application/json {"detail": [{"type", "loc", "msg"}]}, with no
+// "input" member. It returns the issues.
+func wantIssues(t *testing.T, rec *httptest.ResponseRecorder) []issue {
+	t.Helper()
+	if rec.Code != http.StatusUnprocessableEntity {
+		t.Fatalf("status %d, want 422; body %s", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Fatalf("Content-Type %q, want application/json (as FastAPI answers)", ct)
+	}
+	var raw struct{ Detail []map[string]any }
+	if err := json.Unmarshal(rec.Body.Bytes(), &raw); err != nil || len(raw.Detail) == 0 {
+		t.Fatalf("body %s: want {\"detail\": [issues]} (%v)", rec.Body, err)
+	}
+	var out struct{ Detail []issue }
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range raw.Detail {
+		if _, ok := d["input"]; ok {
+			t.Errorf("issue %d has an input member: %s", i, rec.Body)
+		}
+		if out.Detail[i].Type == "" || out.Detail[i].Msg == "" || len(out.Detail[i].Loc) == 0 {
+			t.Errorf("issue %d lacks type, msg or loc: %s", i, rec.Body)
+		}
+	}
+	return out.Detail
+}
+
 var requestIDRE = regexp.MustCompile(`^[0-9A-Za-z_-]{4,64}$`)
 
 func checkSecurityHeaders(t *testing.T, rec *httptest.ResponseRecorder) {
@@ -283,12 +335,20 @@ func TestRouteCheck(t *testing.T) {
 				t.Errorf("%s %s (token %q): status %d, want %d; body %s", c.method, c.path, tok, rec.Code, c.status, rec.Body)
 				continue
 			}
-			p := wantProblem(t, rec, c.status)
+			var detail string
+			if isReferencePath(c.path) {
+				detail = wantDetail(t, rec, c.status) // FastAPI's words
+				if want := http.StatusText(c.status); detail != want {
+					t.Errorf("%s %s: detail %q, want FastAPI's %q", c.method, c.path, detail, want)
+				}
+			} else {
+				detail = wantProblem(t, rec, c.status).Detail
+			}
 			if got := rec.Header().Get("Allow"); got != c.allow {
 				t.Errorf("%s %s: Allow %q, want %q", c.method, c.path, got, c.allow)
 			}
-			if c.status == http.StatusMethodNotAllowed && !strings.Contains(p.Detail, c.allow) {
-				t.Errorf("%s %s: detail %q does not list the allowed methods", c.method, c.path, p.Detail)
+			if c.status == http.StatusMethodNotAllowed && !isReferencePath(c.path) && !strings.Contains(detail, c.allow) {
+				t.Errorf("%s %s: detail %q does not list the allowed methods", c.method, c.path, detail)
 			}
 			checkSecurityHeaders(t, rec)
 		}
@@ -316,19 +376,19 @@ func TestAuth(t *testing.T) {
 
 	for _, tok := range []string{"", "sst_" + strings.Repeat("A", 43), "garbage"} {
 		rec := s.do(t, http.MethodGet, "/items/x", tok, nil)
-		wantProblem(t, rec, http.StatusUnauthorized)
+		wantDetail(t, rec, http.StatusUnauthorized)
 		if rec.Header().Get("WWW-Authenticate") != `Bearer realm="sealstore"` {
 			t.Errorf("WWW-Authenticate %q", rec.Header().Get("WWW-Authenticate"))
 		}
 		checkSecurityHeaders(t, rec)
 	}
 	for _, tok := range []string{"write", "other"} {
-		p := wantProblem(t, s.do(t, http.MethodGet, "/items/x", tok, nil), http.StatusForbidden)
-		if !strings.Contains(p.Detail, "items:read") {
-			t.Errorf("403 detail %q does not name the scope", p.Detail)
+		d := wantDetail(t, s.do(t, http.MethodGet, "/items/x", tok, nil), http.StatusForbidden)
+		if !strings.Contains(d, "items:read") {
+			t.Errorf("403 detail %q does not name the scope", d)
 		}
 	}
-	wantProblem(t, s.do(t, http.MethodPost, "/items/", "read", strings.NewReader(`{"id":"a","secret":"b"}`)), http.StatusForbidden)
+	wantDetail(t, s.do(t, http.MethodPost, "/items/", "read", strings.NewReader(`{"id":"a","secret":"b"}`)), http.StatusForbidden)
 	wantProblem(t, s.do(t, http.MethodGet, "/metrics", "read", nil), http.StatusForbidden)
 	if s.recs.lastID != "" {
 		t.Fatalf("a refused request reached Records (id %q)", s.recs.lastID)
@@ -375,17 +435,26 @@ func TestAuthThrottle(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, 2)
 	for range 2 {
-		wantProblem(t, s.do(t, http.MethodGet, "/items/x", "sst_bad", nil), http.StatusUnauthorized)
+		wantDetail(t, s.do(t, http.MethodGet, "/items/x", "sst_bad", nil), http.StatusUnauthorized)
 	}
-	// Blocked now, even with a valid token.
-	rec := s.do(t, http.MethodGet, "/items/x", "read", nil)
-	wantProblem(t, rec, http.StatusTooManyRequests)
-	if ra := rec.Header().Get("Retry-After"); ra == "" || ra == "0" {
-		t.Errorf("Retry-After %q", ra)
+	// Blocked now: further bad or missing tokens get 429 ...
+	for _, tok := range []string{"sst_bad", "", "sst_" + strings.Repeat("A", 43)} {
+		rec := s.do(t, http.MethodGet, "/items/x", tok, nil)
+		wantDetail(t, rec, http.StatusTooManyRequests)
+		if ra := rec.Header().Get("Retry-After"); ra == "" || ra == "0" {
+			t.Errorf("Retry-After %q", ra)
+		}
 	}
 	if s.recs.lastID != "" {
 		t.Error("a throttled request reached Records")
 	}
+	// ... while a valid token from the same address is served: the limiter
+	// refuses failures, not the address.
+	if rec := s.do(t, http.MethodGet, "/items/x", "read", nil); rec.Code != http.StatusNotFound || s.recs.lastID != "x" {
+		t.Errorf("a valid token from a blocked address: %d %s; want it served (404 from the fake)", rec.Code, rec.Body)
+	}
+	// A valid token without the scope is still a 403, not a 429.
+	wantDetail(t, s.do(t, http.MethodGet, "/items/x", "write", nil), http.StatusForbidden)
 	// Public routes are not throttled.
 	if rec := s.do(t, http.MethodGet, "/healthz", "", nil); rec.Code != http.StatusOK {
 		t.Errorf("healthz while throttled: %d", rec.Code)
@@ -393,14 +462,14 @@ func TestAuthThrottle(t *testing.T) {
 	// Another address is not affected.
 	req := httptest.NewRequest(http.MethodGet, "/items/x", nil)
 	req.RemoteAddr = "198.51.100.9:4000"
-	req.Header.Set("Authorization", "Bearer "+s.secrets["read"])
-	rec = httptest.NewRecorder()
+	req.Header.Set("Authorization", "Bearer sst_bad")
+	rec := httptest.NewRecorder()
 	s.h.ServeHTTP(rec, req)
-	if rec.Code == http.StatusTooManyRequests || rec.Code == http.StatusUnauthorized {
-		t.Errorf("another address: %d", rec.Code)
+	if rec.Code != http.StatusUnauthorized {
+		t.Errorf("a bad token from another address: %d; want 401", rec.Code)
 	}
-	if got := counter(t, s.metrics, "sealstore_auth_failures_total", "reason", "throttled"); got != 1 {
-		t.Errorf("throttled counted %v, want 1", got)
+	if got := counter(t, s.metrics, "sealstore_auth_failures_total", "reason", "throttled"); got != 3 {
+		t.Errorf("throttled counted %v, want 3", got)
 	}
 }
 
@@ -495,9 +564,13 @@ func TestProblemMapping(t *testing.T) {
 			s := newTestServer(t, 1000)
 			s.recs.get = func(context.Context, string) (string, error) { return "must-not-appear", c.err }
 			rec := s.do(t, http.MethodGet, "/items/some-id", "read", nil)
-			p := wantProblem(t, rec, c.status)
-			if c.detail != "" && p.Detail != c.detail {
-				t.Errorf("detail %q, want %q", p.Detail, c.detail)
+			if c.status == http.StatusUnprocessableEntity {
+				is := wantIssues(t, rec)
+				if want := (issue{Type: "value_error", Loc: []any{"path", "item_id"}, Msg: "Value error, must not be empty"}); !reflect.DeepEqual(is, []issue{want}) {
+					t.Errorf("issues %+v, want %+v", is, want)
+				}
+			} else if d := wantDetail(t, rec, c.status); c.detail != "" && d != c.detail {
+				t.Errorf("detail %q, want %q", d, c.detail)
 			}
 			if got := rec.Header().Get("Retry-After"); got != c.retryAfter {
 				t.Errorf("Retry-After %q, want %q", got, c.retryAfter)
@@ -518,14 +591,14 @@ func TestProblemMappingOnPostAndReady(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, 1000)
 	s.recs.put = func(context.Context, string, string) error { return fmt.Errorf("records: put: %w", store.ErrTooLarge) }
-	wantProblem(t, s.do(t, http.MethodPost, "/items/", "write", strings.NewReader(`{"id":"a","secret":"b"}`)), http.StatusRequestEntityTooLarge)
+	wantDetail(t, s.do(t, http.MethodPost, "/items/", "write", strings.NewReader(`{"id":"a","secret":"b"}`)), http.StatusRequestEntityTooLarge)
 
 	s.recs.put = func(context.Context, string, string) error {
 		return &records.InvalidError{Field: "id", Reason: "must not contain control characters"}
 	}
-	p := wantProblem(t, s.do(t, http.MethodPost, "/items/", "write", strings.NewReader(`{"id":"a","secret":"b"}`)), http.StatusUnprocessableEntity)
-	if !strings.Contains(p.Detail, "control characters") {
-		t.Errorf("422 detail %q", p.Detail)
+	is := wantIssues(t, s.do(t, http.MethodPost, "/items/", "write", strings.NewReader(`{"id":"a","secret":"b"}`)))
+	if want := (issue{Type: "value_error", Loc: []any{"body", "id"}, Msg: "Value error, must not contain control characters"}); !reflect.DeepEqual(is, []issue{want}) {
+		t.Errorf("422 issues %+v, want %+v", is, want)
 	}
 
 	s.recs.ready = func(context.Context) error { return fmt.Errorf("records: store: %w", store.ErrUnavailable) }
@@ -541,7 +614,7 @@ func TestProblemMappingOnPostAndReady(t *testing.T) {
 
 	// GET /items/ is the empty id: 422 without reaching Records.
 	s.recs.lastID = "unchanged"
-	wantProblem(t, s.do(t, http.MethodGet, "/items/", "read", nil), http.StatusUnprocessableEntity)
+	wantIssues(t, s.do(t, http.MethodGet, "/items/", "read", nil))
 	if s.recs.lastID != "unchanged" {
 		t.Error("GET /items/ reached Records")
 	}
@@ -558,14 +631,14 @@ func TestDecryptFailureMetric(t *testing.T) {
 		t.Fatalf("counter starts at %v", got)
 	}
 	for i := 1; i <= 3; i++ {
-		wantProblem(t, s.do(t, http.MethodGet, "/items/x", "read", nil), http.StatusInternalServerError)
+		wantDetail(t, s.do(t, http.MethodGet, "/items/x", "read", nil), http.StatusInternalServerError)
 		if got := counter(t, s.metrics, name, "reason", reason); got != float64(i) {
 			t.Fatalf("after %d failures, %s{reason=%q} = %v", i, name, reason, got)
 		}
 	}
 	// Other failures do not count as decrypt failures.
 	s.recs.get = func(context.Context, string) (string, error) { return "", errors.New("other") }
-	wantProblem(t, s.do(t, http.MethodGet, "/items/x", "read", nil), http.StatusInternalServerError)
+	wantDetail(t, s.do(t, http.MethodGet, "/items/x", "read", nil), http.StatusInternalServerError)
 	if got := counter(t, s.metrics, name, "reason", reason); got != 3 {
 		t.Fatalf("a non-decrypt error changed the counter to %v", got)
 	}

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/prometheus/common/expfmt"
-
-	"github.com/sealstore/sealstore/internal/records"
 )
 
 // Secret is a secret value in a request or response: JSON carries it,
@@ -21,54 +19,10 @@ func (Secret) LogValue() slog.Value { return slog.StringValue("[redacted]") }
 // Format prints [redacted] for every verb.
 func (Secret) Format(f fmt.State, _ rune) { fmt.Fprint(f, "[redacted]") }
 
-type postItemInput struct {
-	Body struct {
-		_      struct{} `additionalProperties:"true"`
-		ID     string   `json:"id" doc:"Item id: 1 to 1024 bytes, no control characters."`
-		Secret Secret   `json:"secret" doc:"The secret; stored encrypted, never logged."`
-	}
-}
-
 type statusOutput struct {
 	Body struct {
 		Status string `json:"status" example:"stored"`
 	}
-}
-
-func (s *server) postItem(ctx context.Context, in *postItemInput) (*statusOutput, error) {
-	if _, err := s.svc.PutSecret(ctx, in.Body.ID, string(in.Body.Secret)); err != nil {
-		return nil, s.problem(ctx, err)
-	}
-	out := &statusOutput{}
-	out.Body.Status = "stored"
-	return out, nil
-}
-
-type getItemInput struct {
-	ItemID string `path:"item_id" doc:"Item id."`
-}
-
-type getItemOutput struct {
-	Body struct {
-		ItemID string `json:"item_id"`
-		Secret Secret `json:"secret"`
-	}
-}
-
-func (s *server) getItem(ctx context.Context, in *getItemInput) (*getItemOutput, error) {
-	secret, err := s.svc.GetSecret(ctx, in.ItemID)
-	if err != nil {
-		return nil, s.problem(ctx, err)
-	}
-	out := &getItemOutput{}
-	out.Body.ItemID = in.ItemID
-	out.Body.Secret = Secret(secret)
-	return out, nil
-}
-
-// getEmptyItem answers GET /items/, the reference's read with an empty id.
-func (s *server) getEmptyItem(ctx context.Context, _ *struct{}) (*getItemOutput, error) {
-	return nil, s.problem(ctx, records.CheckID(""))
 }
 
 func (s *server) healthz(context.Context, *struct{}) (*statusOutput, error) {

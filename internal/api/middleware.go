@@ -41,8 +41,8 @@ var securityHeaders = map[string][]string{
 	"X-Frame-Options":           {"DENY"},
 }
 
-// outer wraps every request: security headers, a request id, panic
-// recovery, metrics and one log line. The log line holds the method, the
+// outer wraps every request: security headers, a request id (the
+// client's, if well formed), panic recovery, metrics and one log line. The log line holds the method, the
 // route pattern (never the raw path, which holds ids), the status, the
 // duration, the request id and the token's name.
 func (s *server) outer(next http.Handler) http.Handler {
@@ -52,7 +52,7 @@ func (s *server) outer(next http.Handler) http.Handler {
 		for k, v := range securityHeaders {
 			h[k] = v
 		}
-		info := &reqInfo{id: s.ids.next()}
+		info := &reqInfo{id: s.requestID(r)}
 		h.Set("X-Request-Id", info.id)
 		rec := &statusRecorder{ResponseWriter: w}
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
@@ -99,8 +99,8 @@ func (s *server) logError(ctx context.Context, msg string, attrs ...slog.Attr) {
 }
 
 // unmatched answers requests that match no route (it is the mux's "/"
-// pattern) with problem+json: 405 with an Allow header when the path exists
-// for other methods, else 404.
+// pattern) with problem+json (under /items/, as FastAPI answers): 405 with
+// an Allow header when the path exists for other methods, else 404.
 func (s *server) unmatched(w http.ResponseWriter, r *http.Request) {
 	var allow []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
@@ -110,7 +110,12 @@ func (s *server) unmatched(w http.ResponseWriter, r *http.Request) {
 			allow = append(allow, m)
 		}
 	}
-	if len(allow) == 0 {
+	ref := isReferencePath(r.URL.Path)
+	switch {
+	case len(allow) == 0 && ref:
+		writeReferenceError(w, http.StatusNotFound, "Not Found") // FastAPI's words
+		return
+	case len(allow) == 0:
 		writeProblem(w, http.StatusNotFound, "no such route")
 		return
 	}
@@ -118,6 +123,10 @@ func (s *server) unmatched(w http.ResponseWriter, r *http.Request) {
 		allow = append(allow, http.MethodHead)
 	}
 	w.Header().Set("Allow", strings.Join(allow, ", "))
+	if ref {
+		writeReferenceError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		return
+	}
 	writeProblem(w, http.StatusMethodNotAllowed,
 		fmt.Sprintf("method %s is not allowed on this route; allowed: %s", methodLabel(r.Method), strings.Join(allow, ", ")))
 }
@@ -132,6 +141,35 @@ func methodLabel(m string) string {
 		return m
 	}
 	return "other"
+}
+
+// maxRequestID is the longest X-Request-Id kept.
+const maxRequestID = 64
+
+// requestID is the request's id: the client's X-Request-Id if it sent one,
+// once, well formed (1 to 64 ASCII letters, digits, '.', '_' or '-': no
+// space, quote or control character that could forge a log line or a
+// header), so that a request can be followed from the client through the
+// log and the audit trail; otherwise (none, several, or malformed, which
+// is never echoed) a new one.
+func (s *server) requestID(r *http.Request) string {
+	if vs := r.Header.Values("X-Request-Id"); len(vs) == 1 && wellFormedRequestID(vs[0]) {
+		return vs[0]
+	}
+	return s.ids.next()
+}
+
+func wellFormedRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // requestIDs makes request ids: a random per-process prefix and a counter,

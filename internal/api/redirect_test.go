@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -48,6 +49,26 @@ func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder) problemBody {
 	return p
 }
 
+// testCerts is a certificate source covering names (DNS names and IP
+// addresses).
+func testCerts(t *testing.T, names ...string) *CertSource {
+	t.Helper()
+	certFile, keyFile := writeCertFor(t, t.TempDir(), "test", names...)
+	c, err := LoadCert(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// testRedirect is the redirect to port 8443 of a server whose certificate
+// covers example.com, 192.0.2.7, 2001:db8::1 and ::1, listening on every
+// address.
+func testRedirect(t *testing.T, log *slog.Logger) http.Handler {
+	t.Helper()
+	return Redirect(RedirectConfig{Port: "8443", Listen: ":8443", Certs: testCerts(t, "example.com", "192.0.2.7", "2001:db8::1", "::1"), Log: log})
+}
+
 func TestRedirectGetHead(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -62,7 +83,7 @@ func TestRedirectGetHead(t *testing.T) {
 		{"example.com", "/items/%C3%A9", "https://example.com:8443/items/%C3%A9"},
 		{"example.com", "/items/", "https://example.com:8443/items/"},
 	}
-	h := Redirect("8443", nil)
+	h := testRedirect(t, nil)
 	for _, c := range cases {
 		for _, m := range []string{http.MethodGet, http.MethodHead} {
 			req := httptest.NewRequest(m, "http://placeholder"+c.target, nil)
@@ -92,7 +113,7 @@ func TestRedirectOtherPort(t *testing.T) {
 	t.Parallel()
 	req := httptest.NewRequest(http.MethodGet, "http://example.com:8080/x?y=1", nil)
 	rec := httptest.NewRecorder()
-	Redirect("443", nil).ServeHTTP(rec, req)
+	Redirect(RedirectConfig{Port: "443", Certs: testCerts(t, "example.com")}).ServeHTTP(rec, req)
 	if got := rec.Header().Get("Location"); got != "https://example.com:443/x?y=1" {
 		t.Fatalf("Location %q", got)
 	}
@@ -105,11 +126,12 @@ func TestRedirectOtherPort(t *testing.T) {
 // brackets) is not a plausible host and must get the 400.
 func TestRedirectHostWithoutPort(t *testing.T) {
 	t.Parallel()
+	h := testRedirect(t, nil)
 	redirect := func(host string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodGet, "http://placeholder/items/a", nil)
 		req.Host = host
 		rec := httptest.NewRecorder()
-		Redirect("8443", nil).ServeHTTP(rec, req)
+		h.ServeHTTP(rec, req)
 		return rec
 	}
 	for host, want := range map[string]string{
@@ -140,7 +162,7 @@ func TestRedirectRefusesOtherMethodsWithoutReadingBody(t *testing.T) {
 			req.ContentLength = 1 << 20
 			req.Header.Set("Content-Type", "application/json")
 			rec := httptest.NewRecorder()
-			Redirect("8443", nil).ServeHTTP(rec, req)
+			testRedirect(t, nil).ServeHTTP(rec, req)
 			if rec.Code != http.StatusBadRequest {
 				t.Fatalf("status %d, want 400", rec.Code)
 			}
@@ -168,7 +190,7 @@ func TestRedirectRefusesOtherMethodsWithoutReadingBody(t *testing.T) {
 // connection is closed, and the handler never reads the body.
 func TestRedirectServerPost(t *testing.T) {
 	t.Parallel()
-	inner := Redirect("8443", nil)
+	inner := testRedirect(t, nil)
 	var bodyRead bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = &readSpy{ReadCloser: r.Body, read: &bodyRead}
@@ -207,33 +229,36 @@ func TestRedirectBadHost(t *testing.T) {
 		"", ":80", "a/b", "a\\b", "user@example.com", "example.com?x", "example.com#x",
 		"exa%6dple.com", "a b", strings.Repeat("a", 254), "[::1]/x:80",
 	}
+	h := testRedirect(t, nil)
 	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost} {
 		for _, host := range hosts {
 			req := httptest.NewRequest(m, "http://placeholder/items/x", nil)
 			req.Host = host
 			req.Body = &trapBody{t: t}
 			rec := httptest.NewRecorder()
-			Redirect("8443", nil).ServeHTTP(rec, req)
+			h.ServeHTTP(rec, req)
 			if rec.Code != http.StatusBadRequest {
 				t.Errorf("%s Host %.30q: status %d (Location %q), want 400", m, host, rec.Code, rec.Header().Get("Location"))
 				continue
 			}
 			p := decodeProblem(t, rec)
-			if !strings.Contains(p.Detail, "https://localhost:8443") {
-				t.Errorf("Host %.30q: detail %q, want it to point at localhost", host, p.Detail)
+			if !strings.Contains(p.Detail, "https://example.com:8443") {
+				t.Errorf("Host %.30q: detail %q, want it to point at the certificate's name", host, p.Detail)
 			}
 			if host != "" && strings.Contains(p.Detail, host) {
 				t.Errorf("detail echoes the bad host: %q", p.Detail)
 			}
 		}
 	}
-	// The longest allowed name still redirects.
+	// The longest allowed name still redirects, to itself when it is the
+	// --listen host.
+	long := strings.Repeat("a", 253)
 	req := httptest.NewRequest(http.MethodGet, "http://placeholder/", nil)
-	req.Host = strings.Repeat("a", 253)
+	req.Host = long
 	rec := httptest.NewRecorder()
-	Redirect("8443", nil).ServeHTTP(rec, req)
-	if rec.Code != http.StatusPermanentRedirect {
-		t.Fatalf("253-byte host: status %d, want 308", rec.Code)
+	Redirect(RedirectConfig{Port: "8443", Listen: long + ":8443"}).ServeHTTP(rec, req)
+	if rec.Code != http.StatusPermanentRedirect || rec.Header().Get("Location") != "https://"+long+":8443/" {
+		t.Fatalf("253-byte host: status %d, Location %q; want 308 to it", rec.Code, rec.Header().Get("Location"))
 	}
 }
 
@@ -247,7 +272,7 @@ func TestRedirectLogsRefusedRequests(t *testing.T) {
 	req := httptest.NewRequest(http.MethodPost, "http://localhost/items/secret-id-7", strings.NewReader(`{"secret":"body-canary-7"}`))
 	req.RemoteAddr = "192.0.2.9:5555"
 	rec := httptest.NewRecorder()
-	Redirect("8443", log).ServeHTTP(rec, req)
+	testRedirect(t, log).ServeHTTP(rec, req)
 	if rec.Code != http.StatusBadRequest {
 		t.Fatalf("status %d", rec.Code)
 	}
@@ -264,8 +289,55 @@ func TestRedirectLogsRefusedRequests(t *testing.T) {
 		}
 	}
 	buf.Reset()
-	Redirect("8443", log).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "http://localhost/healthz", nil))
+	testRedirect(t, log).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "http://localhost/healthz", nil))
 	if buf.Len() != 0 {
 		t.Fatalf("a redirected GET was logged as refused: %s", buf.String())
+	}
+}
+
+// The redirect names only hosts the certificate covers or the --listen
+// host: a Host header is the client's (or an attacker's, through a link
+// or a poisoned cache) to choose, and "Host: evil.example" must not send
+// the client to https://evil.example. Any other host gets the default:
+// the --listen host, else the certificate's first DNS name, else
+// localhost.
+func TestRedirectHostMustBeOurs(t *testing.T) {
+	t.Parallel()
+	certs := testCerts(t, "vault.example.com", "*.svc.example.com", "198.51.100.4")
+	for _, c := range []struct {
+		what, listen, host, want string
+		certs                    *CertSource
+	}{
+		{"a name the certificate covers", ":8443", "vault.example.com", "vault.example.com", certs},
+		{"in another case", ":8443", "VAULT.example.com:80", "VAULT.example.com", certs},
+		{"under a wildcard", ":8443", "api.svc.example.com", "api.svc.example.com", certs},
+		{"an IP address it covers", ":8443", "198.51.100.4:80", "198.51.100.4", certs},
+		{"the listen host", "10.0.0.5:8443", "10.0.0.5", "10.0.0.5", certs},
+		{"an attacker's", ":8443", "evil.example", "vault.example.com", certs},
+		{"an attacker's, listening on a host", "10.0.0.5:8443", "evil.example:80", "10.0.0.5", certs},
+		{"below a wildcard's one label", ":8443", "a.b.svc.example.com", "vault.example.com", certs},
+		{"a suffix trick", ":8443", "vault.example.com.evil.example", "vault.example.com", certs},
+		{"an IP address it does not cover", "[::]:8443", "203.0.113.9", "vault.example.com", certs},
+		{"no certificate, no listen host", ":8443", "evil.example", "localhost", nil},
+		{"the self-signed default", "127.0.0.1:8443", "evil.example", "127.0.0.1", testCerts(t, "localhost", "127.0.0.1")},
+		{"the self-signed default, by name", "127.0.0.1:8443", "localhost:8080", "localhost", testCerts(t, "localhost", "127.0.0.1")},
+	} {
+		h := Redirect(RedirectConfig{Port: "8443", Listen: c.listen, Certs: c.certs})
+		req := httptest.NewRequest(http.MethodGet, "http://placeholder/items/a?b=1", nil)
+		req.Host = c.host
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		want := "https://" + net.JoinHostPort(c.want, "8443") + "/items/a?b=1"
+		if rec.Code != http.StatusPermanentRedirect || rec.Header().Get("Location") != want {
+			t.Errorf("%s (Host %s): %d, Location %q; want 308 to %s", c.what, c.host, rec.Code, rec.Header().Get("Location"), want)
+		}
+		// A refused method is told the same address.
+		req = httptest.NewRequest(http.MethodPost, "http://placeholder/items/", strings.NewReader("{}"))
+		req.Host = c.host
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if p := decodeProblem(t, rec); !strings.Contains(p.Detail, "https://"+net.JoinHostPort(c.want, "8443")) {
+			t.Errorf("%s: POST detail %q; want it to name https://%s", c.what, p.Detail, net.JoinHostPort(c.want, "8443"))
+		}
 	}
 }

@@ -40,6 +40,9 @@ type route struct {
 	errors []int
 	// status is the success status OpenAPI names; 200 if zero.
 	status int
+	// reference routes answer errors as the reference's FastAPI app does
+	// (reference.go).
+	reference bool
 	// add registers the handler for op (a route of the API, documented
 	// in OpenAPI); raw instead serves the route as it is (the documents
 	// that describe the API, and the fallback), public and undocumented.
@@ -95,8 +98,8 @@ func (s *server) serviceRoutes() []route {
 		{method: http.MethodGet, path: "/readyz", tags: []string{"Service"}, errors: authErrors,
 			timeout: 10 * time.Second, summary: "Readiness: store and keys usable",
 			add: handle(s.readyz)},
-		{method: http.MethodGet, path: "/metrics", scope: tokens.Scope{Collection: tokens.AnyCollection, Action: tokens.Admin},
-			timeout: 10 * time.Second, summary: "Prometheus metrics", tags: []string{"Service"}, errors: authErrors,
+		{method: http.MethodGet, path: "/metrics", scope: tokens.Scope{Collection: tokens.AnyCollection, Action: tokens.Metrics},
+			timeout: 10 * time.Second, summary: "Prometheus metrics (a *:metrics or *:admin token)", tags: []string{"Service"}, errors: authErrors,
 			add: handle(s.metricsRoute)},
 		{method: http.MethodGet, path: "/v1/audit", tags: []string{"Audit"},
 			timeout: adminTimeout, summary: "Read the audit trail (admin)", errors: []int{401, 403, 422, 429, 500, 503},
@@ -114,13 +117,13 @@ func (s *server) referenceRoutes() []route {
 	}
 	tags := []string{"Reference-compatible"}
 	return []route{
-		{method: http.MethodPost, path: "/items/", scope: items(tokens.Write), maxBody: DefaultMaxBody, tags: tags,
+		{method: http.MethodPost, path: "/items/", scope: items(tokens.Write), maxBody: DefaultMaxBody, tags: tags, reference: true,
 			timeout: itemTimeout, summary: "Store a secret (reference-compatible)", errors: recordErrors,
 			add: handle(s.postItem)},
-		{method: http.MethodGet, path: "/items/", scope: items(tokens.Read), tags: tags,
+		{method: http.MethodGet, path: "/items/", scope: items(tokens.Read), tags: tags, reference: true,
 			timeout: time.Second, summary: "An empty item id: always 422", errors: []int{401, 403, 422},
 			add: handle(s.getEmptyItem)},
-		{method: http.MethodGet, path: "/items/{item_id}", scope: items(tokens.Read), tags: tags,
+		{method: http.MethodGet, path: "/items/{item_id}", scope: items(tokens.Read), tags: tags, reference: true,
 			timeout: itemTimeout, summary: "Read a secret (reference-compatible)", errors: recordErrors,
 			add: handle(s.getItem)},
 	}
@@ -262,12 +265,18 @@ func (s *server) register(r route) {
 	if !r.public {
 		op.Security = []map[string][]string{{"bearer": {}}}
 	}
+	if r.reference {
+		op.Metadata = map[string]any{referenceRoute: true}
+	}
 	if op.MaxBodyBytes == 0 {
 		op.MaxBodyBytes = 1 << 10
 	}
 	op.Middlewares = huma.Middlewares{s.withTimeout(r.timeout)}
 	if !r.public {
 		op.Middlewares = append(op.Middlewares, s.authorize(r))
+	}
+	if r.maxBody > 0 {
+		op.Middlewares = append(op.Middlewares, s.readBody(op.MaxBodyBytes))
 	}
 	r.add(s.api, op)
 }

@@ -79,14 +79,31 @@ func containsVersion(vs []uint16, v uint16) bool {
 // as PEM files in dir.
 func writeCert(t *testing.T, dir, cn string) (certFile, keyFile string) {
 	t.Helper()
+	return writeCertFor(t, dir, cn, cn)
+}
+
+// writeCertFor is writeCert for a certificate whose subject alternative
+// names are names: IP addresses, and DNS names.
+func writeCertFor(t *testing.T, dir, cn string, names ...string) (certFile, keyFile string) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var dns []string
+	var ips []net.IP
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dns = append(dns, n)
+		}
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
 		Subject:      pkix.Name{CommonName: cn},
-		DNSNames:     []string{cn},
+		DNSNames:     dns,
+		IPAddresses:  ips,
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,

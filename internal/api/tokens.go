@@ -28,6 +28,40 @@ func administersAll(tok tokens.Token, t tokens.Token) bool {
 	return !slices.ContainsFunc(t.Scopes, func(sc tokens.Scope) bool { return !administers(tok, sc) })
 }
 
+// tokenName is the name a token created by caller, with scopes the
+// caller administers, gets. Token names are one namespace, so a name
+// taken answers 409: that must tell a caller nothing about tokens it
+// cannot see. A *:admin caller sees every token, and names tokens freely.
+// Any other caller's token is named within the collection its scopes are
+// on: "app" becomes "app@customers" (and "app@customers" stays so). Every
+// token so named has scopes on that collection only, so every admin of it
+// lists them all: a clash there tells the caller only of a token it could
+// list anyway, never that a name exists in another tenant's collection. A
+// token with scopes on several collections, which no namespace of one
+// collection holds, gets a random name unless a *:admin names it.
+func tokenName(caller tokens.Token, name string, scopes []tokens.Scope) (string, error) {
+	if caller.Allows(tokens.AnyCollection, tokens.Admin) {
+		return name, nil
+	}
+	coll := scopes[0].Collection
+	if slices.ContainsFunc(scopes, func(sc tokens.Scope) bool { return sc.Collection != coll }) {
+		if name != "" {
+			return "", &fault.FieldError{Field: "body.name", Reason: "can be chosen, for a token with scopes on several collections, only by a *:admin token; leave it out for a random name"}
+		}
+		return tokens.RandomName(), nil
+	}
+	if name == "" {
+		name = tokens.RandomName()
+	}
+	if base, in, qualified := strings.Cut(name, "@"); qualified {
+		if in != coll {
+			return "", &fault.FieldError{Field: "body.name", Reason: "must end @" + coll + " (the collection of its scopes), or name no collection"}
+		}
+		name = base
+	}
+	return tokens.Qualify(name, coll), nil
+}
+
 type tokenInfo struct {
 	Name    string    `json:"name"`
 	Scopes  []string  `json:"scopes" example:"[\"customers:read\"]"`
@@ -44,8 +78,8 @@ func infoOf(t tokens.Token) tokenInfo {
 
 type createTokenInput struct {
 	Body struct {
-		Name   string   `json:"name,omitempty" doc:"Token name (1 to 64 letters, digits, '.', '_' or '-'); random when empty."`
-		Scopes []string `json:"scopes" minItems:"1" maxItems:"100" doc:"Scopes COLLECTION:read|write|admin (* for every collection); admin implies read and write. You can grant only scopes on collections you administer." example:"[\"customers:read\"]"`
+		Name   string   `json:"name,omitempty" doc:"Token name: 1 to 64 letters, digits, '.', '_' or '-'; random when empty. Unless you hold *:admin, it is qualified by the collection of the scopes: app becomes app@customers (tokens with scopes on several collections get a random name)."`
+		Scopes []string `json:"scopes" minItems:"1" maxItems:"100" doc:"Scopes COLLECTION:read|write|admin (* for every collection); admin implies read and write. *:metrics reads /metrics only. You can grant only scopes on collections you administer (* scopes need *:admin)." example:"[\"customers:read\"]"`
 	}
 }
 
@@ -69,7 +103,11 @@ func (s *server) createToken(ctx context.Context, in *createTokenInput) (*create
 	if slices.ContainsFunc(scopes, func(sc tokens.Scope) bool { return !administers(*tok, sc) }) {
 		return nil, refuse(errForbidden)
 	}
-	t, secret, err := s.svc.CreateToken(ctx, in.Body.Name, scopes)
+	name, err := tokenName(*tok, in.Body.Name, scopes)
+	if err != nil {
+		return nil, refuse(err)
+	}
+	t, secret, err := s.svc.CreateToken(ctx, name, scopes)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}

@@ -1,7 +1,7 @@
 // Package cliclient is the command line's HTTPS client of a sealstore
-// server: it trusts the server through a CA file, a pinned certificate
-// fingerprint or the system's roots, sends the token, never follows a
-// redirect (one could carry the token elsewhere, or to plain HTTP), and
+// server's key and token routes: it trusts the server through a CA file,
+// a pinned certificate fingerprint or the system's roots, sends the token,
+// never follows a redirect (one could carry the token elsewhere, or to plain HTTP), and
 // turns an error answer into a *StatusError whose kind (package fault)
 // is the one the server classified.
 package cliclient
@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -106,11 +107,18 @@ func trust(ca, pin string) (*tls.Config, error) {
 	return tc, nil
 }
 
-// StatusError is an error answer of the server: its status and the
-// problem's detail.
+// StatusError is an error answer of the server: its status, the
+// problem's detail and, for invalid input, where the input is.
 type StatusError struct {
 	Status int
 	Detail string
+	// Field and Reason are the problem's first error's location (as the
+	// server names it: "query.confirm", "body.maxRate") and message, if it
+	// named one.
+	Field, Reason string
+	// RetryAfter is how long the server asked to wait before retrying (its
+	// Retry-After header), or zero.
+	RetryAfter time.Duration
 }
 
 func (e *StatusError) Error() string {
@@ -150,14 +158,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		return fmt.Errorf("reading the answer: %w", err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var p struct {
-			Detail string `json:"detail"`
-		}
-		_ = json.Unmarshal(data, &p)
-		if p.Detail == "" {
-			p.Detail = http.StatusText(resp.StatusCode)
-		}
-		return &StatusError{Status: resp.StatusCode, Detail: p.Detail}
+		return statusError(resp, data)
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -165,4 +166,44 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		}
 	}
 	return nil
+}
+
+// statusError reads an error answer (a problem+json body).
+func statusError(resp *http.Response, data []byte) *StatusError {
+	var p struct {
+		Detail string `json:"detail"`
+		Errors []struct {
+			Location string `json:"location"`
+			Message  string `json:"message"`
+		} `json:"errors"`
+	}
+	_ = json.Unmarshal(data, &p)
+	e := &StatusError{Status: resp.StatusCode, Detail: p.Detail, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	if e.Detail == "" {
+		e.Detail = http.StatusText(resp.StatusCode)
+	}
+	if len(p.Errors) > 0 {
+		e.Field, e.Reason = p.Errors[0].Location, p.Errors[0].Message
+	}
+	return e
+}
+
+// retryAfter parses a Retry-After header: seconds, or an HTTP date (the
+// time left until then). Zero if absent, malformed or past.
+func retryAfter(h string, now time.Time) time.Duration {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if n <= 0 || n > 1<<31 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	t, err := http.ParseTime(h)
+	if err != nil || !t.After(now) {
+		return 0
+	}
+	return t.Sub(now).Round(time.Second)
 }

@@ -116,8 +116,13 @@ func ownedByMe(fi fs.FileInfo) bool {
 	return !ok || int(st.Uid) == os.Geteuid()
 }
 
+// ErrInUse is matched by OpenStore's error while another process (a
+// server) holds the directory's database.
+var ErrInUse = errors.New("in use by a running sealstore server")
+
 // OpenStore opens the database of an existing data directory, for the
-// offline tools (tokens). It fails if a server holds the directory.
+// offline tools (tokens). It fails, with an error matching ErrInUse, if a
+// server holds the directory.
 func OpenStore(path string) (*bolt.Store, error) {
 	dbPath := filepath.Join(path, DBFile)
 	if !exists(dbPath) {
@@ -125,7 +130,7 @@ func OpenStore(path string) (*bolt.Store, error) {
 	}
 	db, err := bolt.Open(dbPath, lockWait)
 	if errors.Is(err, bolt.ErrLocked) {
-		return nil, fmt.Errorf("%s is in use by a running sealstore server: stop it first", path)
+		return nil, fmt.Errorf("%s is %w: stop it first", path, ErrInUse)
 	}
 	return db, err
 }

@@ -635,8 +635,8 @@ func TestOpenStore(t *testing.T) {
 		t.Error("OpenStore created the data directory")
 	}
 	d := mustOpen(t, dir)
-	if _, err := datadir.OpenStore(dir); err == nil || !strings.Contains(err.Error(), "in use") {
-		t.Fatalf("OpenStore of a held directory: %v; want 'in use'", err)
+	if _, err := datadir.OpenStore(dir); !errors.Is(err, datadir.ErrInUse) || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("OpenStore of a held directory: %v; want ErrInUse, saying 'in use'", err)
 	}
 	if err := d.Close(); err != nil {
 		t.Fatal(err)

@@ -8,9 +8,9 @@ import (
 	"io"
 	"sort"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/sealstore/sealstore/attr"
+	"github.com/sealstore/sealstore/internal/jsoncheck"
 )
 
 // A record travels as a plain JSON object. Its members map to DynamoDB
@@ -19,12 +19,16 @@ import (
 // values have no JSON form and are never written by the API.
 
 // ParseDocument parses a JSON object into an item. Duplicate member names,
-// nesting deeper than attr.MaxDepth, invalid numbers and invalid UTF-8 are
-// refused. Errors name the attribute (schema, not data) and never quote a
-// value.
+// nesting deeper than attr.MaxDepth, invalid numbers, invalid UTF-8 and \u
+// escapes of unpaired UTF-16 surrogates are refused. Errors name the
+// attribute (schema, not data) and never quote a value.
 func ParseDocument(data []byte) (attr.Item, error) {
-	if !utf8.Valid(data) {
+	if err := jsoncheck.Check(data); errors.Is(err, jsoncheck.ErrNotUTF8) {
 		return nil, &InvalidError{Field: "body", Reason: "is not valid UTF-8"}
+	} else if err != nil {
+		// The decoder would store U+FFFD in its place: what is stored
+		// would not be what was sent.
+		return nil, &InvalidError{Field: "body", Reason: `holds a \u escape of an unpaired UTF-16 surrogate (not a character)`}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()

@@ -18,9 +18,10 @@ import (
 var metaTable = store.Table{Name: "sealstore_meta", PartitionKey: "name"}
 
 // bootstrap creates an admin token and prints it, once per data directory:
-// a marker written after the token is printed says it is done. A start that
-// fails before that (or is killed) leaves no marker, and the next start
-// replaces the token no one saw. A directory that already has other tokens
+// a marker written after the token is printed says it is done. A server
+// calls it only once its addresses are bound; a start that fails before
+// (a port taken) or is killed before the marker leaves no marker, and the
+// next start replaces the token no one saw. A directory that already has other tokens
 // (made offline) needs none. Revoking every token later does not bring a
 // new one: that is the offline 'sealstore tokens create'.
 func bootstrap(ctx context.Context, db store.Store, ts *tokens.Store, out io.Writer) error {

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/sealstore/sealstore/internal/datadir"
 	"github.com/sealstore/sealstore/internal/server"
+	"github.com/sealstore/sealstore/internal/syncbuf"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
 
@@ -200,4 +203,38 @@ func TestBootstrapReplacedWithoutMarker(t *testing.T) {
 	}
 	wantAdmin(t, s2, "restart", tok)
 	wantUnauthorized(t, s2, "restart, old token", old)
+}
+
+// A first start that cannot bind its addresses (a port taken) prints no
+// bootstrap token and leaves none marked as handed out: the next start
+// prints one that works.
+func TestBootstrapNotSpentByFailedStart(t *testing.T) {
+	t.Parallel()
+	embeddedOnly(t)
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	for _, c := range []struct{ what, https, http string }{
+		{"the HTTPS port taken", taken.Addr().String(), ""},
+		{"the plain-HTTP port taken", "127.0.0.1:0", taken.Addr().String()},
+	} {
+		var out syncbuf.Buffer
+		cfg := server.Config{DataDir: dataDir, Listen: c.https, HTTPListen: c.http, Out: &out, Log: io.Discard}
+		err := server.Run(context.Background(), cfg, nil)
+		if err == nil || !strings.Contains(err.Error(), taken.Addr().String()) {
+			t.Fatalf("%s: Run returned %v; want an error naming %s", c.what, err, taken.Addr())
+		}
+		if strings.Contains(out.String(), bootstrapBanner) || strings.Contains(out.String(), "sst_") {
+			t.Errorf("%s: the failed start printed a token: %q", c.what, out.String())
+		}
+	}
+	s := startServer(t, opts{dataDir: dataDir, noHTTP: true})
+	tok := s.tokens["bootstrap"]
+	if tok == "" {
+		t.Fatalf("after failed starts, the first start that serves printed no bootstrap token; Out:\n%s", s.out)
+	}
+	wantAdmin(t, s, "the bootstrap token after failed starts", tok)
 }

@@ -330,6 +330,9 @@ type resp struct {
 	status int
 	header http.Header
 	body   []byte
+	// path is the request's path, if known: under /items/, errors are
+	// FastAPI's (checkProblem).
+	path string
 }
 
 func (r resp) String() string {
@@ -383,7 +386,7 @@ func (s *srv) doClient(c *http.Client, method, path, token string, body []byte, 
 	if err != nil {
 		s.t.Fatalf("%s %s: read body: %v", method, path, err)
 	}
-	return resp{status: res.StatusCode, header: res.Header, body: b}
+	return resp{status: res.StatusCode, header: res.Header, body: b, path: req.URL.Path}
 }
 
 // post sends POST /items/ with a JSON body of id and secret.
@@ -449,7 +452,8 @@ func (s *srv) mustRead(token, id, want string) {
 }
 
 // checkProblem checks that r is a problem+json of the given status and
-// returns it.
+// returns it; an answer of a reference route (under /items/) is checked
+// as FastAPI's error instead (checkFastAPI).
 func checkProblem(t testing.TB, what string, r resp, status int) problem {
 	t.Helper()
 	if r.status != status {
@@ -458,6 +462,9 @@ func checkProblem(t testing.TB, what string, r resp, status int) problem {
 	if r.status < 400 {
 		t.Errorf("%s: %d is not an error status", what, r.status)
 		return problem{}
+	}
+	if r.path == "/items" || strings.HasPrefix(r.path, "/items/") {
+		return checkFastAPI(t, what, r)
 	}
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
 		t.Errorf("%s: Content-Type %q; want application/problem+json", what, ct)
@@ -473,6 +480,43 @@ func checkProblem(t testing.TB, what string, r resp, status int) problem {
 	if p.Title == "" {
 		t.Errorf("%s: problem has no title: %s", what, r.body)
 	}
+	return p
+}
+
+// checkFastAPI checks that r is an error as the reference's FastAPI app
+// answers one: application/json, {"detail": "message"}, or for 422
+// {"detail": [{"type", "loc", "msg"}]} without the input values. It
+// returns the problem it amounts to (the issues' messages as its detail).
+func checkFastAPI(t testing.TB, what string, r resp) problem {
+	t.Helper()
+	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s: Content-Type %q; want application/json, as FastAPI answers", what, ct)
+	}
+	p := problem{Status: r.status, Title: http.StatusText(r.status)}
+	var msg struct{ Detail string }
+	if json.Unmarshal(r.body, &msg) == nil && msg.Detail != "" && r.status != http.StatusUnprocessableEntity {
+		p.Detail = msg.Detail
+		return p
+	}
+	var list struct {
+		Detail []map[string]any
+	}
+	if err := json.Unmarshal(r.body, &list); err != nil || len(list.Detail) == 0 || r.status != http.StatusUnprocessableEntity {
+		t.Errorf("%s: body %s; want {\"detail\": \"...\"}, or for a 422 {\"detail\": [...]}", what, r.body)
+		return p
+	}
+	var msgs []string
+	for _, d := range list.Detail {
+		m, _ := d["msg"].(string)
+		if _, ok := d["type"].(string); !ok || m == "" || d["loc"] == nil {
+			t.Errorf("%s: issue %v lacks type, loc or msg", what, d)
+		}
+		if _, ok := d["input"]; ok {
+			t.Errorf("%s: issue %v holds the input", what, d)
+		}
+		msgs = append(msgs, m)
+	}
+	p.Detail = strings.Join(msgs, "; ")
 	return p
 }
 

@@ -73,7 +73,9 @@ type Config struct {
 	// address earn it 429s; zero means the api package's defaults.
 	FailureLimit  int
 	FailureWindow time.Duration
-	Version       string
+	// Version is the build's version (and VCS revision), for the banner
+	// and the OpenAPI document.
+	Version string
 	// Out receives the start banner; Log the JSON request log.
 	Out, Log io.Writer
 	// OnListen, if set, is called with the bound addresses once serving.
@@ -172,24 +174,27 @@ func open(ctx context.Context, cfg Config) (_ *service, err error) {
 	if err := s.tokens.Init(ctx); err != nil {
 		return nil, err
 	}
-	// On DynamoDB, 'sealstore init' hands out the bootstrap token: several
-	// servers may start at once, and only one command should print it.
+	return s, nil
+}
+
+// bootstrap hands out the bootstrap token of an embedded data directory
+// (on DynamoDB, 'sealstore init' does: several servers may start at once,
+// and only one command should print it), then loads the token set. serve
+// calls it once its addresses are bound, so that a start that fails
+// before (a port taken) does not spend the token: it is printed, and
+// marked as handed out, only by a start that then serves.
+func (s *service) bootstrap(ctx context.Context) error {
 	if s.backend.dir != nil {
-		if err := bootstrap(ctx, s.backend.db, s.tokens, cfg.Out); err != nil {
-			return nil, err
+		if err := bootstrap(ctx, s.backend.db, s.tokens, s.cfg.Out); err != nil {
+			return err
 		}
 	}
-	return s, s.reloadTokens(ctx)
+	return s.reloadTokens(ctx)
 }
 
 func (s *service) handler(ctx context.Context) (http.Handler, func() error, error) {
 	cache := newCache(s.cfg)
-	if err := s.metrics.Register(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_hits_total",
-			Help: "Branch key lookups answered from the cache."}, func() float64 { h, _ := cache.Stats(); return float64(h) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_misses_total",
-			Help: "Branch key lookups that loaded the key from the key store (or waited for a load)."}, func() float64 { _, m := cache.Stats(); return float64(m) }),
-	); err != nil {
+	if err := s.metrics.Register(cacheMetrics(cache)...); err != nil {
 		return nil, nil, err
 	}
 	var own *audited.Service // audits the server's own operations (ownHooks, rotateLoop)
@@ -261,6 +266,16 @@ func (s *service) ownHooks(own **audited.Service) recordsHooks {
 			return (*own).ImportResumed(ctx, coll, job)
 		},
 		openSource: importSources(s.kmsCalls.observe),
+	}
+}
+
+// cacheMetrics count the branch key cache's hits and misses.
+func cacheMetrics(cache *hierarchy.Cache) []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_hits_total",
+			Help: "Branch key lookups answered from the cache."}, func() float64 { h, _ := cache.Stats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_misses_total",
+			Help: "Branch key lookups that loaded the key from the key store (or waited for a load)."}, func() float64 { _, m := cache.Stats(); return float64(m) }),
 	}
 }
 
@@ -358,31 +373,35 @@ func openRecords(ctx context.Context, b *opened, cache *hierarchy.Cache, now fun
 }
 
 func (s *service) serve(ctx context.Context, reload <-chan struct{}) error {
-	h, closeAudit, err := s.handler(ctx)
+	ln, hl, err := s.listen()
 	if err != nil {
+		return err
+	}
+	h, closeAudit, err := s.handler(ctx)
+	if err == nil {
+		err = s.bootstrap(ctx)
+	}
+	if err != nil {
+		ln.Close()
+		if hl != nil {
+			hl.Close()
+		}
+		if closeAudit != nil {
+			_ = closeAudit()
+		}
 		return err
 	}
 	// After the drain: requests still running append their audit entries.
 	defer closeAudit()
-	ln, err := net.Listen("tcp", s.cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
-	}
 	srv := newHTTPServer(h, s.log)
 	srv.TLSConfig = api.TLSConfig(s.certs)
 	servers := []*httpServer{srv}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(tls.NewListener(ln, srv.TLSConfig)) }()
-
 	var httpAddr net.Addr
-	if s.cfg.HTTPListen != "" {
-		hl, err := net.Listen("tcp", s.cfg.HTTPListen)
-		if err != nil {
-			srv.Close()
-			return fmt.Errorf("listen %s: %w", s.cfg.HTTPListen, err)
-		}
+	if hl != nil {
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		redirect := newHTTPServer(api.Redirect(port, s.log), s.log)
+		redirect := newHTTPServer(api.Redirect(api.RedirectConfig{Port: port, Listen: s.cfg.Listen, Certs: s.certs, Log: s.log}), s.log)
 		servers = append(servers, redirect)
 		httpAddr = hl.Addr()
 		go func() { errc <- redirect.Serve(hl) }()
@@ -392,6 +411,23 @@ func (s *service) serve(ctx context.Context, reload <-chan struct{}) error {
 		s.cfg.OnListen(ln.Addr(), httpAddr)
 	}
 	return s.loop(ctx, reload, servers, errc)
+}
+
+// listen binds the HTTPS address and, if configured, the plain-HTTP one
+// (nil otherwise).
+func (s *service) listen() (https, plain net.Listener, err error) {
+	https, err = net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen %s: %w", s.cfg.Listen, err)
+	}
+	if s.cfg.HTTPListen == "" {
+		return https, nil, nil
+	}
+	if plain, err = net.Listen("tcp", s.cfg.HTTPListen); err != nil {
+		https.Close()
+		return nil, nil, fmt.Errorf("listen %s: %w", s.cfg.HTTPListen, err)
+	}
+	return https, plain, nil
 }
 
 func (s *service) loop(ctx context.Context, reload <-chan struct{}, servers []*httpServer, errc <-chan error) error {
@@ -437,6 +473,9 @@ func (s *service) reload(ctx context.Context) {
 func (s *service) banner(https, http net.Addr) {
 	out := s.cfg.Out
 	fmt.Fprintf(out, "sealstore listening on https://%s\n", https)
+	if s.cfg.Version != "" {
+		fmt.Fprintf(out, "version: %s\n", s.cfg.Version)
+	}
 	if http != nil {
 		fmt.Fprintf(out, "plain HTTP on http://%s redirects to HTTPS\n", http)
 	}

@@ -121,6 +121,7 @@ func TestV1BadBodies(t *testing.T) {
 		{"a number", `5`, 422},
 		{"null", `null`, 422},
 		{"invalid UTF-8", "{\"email\":\"\xff\"}", 400},
+		{"an escaped lone surrogate", `{"email":"k\ud800"}`, 400},
 		{"duplicate member", `{"email":"x","email":"y"}`, 422},
 		{"nesting too deep", strings.Repeat(`{"a":`, 40) + "1" + strings.Repeat("}", 40), 422},
 		{"a number DynamoDB cannot hold", `{"n":123456789012345678901234567890123456789}`, 422},

@@ -190,7 +190,9 @@ func TestV1TokenScopes(t *testing.T) {
 	checkProblem(t, "items:read,write creating a token", s.do(http.MethodPost, "/v1/tokens", s.tokens[tokRW], mustJSON(t, map[string]any{"name": "z", "scopes": []string{"items:read"}}), nil), http.StatusForbidden)
 	checkProblem(t, "a duplicate token name", s.do(http.MethodPost, "/v1/tokens", adm, mustJSON(t, map[string]any{"name": "a-admin", "scopes": []string{"team-a:read"}}), nil), http.StatusConflict)
 	checkProblem(t, "a bad scope", s.do(http.MethodPost, "/v1/tokens", adm, mustJSON(t, map[string]any{"name": "w", "scopes": []string{"team-a:own"}}), nil), http.StatusUnprocessableEntity)
-	aRO := s.mustToken(aAdmin, "a-ro", "team-a:read")
+	// The A admin's tokens are named within team-a (a name clash tells it
+	// nothing about other tenants' tokens: TestTokenNamesDoNotCrossTenants).
+	aRO := s.mustToken(aAdmin, "a-ro@team-a", "team-a:read")
 	if doc, _ := s.mustGetDoc(aRO, recPath("team-a", "r1")); doc["email"] != "a@x" {
 		t.Errorf("a token the A admin made reads %v", doc)
 	}
@@ -201,7 +203,7 @@ func TestV1TokenScopes(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	if want := []string{"a-admin", "a-ro"}; !slices.Equal(names, want) {
+	if want := []string{"a-admin", "a-ro@team-a"}; !slices.Equal(names, want) {
 		t.Errorf("GET /v1/tokens as the A admin: %v; want %v", names, want)
 	}
 
@@ -221,10 +223,10 @@ func TestV1TokenScopes(t *testing.T) {
 			t.Errorf("a B token after the A admin's refused revocations: %d %s", r.status, r.body)
 		}
 	}
-	checkProblem(t, "items:read,write revoking", s.do(http.MethodDelete, "/v1/tokens/a-ro", s.tokens[tokRW], nil, nil), http.StatusNotFound)
+	checkProblem(t, "items:read,write revoking", s.do(http.MethodDelete, "/v1/tokens/a-ro@team-a", s.tokens[tokRW], nil, nil), http.StatusNotFound)
 
 	// Revocation takes effect on the next request, without a restart.
-	if r := s.do(http.MethodDelete, "/v1/tokens/a-ro", aAdmin, nil, nil); r.status != http.StatusNoContent {
+	if r := s.do(http.MethodDelete, "/v1/tokens/a-ro@team-a", aAdmin, nil, nil); r.status != http.StatusNoContent {
 		t.Fatalf("A admin revoking a-ro: %d %s; want 204", r.status, r.body)
 	}
 	checkProblem(t, "a-ro after its revocation", s.do(http.MethodGet, recPath("team-a", "r1"), aRO, nil, nil), http.StatusUnauthorized)

@@ -35,7 +35,8 @@ type openAPIOperation struct {
 var httpMethods = []string{"get", "put", "post", "patch", "delete", "head", "options", "trace"}
 
 // /openapi.json is OpenAPI 3.1 and describes every route of the route
-// table, no other, with each documented error status as problem+json.
+// table, no other, with each documented error status as problem+json (on
+// the reference routes, as FastAPI's application/json).
 func TestV1OpenAPI(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, opts{seed: true, noHTTP: true})
@@ -96,19 +97,37 @@ func checkOperation(t *testing.T, key string, rt routeSpec, op openAPIOperation)
 	if _, found := op.Responses["200"]; found && ok != http.StatusOK {
 		t.Errorf("%s: a 200 response; the route answers %d on success", key, ok)
 	}
+	// The reference routes answer errors as FastAPI does: application/json,
+	// HTTPValidationError for 422, HTTPError otherwise; all others
+	// problem+json.
+	errType := problemJSON
+	if strings.HasPrefix(rt.path, "/items/") {
+		errType = "application/json"
+	}
 	for _, st := range rt.errors {
 		res, ok := op.Responses[strconv.Itoa(st)]
 		if !ok {
 			t.Errorf("%s: no %d response", key, st)
 			continue
 		}
-		if _, ok := res.Content[problemJSON]; !ok || len(res.Content) != 1 {
-			t.Errorf("%s: %d response content %v; want %s only", key, st, slices.Sorted(maps.Keys(res.Content)), problemJSON)
+		if _, ok := res.Content[errType]; !ok || len(res.Content) != 1 {
+			t.Errorf("%s: %d response content %v; want %s only", key, st, slices.Sorted(maps.Keys(res.Content)), errType)
 		}
 	}
 	for code, res := range op.Responses {
-		if n, _ := strconv.Atoi(code); (n >= 400 || code == "default") && res.Content[problemJSON] == nil {
-			t.Errorf("%s: response %s is not %s", key, code, problemJSON)
+		n, _ := strconv.Atoi(code)
+		if n < 400 && code != "default" {
+			continue
+		}
+		if res.Content[errType] == nil {
+			t.Errorf("%s: response %s is not %s", key, code, errType)
+		}
+		if errType == problemJSON {
+			continue
+		}
+		want := map[bool]string{true: "HTTPValidationError", false: "HTTPError"}[n == http.StatusUnprocessableEntity]
+		if ref := string(res.Content[errType]); !strings.Contains(ref, `"#/components/schemas/`+want+`"`) {
+			t.Errorf("%s: response %s is %s; want the %s schema", key, code, ref, want)
 		}
 	}
 	public := rt.path == "/healthz"

@@ -201,7 +201,7 @@ func (s *srv) tryDo(method, path, token string, body []byte, hdr map[string]stri
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	return resp{status: res.StatusCode, header: res.Header, body: b}, err
+	return resp{status: res.StatusCode, header: res.Header, body: b, path: req.URL.Path}, err
 }
 
 // rawBackend is a stopped server's store, audit trail and root key,

@@ -2,7 +2,8 @@
 // collections. A token is 256 random bits, shown once when created; only
 // its SHA-256 is stored. Each token carries scopes: a collection (or * for
 // every collection) and an action (read, write or admin; admin implies the
-// other two).
+// other two). The scope *:metrics grants only GET /metrics, for
+// scrapers; *:admin implies it.
 package tokens
 
 import (
@@ -59,6 +60,9 @@ const (
 	Read  Action = "read"
 	Write Action = "write"
 	Admin Action = "admin"
+	// Metrics reads the service's metrics and nothing else; it exists only
+	// as *:metrics (metrics are no collection's).
+	Metrics Action = "metrics"
 )
 
 // AnyCollection in a scope stands for every collection.
@@ -91,8 +95,12 @@ func ParseScopes(list string) ([]Scope, error) {
 		}
 		switch Action(a) {
 		case Read, Write, Admin:
+		case Metrics:
+			if c != AnyCollection {
+				return nil, invalid("scope %q: metrics are no collection's: the scope is *:metrics", part)
+			}
 		default:
-			return nil, invalid("scope %q: action must be read, write or admin", part)
+			return nil, invalid("scope %q: action must be read, write or admin (or *:metrics)", part)
 		}
 		out = append(out, Scope{Collection: c, Action: Action(a)})
 	}
@@ -135,17 +143,47 @@ func New(db Backend, tableName string) *Store {
 // Init creates the token table if it does not exist.
 func (s *Store) Init(ctx context.Context) error { return s.db.CreateTable(ctx, s.table) }
 
+// RandomName is a name for a token its creator did not name.
+func RandomName() string { return "token-" + randomHex(4) }
+
+// Qualify is name in the namespace of collection coll: "name@coll". Every
+// scope of a token so named is on coll (Create refuses others), so every
+// admin of coll administers every token in the namespace.
+func Qualify(name, coll string) string { return name + "@" + coll }
+
+// ValidName reports whether name can name a token: a name (package names),
+// or a name qualified by a collection, name@collection.
+func ValidName(name string) bool {
+	base, coll, qualified := strings.Cut(name, "@")
+	return names.Valid(base) && (!qualified || names.Valid(coll))
+}
+
+// checkName checks that name can name a token with scopes.
+func checkName(name string, scopes []Scope) error {
+	if !ValidName(name) {
+		return invalid("a name is 1 to 64 letters, digits, '.', '_' or '-', optionally followed by @ and the collection of its scopes")
+	}
+	if len(scopes) == 0 {
+		return invalid("a token needs at least one scope")
+	}
+	if _, coll, qualified := strings.Cut(name, "@"); qualified {
+		for _, sc := range scopes {
+			if sc.Collection != coll {
+				return invalid("a name ending @%s names a token whose every scope is on %s, and %s is not", coll, coll, sc)
+			}
+		}
+	}
+	return nil
+}
+
 // Create stores a new token named name (a random name if empty) and
 // returns the token's secret, which is not kept and cannot be shown again.
 func (s *Store) Create(ctx context.Context, name string, scopes []Scope) (tok Token, secret string, err error) {
 	if name == "" {
-		name = "token-" + randomHex(4)
+		name = RandomName()
 	}
-	if !names.Valid(name) {
-		return Token{}, "", invalid("a name is 1 to 64 letters, digits, '.', '_' or '-'")
-	}
-	if len(scopes) == 0 {
-		return Token{}, "", invalid("a token needs at least one scope")
+	if err := checkName(name, scopes); err != nil {
+		return Token{}, "", err
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
@@ -165,7 +203,7 @@ func (s *Store) Create(ctx context.Context, name string, scopes []Scope) (tok To
 
 // Revoke deletes the token named name.
 func (s *Store) Revoke(ctx context.Context, name string) error {
-	if !names.Valid(name) {
+	if !ValidName(name) {
 		return fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	err := s.db.Delete(ctx, s.table, attr.Item{"name": attr.S(name)}, store.Cond{Attr: "name", Equals: attr.S(name)})

@@ -85,6 +85,7 @@ func TestParseScopes(t *testing.T) {
 		{"a:read, b:write ,*:read", []tokens.Scope{{"a", tokens.Read}, {"b", tokens.Write}, {"*", tokens.Read}}},
 		{"A.b_c-9:admin", []tokens.Scope{{"A.b_c-9", tokens.Admin}}},
 		{strings.Repeat("x", 64) + ":read", []tokens.Scope{{strings.Repeat("x", 64), tokens.Read}}},
+		{"*:metrics", []tokens.Scope{{tokens.AnyCollection, tokens.Metrics}}},
 	}
 	for _, c := range good {
 		got, err := tokens.ParseScopes(c.in)
@@ -100,6 +101,7 @@ func TestParseScopes(t *testing.T) {
 		"", " ", "items", "items:", "items:delete", "items:Read", "items:READ", ":read", "x y:read",
 		"a:read,", ",a:read", "a:read,,b:write", "a:read:write", "**:read", "a*:read",
 		"it/ems:read", strings.Repeat("x", 65) + ":read", "ü:read", "a:read;b:write",
+		"metrics:metrics", "items:metrics", "*:METRICS", // metrics are no collection's
 	}
 	for _, in := range bad {
 		got, err := tokens.ParseScopes(in)
@@ -143,6 +145,12 @@ func TestAllows(t *testing.T) {
 		{"*:admin", []q{{"items", tokens.Read}, {"x", tokens.Write}, {"y", tokens.Admin}, {"*", tokens.Admin}}, nil},
 		{"a:read,b:write", []q{{"a", tokens.Read}, {"b", tokens.Write}}, []q{{"a", tokens.Write}, {"b", tokens.Read}, {"c", tokens.Read}}},
 		{"a:read,*:write", []q{{"a", tokens.Read}, {"a", tokens.Write}, {"z", tokens.Write}}, []q{{"z", tokens.Read}, {"a", tokens.Admin}}},
+		// A scraper's scope reads metrics and nothing else; *:admin implies
+		// it, a collection's admin does not.
+		{"*:metrics", []q{{"*", tokens.Metrics}}, []q{{"*", tokens.Read}, {"items", tokens.Read}, {"metrics", tokens.Read}, {"x", tokens.Write}, {"*", tokens.Admin}}},
+		{"*:admin", []q{{"*", tokens.Metrics}}, nil},
+		{"items:admin", nil, []q{{"*", tokens.Metrics}}},
+		{"*:read,*:write", nil, []q{{"*", tokens.Metrics}}},
 	}
 	for _, c := range cases {
 		ss, err := tokens.ParseScopes(c.scopes)
@@ -540,5 +548,40 @@ func TestListRefusesMalformedItems(t *testing.T) {
 				t.Fatalf("List of a malformed item = %v, want an error", list)
 			}
 		})
+	}
+}
+
+// A name qualified by a collection (name@collection) names only a token
+// whose every scope is on that collection, whoever creates it: so every
+// admin of the collection administers every token of the namespace.
+func TestQualifiedNames(t *testing.T) {
+	t.Parallel()
+	ts := newFixture(t).ts
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, scopes string
+		ok           bool
+	}{
+		{"app@customers", "customers:read", true},
+		{"app1@customers", "customers:read,customers:admin", true},
+		{"app@customers", "customers:read,orders:read", false},
+		{"app2@customers", "*:read", false},
+		{"app3@customers", "*:metrics", false},
+		{"@customers", "customers:read", false},
+		{"app@", "customers:read", false},
+		{"a@b@customers", "customers:read", false},
+		{"app@cust omers", "customers:read", false},
+	} {
+		ss, err := tokens.ParseScopes(c.scopes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = ts.Create(ctx, c.name, ss)
+		if (err == nil) != c.ok || err != nil && !errors.Is(err, tokens.ErrInvalid) {
+			t.Errorf("Create(%q, %s): %v; want ok=%v (or ErrInvalid)", c.name, c.scopes, err, c.ok)
+		}
+	}
+	if err := ts.Revoke(ctx, "app@customers"); err != nil {
+		t.Errorf("Revoke(app@customers): %v", err)
 	}
 }
