@@ -88,3 +88,19 @@ func (k *Store) Destroy(ctx context.Context, id string, versions []string) error
 	}
 	return nil
 }
+
+// Version makes a new version of branch key id the active one (the MPL's
+// VersionKey) and returns it: records encrypted from then on use it, and
+// the older versions keep decrypting. It fails with ErrActiveChanged if
+// another writer versioned the key at the same moment.
+func (k *Store) Version(ctx context.Context, id string) (string, error) {
+	prev, _, err := k.ActiveVersion(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	v := NewID()
+	if _, err := k.Rotate(ctx, id, v, prev); err != nil {
+		return "", err
+	}
+	return v, nil
+}

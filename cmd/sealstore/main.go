@@ -8,6 +8,7 @@
 //	sealstore audit verify [the same store flags]
 //	sealstore keys status|rotate|rewrap|retire|schedule|shred COLLECTION [flags]  (against a running server)
 //	sealstore import COLLECTION --source-kms-key-id ARN | --source-table T --map REC=SRC,... [flags]  (against a running server)
+//	sealstore collections reader-config COLLECTION [--lang go|java|dotnet|rust|json]  (against a running server)
 //	sealstore conformance run [--keys KEYS.json] MANIFEST.json...
 //	sealstore conformance write [--keys KEYS.json] [--config CONFIG.json] [--suite 0x6700|0x6701] RECORDS.json
 //	sealstore version
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return keysCmd(ctx, args[1:], stdout, stderr)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr)
+	case "collections":
+		return collectionsCmd(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return conformanceCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
@@ -93,6 +96,9 @@ const usage = `usage:
       import a DynamoDB table (the reference's secure_items, or a plaintext
       table) through a running server, resumably, with a count pass, a
       verify pass and optionally --delete-source; 'sealstore import help'
+  sealstore collections reader-config COLLECTION [--lang go|java|dotnet|rust|json]
+      print the table configuration an official DB-ESDK client (or package
+      ddbenc) needs to read the collection, through a running server
   sealstore conformance run [--keys KEYS.json] MANIFEST.json...
       decrypt DB-ESDK decrypt manifests (or iotest.json DecryptTests);
       prints one line per failure and "N passed, N failed, N skipped";

@@ -21,6 +21,7 @@ import (
 	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/jsoncheck"
+	"github.com/sealstore/sealstore/internal/readerconfig"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
 
@@ -68,6 +69,12 @@ type Config struct {
 	// revoked names the token a change revoked ("" for a creation): it
 	// must stop working before the response says it did.
 	TokensChanged func(ctx context.Context, revoked string)
+	// KeyStore says where the deployment's branch keys are, and TableName
+	// (if set) maps a logical table name to its physical one, for the
+	// reader configurations GET /v1/collections/{name}/reader-config
+	// answers.
+	KeyStore  readerconfig.KeyStore
+	TableName func(logical string) string
 	// VerifyAudit, if set, serves POST /v1/audit:verify: it verifies the
 	// trail (with checkpoints, and records when asked) in the server,
 	// for the command line while the server holds the data directory.

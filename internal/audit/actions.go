@@ -18,6 +18,7 @@ const (
 	CollectionPut     = "collection.put"
 	CollectionGet     = "collection.get"
 	CollectionBeacons = "collection.beacons"
+	CollectionReader  = "collection.readerConfig"
 
 	KeysStatus       = "keys.status"
 	KeysRotate       = "keys.rotate"
@@ -35,7 +36,7 @@ const (
 func Actions() []string {
 	return []string{
 		RecordGet, RecordPut, RecordPatch, RecordDelete, RecordList, RecordSearch, RecordBatchGet, RecordBatchPut, RecordRewrap, RecordImport,
-		CollectionPut, CollectionGet, CollectionBeacons,
+		CollectionPut, CollectionGet, CollectionBeacons, CollectionReader,
 		KeysStatus, KeysRotate, KeysRetire, KeysSchedule, KeysRewrap, KeysRewrapStatus, KeysShred,
 		TokenCreate, TokenRevoke,
 	}

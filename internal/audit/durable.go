@@ -13,7 +13,7 @@ func changes(action, outcome string) bool {
 		return false
 	}
 	switch action {
-	case RecordGet, RecordList, RecordSearch, CollectionGet, CollectionBeacons, KeysStatus, KeysRewrapStatus:
+	case RecordGet, RecordList, RecordSearch, CollectionGet, CollectionBeacons, CollectionReader, KeysStatus, KeysRewrapStatus:
 		return false
 	}
 	return true

@@ -13,6 +13,7 @@ import (
 	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/fault"
+	"github.com/sealstore/sealstore/internal/readerconfig"
 	"github.com/sealstore/sealstore/internal/records"
 	"github.com/sealstore/sealstore/internal/tokens"
 )
@@ -69,6 +70,9 @@ func (u *uses) Collection(context.Context, string) (records.CollectionInfo, erro
 	return records.CollectionInfo{}, u.err
 }
 func (u *uses) Beacons(context.Context, string) ([]records.BeaconAdvice, error) { return nil, u.err }
+func (u *uses) ReaderConfig(context.Context, string) (readerconfig.Config, error) {
+	return readerconfig.Config{}, u.err
+}
 func (u *uses) PutRecord(context.Context, string, records.Key, attr.Item, records.Precondition) (string, error) {
 	return `"e"`, u.err
 }
@@ -165,6 +169,8 @@ var calls = []call{
 		audit.Entry{Action: "collection.get", Collection: "c"}, ""},
 	{"Beacons", func(ctx context.Context, s *audited.Service) error { _, err := s.Beacons(ctx, "c"); return err },
 		audit.Entry{Action: "collection.beacons", Collection: "c"}, ""},
+	{"ReaderConfig", func(ctx context.Context, s *audited.Service) error { _, err := s.ReaderConfig(ctx, "c"); return err },
+		audit.Entry{Action: "collection.readerConfig", Collection: "c"}, ""},
 	{"PutRecord", func(ctx context.Context, s *audited.Service) error {
 		_, err := s.PutRecord(ctx, "c", records.Key{ID: "r", Sort: "s"}, attr.Item{}, records.Precondition{})
 		return err

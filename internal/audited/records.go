@@ -6,6 +6,7 @@ import (
 
 	"github.com/sealstore/sealstore/attr"
 	"github.com/sealstore/sealstore/internal/audit"
+	"github.com/sealstore/sealstore/internal/readerconfig"
 	"github.com/sealstore/sealstore/internal/records"
 )
 
@@ -19,6 +20,7 @@ type Records interface {
 	Collections(ctx context.Context) ([]records.CollectionInfo, error)
 	Collection(ctx context.Context, name string) (records.CollectionInfo, error)
 	Beacons(ctx context.Context, coll string) ([]records.BeaconAdvice, error)
+	ReaderConfig(ctx context.Context, coll string) (readerconfig.Config, error)
 
 	PutRecord(ctx context.Context, coll string, k records.Key, doc attr.Item, p records.Precondition) (string, error)
 	GetRecord(ctx context.Context, coll string, k records.Key) (records.Record, error)
@@ -82,6 +84,13 @@ func (s *Service) Collection(ctx context.Context, name string) (records.Collecti
 func (s *Service) Beacons(ctx context.Context, coll string) ([]records.BeaconAdvice, error) {
 	adv, err := s.recs.Beacons(ctx, coll)
 	return adv, s.record(ctx, op{action: audit.CollectionBeacons, coll: coll}, err)
+}
+
+// ReaderConfig describes how an official reader reads a collection: a
+// collection.readerConfig.
+func (s *Service) ReaderConfig(ctx context.Context, coll string) (readerconfig.Config, error) {
+	rc, err := s.recs.ReaderConfig(ctx, coll)
+	return rc, s.record(ctx, op{action: audit.CollectionReader, coll: coll}, err)
 }
 
 // PutRecord stores a record: a record.put.

@@ -28,6 +28,7 @@ import (
 	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/datadir"
+	"github.com/sealstore/sealstore/internal/readerconfig"
 	"github.com/sealstore/sealstore/internal/records"
 	"github.com/sealstore/sealstore/internal/sink"
 	"github.com/sealstore/sealstore/internal/tokens"
@@ -207,6 +208,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 		return nil, nil, fmt.Errorf("audit trail: %w", err)
 	}
 	own = audited.New(audited.Config{Rotations: recs, Trail: trail, Appended: s.auditAppended})
+	keyStore, tableName := s.keyStore()
 	h := api.New(api.Config{
 		Records:       recs,
 		Keys:          recs,
@@ -220,6 +222,8 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 		Audit:         trail,
 		TokenStore:    s.tokens,
 		TokensChanged: s.tokensChanged,
+		KeyStore:      keyStore,
+		TableName:     tableName,
 		VerifyAudit: func(ctx context.Context, cps []audit.Checkpoint, recs bool) (audit.Report, *audit.RecordsReport, error) {
 			v, err := verifyOpened(ctx, s.cfg, s.backend, VerifyOptions{Checkpoints: cps, Records: recs})
 			return v.Report, v.Records, err
@@ -323,6 +327,18 @@ func (s *service) rotateLoop(ctx context.Context, keys *audited.Service) {
 		case <-t.C:
 		}
 	}
+}
+
+// keyStore says where this deployment's branch keys are, and tableName
+// which physical table a logical one is (nil: the same).
+func (s *service) keyStore() (keyStore readerconfig.KeyStore, tableName func(string) string) {
+	b := s.cfg.Backend
+	if b.kind() != KindDynamoDB {
+		return readerconfig.KeyStore{Name: KeyStoreName, Table: KeyStoreTable}, nil
+	}
+	prefix := b.TablePrefix
+	return readerconfig.KeyStore{Name: KeyStoreName, Table: prefix + KeyStoreTable, KMSKeyARN: b.KMSKeyID},
+		func(logical string) string { return prefix + logical }
 }
 
 // auditAppended logs the audit entries of the server's own operations

@@ -32,6 +32,7 @@ var routeTable = func() []routeSpec {
 		{http.MethodGet, "/v1/collections", authErrs},
 		{http.MethodPut, "/v1/collections/{name}", []int{401, 403, 404, 409, 422, 429, 500, 503}},
 		{http.MethodGet, "/v1/collections/{name}", collErrs},
+		{http.MethodGet, "/v1/collections/{name}/reader-config", append([]int{410}, collErrs...)},
 		{http.MethodGet, "/v1/collections/{name}/beacons", append([]int{410}, collErrs...)},
 		{http.MethodGet, "/v1/collections/{name}/records", recordErrs},
 		{http.MethodPost, "/v1/collections/{name}/records:batchGet", recordErrs},
