@@ -13,6 +13,7 @@ package emutest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -119,4 +120,48 @@ func Prefix(t testing.TB) string {
 	p := "t" + hex.EncodeToString(b[:]) + "_"
 	t.Logf("table prefix %s", p)
 	return p
+}
+
+// ExamplesMain runs a test binary (call it from TestMain) whose examples
+// reach DynamoDB and KMS as a program does: through the AWS SDK's default
+// configuration. It points that configuration at the emulators
+// (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, AWS_REGION and static
+// credentials) and sets KMS_KEY_ARN to the emulator's key. Without the
+// emulators it skips the named examples (an Example cannot skip itself),
+// printing why, or, under SEALSTORE_REQUIRE_EMULATORS=1, fails.
+func ExamplesMain(m *testing.M, examples ...string) int {
+	flag.Parse()
+	vars := []string{varRegion, varDynamoDBEndpoint, varKMSEndpoint, varKMSKeyARN}
+	var missing []string
+	for _, v := range vars {
+		if os.Getenv(v) == "" {
+			missing = append(missing, v)
+		}
+	}
+	if len(missing) > 0 {
+		msg := fmt.Sprintf("%s need the emulators, but %s unset: run ./scripts/test, which starts them",
+			strings.Join(examples, ", "), strings.Join(missing, ", "))
+		if os.Getenv(varRequire) == "1" {
+			fmt.Fprintln(os.Stderr, msg+" (failing, not skipping, because "+varRequire+"=1)")
+			return 1
+		}
+		fmt.Println("skipping: " + msg)
+		skip := "^(" + strings.Join(examples, "|") + ")$"
+		if cur := flag.Lookup("test.skip").Value.String(); cur != "" {
+			skip = cur + "|" + skip
+		}
+		if err := flag.Set("test.skip", skip); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_DYNAMODB": os.Getenv(varDynamoDBEndpoint), "AWS_ENDPOINT_URL_KMS": os.Getenv(varKMSEndpoint),
+		"AWS_REGION": os.Getenv(varRegion), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "KMS_KEY_ARN": os.Getenv(varKMSKeyARN),
+	} {
+		os.Setenv(k, v)
+	}
+	return m.Run()
 }
