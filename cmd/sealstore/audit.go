@@ -11,7 +11,6 @@ import (
 	"os"
 
 	"github.com/sealstore/sealstore/internal/audit"
-	"github.com/sealstore/sealstore/internal/cliclient"
 	"github.com/sealstore/sealstore/internal/server"
 	"github.com/sealstore/sealstore/store/bolt"
 )
@@ -34,9 +33,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	where := storeFlags(fs, s)
-	addr := fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL, when the server holds the data directory (SEALSTORE_ADDR)")
-	ca := fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust (SEALSTORE_CA)")
-	pin := fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint (SEALSTORE_FINGERPRINT)")
+	conn := serverFlags(fs) // when the server holds the data directory
 	cpFile := fs.String("checkpoints", "", "a file of JSON lines holding checkpoints (an audit sink's file): report chains deleted or truncated since")
 	recs := fs.Bool("records", false, "also compare every stored record with its last audited write: report records rolled back, written or deleted outside sealstore")
 	rest, err := parseArgs(fs, args[1:])
@@ -63,6 +60,17 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return exitUsage
 		}
 	}
+	v, err := verify(ctx, cfg, o, conn, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sealstore audit verify: %v\n", err)
+		return exitFail
+	}
+	return printVerification(stdout, v, *cpFile != "")
+}
+
+// verify verifies the trail in this process, or, if a server holds the
+// embedded data directory, in that server through its API.
+func verify(ctx context.Context, cfg server.Config, o server.VerifyOptions, conn serverConn, stderr io.Writer) (server.Verification, error) {
 	if isTerminal(stderr) {
 		o.Progress = func(done int) { fmt.Fprintf(stderr, "\rverified %d entries", done) }
 	}
@@ -70,21 +78,17 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if isTerminal(stderr) {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
-	if errors.Is(err, bolt.ErrLocked) {
-		fmt.Fprintf(stderr, "the data directory is held by a running server: verifying in that server (%s)\n", *addr)
-		cl, cerr := cliclient.New(cliclient.Settings{Addr: *addr, Token: os.Getenv("SEALSTORE_TOKEN"), CA: *ca, Fingerprint: *pin})
-		if cerr != nil {
-			fmt.Fprintf(stderr, "sealstore audit verify: %v\n", cerr)
-			return exitUsage
-		}
-		v = server.Verification{}
-		v.Report, v.Records, err = cl.VerifyAudit(ctx, o.Checkpoints, o.Records)
+	if !errors.Is(err, bolt.ErrLocked) {
+		return v, err
 	}
+	fmt.Fprintf(stderr, "the data directory is held by a running server: verifying in that server (%s)\n", *conn.addr)
+	cl, err := conn.client("")
 	if err != nil {
-		fmt.Fprintf(stderr, "sealstore audit verify: %v\n", err)
-		return exitFail
+		return server.Verification{}, err
 	}
-	return printVerification(stdout, v, *cpFile != "")
+	v = server.Verification{}
+	v.Report, v.Records, err = cl.VerifyAudit(ctx, o.Checkpoints, o.Records)
+	return v, err
 }
 
 // readCheckpoints reads the checkpoints among the JSON lines of path.

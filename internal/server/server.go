@@ -28,7 +28,6 @@ import (
 	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/audited"
 	"github.com/sealstore/sealstore/internal/datadir"
-	"github.com/sealstore/sealstore/internal/readerconfig"
 	"github.com/sealstore/sealstore/internal/records"
 	"github.com/sealstore/sealstore/internal/sink"
 	"github.com/sealstore/sealstore/internal/tokens"
@@ -208,27 +207,7 @@ func (s *service) handler(ctx context.Context) (http.Handler, func() error, erro
 		return nil, nil, fmt.Errorf("audit trail: %w", err)
 	}
 	own = audited.New(audited.Config{Rotations: recs, Trail: trail, Appended: s.auditAppended})
-	keyStore, tableName := s.keyStore()
-	h := api.New(api.Config{
-		Records:       recs,
-		Keys:          recs,
-		Imports:       recs,
-		Tokens:        s.set.Load,
-		Log:           s.log,
-		Metrics:       s.metrics,
-		Version:       s.cfg.Version,
-		FailureLimit:  s.cfg.FailureLimit,
-		FailureWindow: s.cfg.FailureWindow,
-		Audit:         trail,
-		TokenStore:    s.tokens,
-		TokensChanged: s.tokensChanged,
-		KeyStore:      keyStore,
-		TableName:     tableName,
-		VerifyAudit: func(ctx context.Context, cps []audit.Checkpoint, recs bool) (audit.Report, *audit.RecordsReport, error) {
-			v, err := verifyOpened(ctx, s.cfg, s.backend, VerifyOptions{Checkpoints: cps, Records: recs})
-			return v.Report, v.Records, err
-		},
-	})
+	h := api.New(s.apiConfig(recs, trail))
 	// Rewraps and imports left running by a stopped server go on; on the
 	// embedded store no other process can be running them.
 	if err := recs.ResumeJobs(ctx, s.backend.dir != nil); err != nil {
@@ -270,16 +249,6 @@ func (s *service) ownHooks(own **audited.Service) recordsHooks {
 			return (*own).ImportResumed(ctx, coll, job)
 		},
 		openSource: importSources(s.kmsCalls.observe),
-	}
-}
-
-// cacheMetrics count the branch key cache's hits and misses.
-func cacheMetrics(cache *hierarchy.Cache) []prometheus.Collector {
-	return []prometheus.Collector{
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_hits_total",
-			Help: "Branch key lookups answered from the cache."}, func() float64 { h, _ := cache.Stats(); return float64(h) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "sealstore_key_cache_misses_total",
-			Help: "Branch key lookups that loaded the key from the key store (or waited for a load)."}, func() float64 { _, m := cache.Stats(); return float64(m) }),
 	}
 }
 
@@ -327,18 +296,6 @@ func (s *service) rotateLoop(ctx context.Context, keys *audited.Service) {
 		case <-t.C:
 		}
 	}
-}
-
-// keyStore says where this deployment's branch keys are, and tableName
-// which physical table a logical one is (nil: the same).
-func (s *service) keyStore() (keyStore readerconfig.KeyStore, tableName func(string) string) {
-	b := s.cfg.Backend
-	if b.kind() != KindDynamoDB {
-		return readerconfig.KeyStore{Name: KeyStoreName, Table: KeyStoreTable}, nil
-	}
-	prefix := b.TablePrefix
-	return readerconfig.KeyStore{Name: KeyStoreName, Table: prefix + KeyStoreTable, KMSKeyARN: b.KMSKeyID},
-		func(logical string) string { return prefix + logical }
 }
 
 // auditAppended logs the audit entries of the server's own operations
