@@ -52,7 +52,7 @@ type importFlags struct {
 	table, region, dynamoEndpoint, kmsEndpoint, kmsKey, mapping *string
 	maxRate                                                     *int
 	deleteSource, detach                                        *bool
-	addr, ca, pin                                               *string
+	conn                                                        serverConn
 }
 
 func defineImportFlags(fs *flag.FlagSet) importFlags {
@@ -66,9 +66,7 @@ func defineImportFlags(fs *flag.FlagSet) importFlags {
 		maxRate:        fs.Int("max-rate", 0, "source items per second at most (0: no limit)"),
 		deleteSource:   fs.Bool("delete-source", false, "delete the source items after a clean verify"),
 		detach:         fs.Bool("detach", false, "start the import and return"),
-		addr:           fs.String("addr", envOr("SEALSTORE_ADDR", "https://127.0.0.1:8443"), "server URL (SEALSTORE_ADDR)"),
-		ca:             fs.String("ca", os.Getenv("SEALSTORE_CA"), "CA certificate file to trust (SEALSTORE_CA)"),
-		pin:            fs.String("fingerprint", os.Getenv("SEALSTORE_FINGERPRINT"), "server certificate SHA-256 fingerprint (SEALSTORE_FINGERPRINT)"),
+		conn:           serverFlags(fs),
 	}
 }
 
@@ -146,7 +144,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "sealstore import: %v\n", err)
 		return exitUsage
 	}
-	cl, err := cliclient.New(cliclient.Settings{Addr: *f.addr, Token: os.Getenv("SEALSTORE_TOKEN"), CA: *f.ca, Fingerprint: *f.pin})
+	cl, err := f.conn.client("")
 	if err != nil {
 		fmt.Fprintf(stderr, "sealstore import: %v\n", err)
 		return exitUsage
