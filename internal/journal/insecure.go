@@ -1,10 +1,10 @@
 package journal
 
 import (
+	"cmp"
 	"context"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 
 	"github.com/sealstore/sealstore/attr"
@@ -20,46 +20,39 @@ func (j *Journal) InsecureDelete(_ context.Context, t store.Table, key attr.Item
 	if err != nil {
 		return err
 	}
-	rk, err := rawKey(k)
-	if err != nil {
-		return err
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	tb := j.tables[t.Name]
 	if tb == nil {
 		return store.ErrNotFound
 	}
-	if _, ok := tb.items[rk]; !ok {
-		return store.ErrNotFound
+	i, held, err := tb.lookup(k)
+	if err != nil || !held {
+		return cmp.Or(err, store.ErrNotFound)
 	}
-	delete(tb.items, rk)
-	tb.order = slices.DeleteFunc(tb.order, func(k string) bool { return k == rk })
-	return j.rewrite()
+	return j.rewrite(tb.order[i])
 }
 
-// rewrite writes every indexed record again, in their old order, into
-// fresh segments (under j.mu).
-func (j *Journal) rewrite() error {
-	type rec struct {
-		p     place
-		table string
-		key   string
-	}
-	var all []rec
-	for name, tb := range j.tables {
-		for k, p := range tb.items {
-			all = append(all, rec{p: p, table: name, key: k})
+// rewrite writes every indexed record but the one at skip again, in
+// their old order, into fresh segments, and indexes them anew (under
+// j.mu).
+func (j *Journal) rewrite(skip slot) error {
+	var all []place
+	for _, tb := range j.tables {
+		for _, s := range tb.order {
+			if s != skip {
+				all = append(all, j.place(s))
+			}
 		}
 	}
 	sort.Slice(all, func(a, b int) bool {
-		x, y := all[a].p, all[b].p
+		x, y := all[a], all[b]
 		return x.seg.num < y.seg.num || x.seg.num == y.seg.num && x.off < y.off
 	})
 	raws := make([][]byte, len(all))
-	for i, r := range all {
-		buf := make([]byte, r.p.n)
-		if _, err := r.p.seg.f.ReadAt(buf, r.p.off); err != nil {
+	for i, p := range all {
+		buf := make([]byte, p.n)
+		if _, err := p.seg.f.ReadAt(buf, p.off); err != nil {
 			return err
 		}
 		raws[i] = buf
@@ -76,17 +69,22 @@ func (j *Journal) rewrite() error {
 	for _, n := range names {
 		os.Remove(filepath.Join(j.dir, n))
 	}
-	j.unsyncd = nil
+	j.segs, j.unsyncd = nil, nil
+	for name, tb := range j.tables {
+		j.tables[name] = newTable(tb.t)
+	}
 	if err := j.advance(nil); err != nil {
 		return err
 	}
 	j.prepareSpare()
-	for i, raw := range raws {
+	for _, raw := range raws {
 		p, err := j.append(raw)
 		if err != nil {
 			return err
 		}
-		j.tables[all[i].table].items[all[i].key] = p
+		if err := j.index(p.seg, p.off, p.n, raw[headerLen:]); err != nil {
+			return err
+		}
 	}
 	for _, seg := range j.unsyncd {
 		if err := seg.sync(); err != nil {

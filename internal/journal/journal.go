@@ -24,6 +24,7 @@
 package journal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,29 +57,14 @@ type Journal struct {
 
 	mu      sync.Mutex
 	tables  map[string]*table // by name
-	cur     *segment          // being appended to
+	segs    []*segment        // every segment, oldest first; a slot's seg indexes it
+	cur     *segment          // being appended to, the last of segs
 	unsyncd []*segment        // written since the last Sync, cur last
 	spare   chan spareResult  // the next segment, being prepared
 	closed  bool
 	failed  error // a write that left the journal in doubt: every later Put fails
 }
 
-// table is what the journal knows of one table.
-type table struct {
-	t     store.Table
-	items map[string]place // by key
-	order []string         // the keys in the order first written: Scan's order
-}
-
-// set records that key k is at p.
-func (tb *table) set(k string, p place) {
-	if _, ok := tb.items[k]; !ok {
-		tb.order = append(tb.order, k)
-	}
-	tb.items[k] = p
-}
-
-// place is where an item is: its segment and the record's offset and
 // length (header included).
 type place struct {
 	seg    *segment
@@ -129,7 +115,7 @@ func (j *Journal) load() error {
 		if err != nil {
 			return err
 		}
-		j.cur = seg
+		j.adopt(seg)
 		if err := seg.read(j.index); err != nil {
 			return fmt.Errorf("journal: %s: %w", name, err)
 		}
@@ -151,16 +137,25 @@ func (j *Journal) index(seg *segment, off, n int64, payload []byte) error {
 	}
 	tb := j.tables[name]
 	if tb == nil {
-		tb = &table{t: store.Table{Name: name}, items: map[string]place{}}
+		tb = newTable(store.Table{Name: name})
 		j.tables[name] = tb
 	}
-	k, err := rawKey(key)
-	if err != nil {
-		return err
-	}
-	tb.set(k, place{seg: seg, off: off, n: n})
-	return nil
+	return tb.set(key, slot{seg: seg.idx, off: uint32(off), n: uint32(n)})
 }
+
+// adopt makes seg the current segment, the last of j.segs.
+func (j *Journal) adopt(seg *segment) {
+	seg.idx = uint32(len(j.segs))
+	j.segs = append(j.segs, seg)
+	j.cur = seg
+}
+
+// place is where a slot is, resolved (under j.mu).
+func (j *Journal) place(s slot) place {
+	return place{seg: j.segs[s.seg], off: int64(s.off), n: int64(s.n)}
+}
+
+func (p place) slot() slot { return slot{seg: p.seg.idx, off: uint32(p.off), n: uint32(p.n)} }
 
 // CreateTable makes t known; a journal's tables exist once named.
 func (j *Journal) CreateTable(_ context.Context, t store.Table) error {
@@ -171,7 +166,7 @@ func (j *Journal) CreateTable(_ context.Context, t store.Table) error {
 	}
 	tb := j.tables[t.Name]
 	if tb == nil {
-		j.tables[t.Name] = &table{t: t, items: map[string]place{}}
+		j.tables[t.Name] = newTable(t)
 		return nil
 	}
 	tb.t = t
@@ -197,25 +192,20 @@ func (j *Journal) Put(ctx context.Context, t store.Table, it attr.Item, c store.
 	if err != nil {
 		return err
 	}
-	k, err := rawKey(key)
-	if err != nil {
-		return err
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	tb, err := j.table(t)
 	if err != nil {
 		return err
 	}
-	if _, ok := tb.items[k]; ok {
-		return fmt.Errorf("journal: table %s: %w", t.Name, store.ErrConflict)
+	if _, held, err := tb.lookup(key); err != nil || held {
+		return cmp.Or(err, fmt.Errorf("journal: table %s: %w", t.Name, store.ErrConflict))
 	}
 	p, err := j.append(rec)
 	if err != nil {
 		return err
 	}
-	tb.set(k, p)
-	return nil
+	return tb.set(key, p.slot())
 }
 
 // InsecureReplace appends it to table t whatever the journal holds under
@@ -232,10 +222,6 @@ func (j *Journal) InsecureReplace(ctx context.Context, t store.Table, it attr.It
 	if err != nil {
 		return err
 	}
-	k, err := rawKey(key)
-	if err != nil {
-		return err
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	tb, err := j.table(t)
@@ -243,10 +229,10 @@ func (j *Journal) InsecureReplace(ctx context.Context, t store.Table, it attr.It
 		return err
 	}
 	p, err := j.append(rec)
-	if err == nil {
-		tb.set(k, p)
+	if err != nil {
+		return err
 	}
-	return err
+	return tb.set(key, p.slot())
 }
 
 // table returns the known table t (under j.mu).
@@ -318,20 +304,21 @@ func (j *Journal) Get(ctx context.Context, t store.Table, key attr.Item) (attr.I
 	if err != nil {
 		return nil, err
 	}
-	rk, err := rawKey(k)
-	if err != nil {
-		return nil, err
-	}
 	j.mu.Lock()
 	tb := j.tables[t.Name]
 	var p place
 	ok := false
 	if tb != nil {
-		p, ok = tb.items[rk]
+		var i uint32
+		if i, ok, err = tb.lookup(k); ok {
+			p = j.place(tb.order[i])
+		}
 	}
 	closed := j.closed
 	j.mu.Unlock()
 	switch {
+	case err != nil:
+		return nil, err
 	case closed:
 		return nil, errClosed
 	case !ok:
@@ -372,8 +359,8 @@ func (j *Journal) Scan(ctx context.Context, t store.Table, cursor []byte, limit 
 	next := -1
 	if tb := j.tables[t.Name]; tb != nil && from < len(tb.order) {
 		end := min(from+limit, len(tb.order))
-		for _, k := range tb.order[from:end] {
-			places = append(places, tb.items[k])
+		for _, sl := range tb.order[from:end] {
+			places = append(places, j.place(sl))
 		}
 		if end < len(tb.order) {
 			next = end
@@ -417,16 +404,7 @@ func (j *Journal) Close() error {
 }
 
 func (j *Journal) closeFiles() {
-	seen := map[*segment]bool{}
-	for _, tb := range j.tables {
-		for _, p := range tb.items {
-			seen[p.seg] = true
-		}
-	}
-	if j.cur != nil {
-		seen[j.cur] = true
-	}
-	for seg := range seen {
+	for _, seg := range j.segs {
 		seg.close()
 	}
 }

@@ -31,7 +31,8 @@ type segment struct {
 	f    *os.File
 	path string
 	num  uint64
-	end  int64 // where the next record goes
+	idx  uint32 // its index in Journal.segs
+	end  int64  // where the next record goes
 }
 
 func segmentName(num uint64) string {

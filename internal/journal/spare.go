@@ -51,7 +51,7 @@ func (j *Journal) advance(prev *segment) error {
 		}
 		return fmt.Errorf("%w: %w: %w", ErrFull, store.ErrUnavailable, r.err)
 	}
-	j.cur = r.seg
+	j.adopt(r.seg)
 	if prev != nil {
 		j.prepareSpare()
 	}
