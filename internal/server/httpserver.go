@@ -19,7 +19,9 @@ func (s *service) drain(servers []*httpServer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	s.log.Info("draining", slog.Duration("timeout", timeout))
+	// Seconds, a number: durations in the logs are numbers with their
+	// unit in the name (duration_ms in the request log).
+	s.log.Info("draining", slog.Float64("timeout_s", timeout.Seconds()))
 	var errs []error
 	for _, srv := range servers {
 		err := shutdown(ctx, srv)
