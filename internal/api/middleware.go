@@ -79,6 +79,7 @@ func (s *server) done(r *http.Request, status int, info *reqInfo, d time.Duratio
 	}
 	method := methodLabel(r.Method)
 	s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	s.metrics.responses.WithLabelValues(statusClass(status)).Inc()
 	s.metrics.duration.WithLabelValues(route, method).Observe(d.Seconds())
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("method", method),
