@@ -609,8 +609,9 @@ func rewrapAcrossKill(t *testing.T, start func() *keysTarget, offline func(table
 	k2.p.stop()
 }
 
-// progressRE is a progress line of a followed rewrap.
-var progressRE = regexp.MustCompile(`^\[[#.]{30}\] +(\d+)% pass \d+ (counting|rewrapping) +(\d+)/(\d+) records, (\d+) rewrapped, \d+/s$`)
+// progressRE is a progress line of a followed rewrap: a fraction, or,
+// during a first count (no total yet), the records counted.
+var progressRE = regexp.MustCompile(`^\[[#.]{30}\] +(?:(\d+)% pass \d+ (counting|rewrapping) +(\d+)/(\d+) records|pass \d+ counting +\d+ records? counted), (\d+) rewrapped, \d+/s$`)
 
 // TestKeysRewrapProgress: a followed rewrap with stderr not a terminal
 // prints a plain progress line every 5 s, before the summary on stdout.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -67,6 +68,7 @@ type follower struct {
 	maxRate int
 	stderr  io.Writer
 	tty     bool
+	poll    time.Duration // how often to ask for progress; rewrapPoll if zero
 }
 
 // follow polls job until it is no longer running, showing its progress:
@@ -75,8 +77,13 @@ type follower struct {
 // on) or of a failed poll.
 func (f follower) follow(ctx context.Context, job records.RewrapJob) (records.RewrapJob, int) {
 	lastLine, lastStart := time.Now(), time.Now()
+	moves, last := 0, job
 	for job.State == "running" {
-		line := progressBar(job)
+		if job.Scanned != last.Scanned || job.Pass != last.Pass || job.Phase != last.Phase {
+			moves++
+		}
+		last = job
+		line := progressBar(job, moves)
 		if idle := time.Since(job.Updated); idle > records.JobLease/2 {
 			line = fmt.Sprintf("no progress for %.0fs: the process running the rewrap may have stopped; a server (or this command) takes it over once its %s lease runs out", idle.Seconds(), records.JobLease)
 			// Past the lease, asking again takes the job over.
@@ -96,7 +103,7 @@ func (f follower) follow(ctx context.Context, job records.RewrapJob) (records.Re
 		select {
 		case <-ctx.Done():
 			return job, f.stopped()
-		case <-time.After(rewrapPoll):
+		case <-time.After(cmp.Or(f.poll, rewrapPoll)):
 		}
 		next, err := f.admin.RewrapStatus(ctx, f.coll)
 		if err != nil && ctx.Err() != nil { // interrupted during the request
@@ -120,9 +127,16 @@ func (f follower) stopped() int {
 	return exitFail
 }
 
-// progressBar renders a job's progress on one line.
-func progressBar(j records.RewrapJob) string {
+// progressBar renders a job's progress on one line. A count whose total
+// is not known yet (the job's first) shows the records counted, and a
+// marker that moves on by one each of the moves the follower saw.
+func progressBar(j records.RewrapJob, moves int) string {
 	const width = 30
+	if j.Phase == "counting" && j.Items == 0 {
+		pos := moves % (width - 2)
+		return fmt.Sprintf("[%s###%s]      pass %d %-10s %s counted, %d rewrapped, %.0f/s",
+			strings.Repeat(".", pos), strings.Repeat(".", width-3-pos), j.Pass, j.Phase, plural(int(j.Scanned), "record"), j.Rewrapped, j.Rate)
+	}
 	frac := 0.0
 	if j.Items > 0 {
 		frac = min(float64(j.Scanned)/float64(j.Items), 1)

@@ -168,11 +168,16 @@ func (j *runningJob) advance(phase string, pg pageResult) (done bool, err error)
 	if phase == phaseCounting {
 		r.PassStale += pg.stale
 		r.Scanned += pg.scanned
-		r.Items = r.Scanned
 	}
 	r.Cursor = pg.next
 	if pg.next != nil {
 		return false, nil
+	}
+	if phase == phaseCounting {
+		// Items is the last count's total until this count ends, so that
+		// Scanned/Items shows the count's progress (the total is unknown,
+		// 0, during a job's first count).
+		r.Items = r.Scanned
 	}
 	switch {
 	case phase == phaseCounting && r.PassStale <= r.PassFailed:
