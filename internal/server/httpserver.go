@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/sealstore/sealstore/internal/api"
 )
 
 // drain stops accepting connections and waits for in-flight requests.
@@ -95,8 +97,10 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *httpServer {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ConnState:         t.observe,
+		// Above api.MaxHeaderBytes, which the handler enforces, so
+		// that a request over it is answered in its route's error shape.
+		MaxHeaderBytes: api.ServerMaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:      t.observe,
 	}}
 }
