@@ -48,17 +48,28 @@ func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, de
 	if code != exitOK {
 		return code
 	}
-	fmt.Fprintf(stdout, "rewrap of %s: %s — %d rewrapped, %d retried, %d skipped, %d failed, %d passes, resumed %d times\n",
-		coll, job.State, job.Rewrapped, job.Retried, job.Skipped, job.Failed, job.Pass, job.Resumed)
+	fmt.Fprintln(stdout, rewrapSummary(coll, job))
 	if job.State != "done" {
 		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %s\n", coll, job.Error)
 		return exitFail
 	}
 	if job.Failed > 0 {
-		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %d records could not be rewrapped (undecryptable, their key version unavailable, no longer fitting the schema, or changed at every attempt) and were left as they are; a rewrap started again retries them\n", coll, job.Failed)
+		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %s\n", coll, notRewrapped(job.Failed))
 		return exitFail
 	}
 	return exitOK
+}
+
+// notRewrapped says that n records could not be rewrapped.
+func notRewrapped(n int64) string {
+	return fmt.Sprintf("%s could not be rewrapped (undecryptable, %s key version unavailable, no longer fitting the schema, or changed at every attempt) and %s left as %s; a rewrap started again retries %s",
+		plural(n, "record"), agree(n, "its", "their"), agree(n, "was", "were"), agree(n, "it is", "they are"), agree(n, "it", "them"))
+}
+
+// rewrapSummary is the line that says what a rewrap did.
+func rewrapSummary(coll string, j records.RewrapJob) string {
+	return fmt.Sprintf("rewrap of %s: %s — %d rewrapped, %d retried, %d skipped, %d failed, %s, resumed %s",
+		coll, j.State, j.Rewrapped, j.Retried, j.Skipped, j.Failed, plural(j.Pass, "pass"), plural(j.Resumed, "time"))
 }
 
 // follower shows a running rewrap's progress until it ends.

@@ -186,7 +186,8 @@ func (j *runningJob) advance(phase string, pg pageResult) (done bool, err error)
 		n := r.PassStale
 		// Started again, the job counts afresh.
 		r.PassStale, r.Scanned = 0, 0
-		return true, &ConflictError{Reason: fmt.Sprintf("after %d passes, %d records are still under older versions: another server may not have noticed the rotation yet; start the rewrap again in a minute", maxRewrapPasses, n)}
+		return true, &ConflictError{Reason: fmt.Sprintf("after %d passes, %s still under older versions: another server may not have noticed the rotation yet; start the rewrap again in a minute",
+			maxRewrapPasses, counted(n, "record is", "records are"))}
 	case phase == phaseCounting:
 		// The records that failed last time are counted again (and
 		// again as failed if they fail again).
