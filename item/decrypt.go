@@ -37,7 +37,7 @@ func (e *Encryptor) Decrypt(ctx context.Context, stored attr.Item) (attr.Item, e
 	err = keys.derive(h.Suite, m.DataKey, h.MessageID[:])
 	defer keys.zero()
 	if err != nil {
-		return nil, failDecrypt("field_key", err)
+		return nil, failDecrypt(reasonFieldKey, err)
 	}
 	if err := e.authenticate(h, foot, stored[HeaderAttr].(attr.B), m, keys, fs); err != nil {
 		return nil, err
@@ -61,28 +61,28 @@ func (e *Encryptor) unwrap(ctx context.Context, m *materials.Decryption, edks []
 	switch {
 	case err == nil && (m.DataKey.Len() != m.Suite.KeyLen || m.SigningKey.Len() != m.Suite.KeyLen):
 		m.Zero()
-		return failDecrypt("unwrap", errors.New("keyring returned no data key or signing key"))
+		return failDecrypt(reasonUnwrap, errors.New("keyring returned no data key or signing key"))
 	case err == nil:
 		return nil
 	case errors.Is(err, materials.ErrUnavailable) || ctx.Err() != nil:
 		return fmt.Errorf("item: keys unavailable: %w: %w", materials.ErrUnavailable, err)
 	}
-	return failDecrypt("unwrap", err)
+	return failDecrypt(reasonUnwrap, err)
 }
 
 func (e *Encryptor) parseEnvelope(stored attr.Item) (*Header, footer, error) {
 	headV, ok1 := stored[HeaderAttr].(attr.B)
 	footV, ok2 := stored[FooterAttr].(attr.B)
 	if !ok1 || !ok2 {
-		return nil, footer{}, failDecrypt("not_encrypted", fmt.Errorf("item has no binary %s and %s", HeaderAttr, FooterAttr))
+		return nil, footer{}, failDecrypt(reasonNotEncrypted, fmt.Errorf("item has no binary %s and %s", HeaderAttr, FooterAttr))
 	}
 	h, err := ParseHeader(headV)
 	if err != nil {
-		return nil, footer{}, failDecrypt("header", err)
+		return nil, footer{}, failDecrypt(reasonHeader, err)
 	}
 	f, err := parseFooter(footV, len(h.EDKs), h.Suite.Signed)
 	if err != nil {
-		return nil, footer{}, failDecrypt("footer", err)
+		return nil, footer{}, failDecrypt(reasonFooter, err)
 	}
 	return h, f, nil
 }
@@ -101,19 +101,19 @@ func (e *Encryptor) storedFields(stored attr.Item, h *Header, fs []field) ([]fie
 		}
 		f := field{name: name, path: path, legend: legendSign} // plaintext until the header's legend says
 		if err := f.setValue(v); err != nil {
-			return nil, failDecrypt("attribute", err)
+			return nil, failDecrypt(reasonAttribute, err)
 		}
 		f.typeID = v.TypeID()
 		fs = append(fs, f)
 	}
 	if len(fs) != len(h.Legend) {
-		return nil, failDecrypt("legend", fmt.Errorf("%d signed attributes, legend has %d", len(fs), len(h.Legend)))
+		return nil, failDecrypt(reasonLegend, fmt.Errorf("%d signed attributes, legend has %d", len(fs), len(h.Legend)))
 	}
 	sortFields(fs)
 	for i := range fs {
 		fs[i].legend = h.Legend[i]
 		if fs[i].legend == legendEncrypt && (fs[i].typeID != attr.TypeB || len(fs[i].data) < 2) {
-			return nil, failDecrypt("attribute", fmt.Errorf("encrypted attribute %q is not binary", fs[i].name))
+			return nil, failDecrypt(reasonAttribute, fmt.Errorf("encrypted attribute %q is not binary", fs[i].name))
 		}
 	}
 	return fs, nil
@@ -148,16 +148,16 @@ func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materi
 	sortStrings(ctxAttrs)
 	ec, err := e.baseContext(h.Version, stored, ctxAttrs)
 	if err != nil {
-		return nil, failDecrypt("context", err)
+		return nil, failDecrypt(reasonContext, err)
 	}
 	for k, v := range h.Context {
 		if old, ok := ec[k]; ok && old != v {
-			return nil, failDecrypt("context", fmt.Errorf("stored context disagrees on %q", k))
+			return nil, failDecrypt(reasonContext, fmt.Errorf("stored context disagrees on %q", k))
 		}
 		ec[k] = v
 	}
 	if _, ok := ec[ecPublicKey]; ok != h.Suite.Signed {
-		return nil, failDecrypt("context", fmt.Errorf("public key presence does not match suite"))
+		return nil, failDecrypt(reasonContext, fmt.Errorf("public key presence does not match suite"))
 	}
 	return ec, nil
 }
@@ -165,18 +165,18 @@ func (e *Encryptor) fullContext(stored attr.Item, h *Header, fs []field) (materi
 func (e *Encryptor) authenticate(h *Header, foot footer, head []byte, m *materials.Decryption, keys *itemKeys, fs []field) error {
 	partial := head[:len(head)-commitmentLen]
 	if want := keys.commitment(partial); !hmac.Equal(want[:], h.Commitment[:]) {
-		return failDecrypt("commitment", nil)
+		return failDecrypt(reasonCommitment, nil)
 	}
 	ec, err := m.Context.Serialize()
 	if err != nil {
-		return failDecrypt("context", err)
+		return failDecrypt(reasonContext, err)
 	}
 	keys.hash = canonicalHash(head, ec, fs)
 	if m.EDKIndex < 0 || m.EDKIndex >= foot.edks || !hmac.Equal(appendRecipientTag(nil, m.SigningKey, keys.hash[:]), foot.tag(m.EDKIndex)) {
-		return failDecrypt("recipient_tag", nil)
+		return failDecrypt(reasonRecipientTag, nil)
 	}
 	if h.Suite.Signed && !verify(m.Context[ecPublicKey], keys.hash[:], foot.signature()) {
-		return failDecrypt("signature", nil)
+		return failDecrypt(reasonSignature, nil)
 	}
 	return nil
 }
@@ -217,11 +217,11 @@ func (e *Encryptor) open(stored attr.Item, keys *itemKeys, fs []field) (attr.Ite
 func openField(keys *itemKeys, ordinal int, f field, buf []byte) (attr.Value, error) {
 	typeID, plain, err := keys.open(buf, ordinal, f.path, f.data)
 	if err != nil {
-		return nil, failDecrypt("field", err)
+		return nil, failDecrypt(reasonField, err)
 	}
 	v, err := attr.Unmarshal(typeID, plain)
 	if err != nil { // the attr error could quote decrypted bytes: drop it
-		return nil, failDecrypt("field_value", fmt.Errorf("attribute %q: decrypted value of type 0x%04x is malformed", f.name, typeID))
+		return nil, failDecrypt(reasonFieldValue, fmt.Errorf("attribute %q: decrypted value of type 0x%04x is malformed", f.name, typeID))
 	}
 	return v, nil
 }

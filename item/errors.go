@@ -29,6 +29,32 @@ func (e *decryptError) Error() string { return ErrDecrypt.Error() }
 
 func (e *decryptError) Is(target error) bool { return target == ErrDecrypt }
 
+// The reason codes of decryption errors.
+const (
+	reasonNotEncrypted = "not_encrypted" // no header or footer attribute
+	reasonHeader       = "header"        // the header does not parse
+	reasonFooter       = "footer"        // the footer does not parse
+	reasonAttribute    = "attribute"     // a signed attribute is unreadable, or an encrypted one not binary
+	reasonLegend       = "legend"        // the signed attributes do not match the header's legend
+	reasonContext      = "context"       // the encryption context cannot be rebuilt, or disagrees with the header
+	reasonUnwrap       = "unwrap"        // the keyring could not unwrap the data key
+	reasonCommitment   = "commitment"    // the header's key commitment does not match
+	reasonRecipientTag = "recipient_tag" // the footer's HMAC does not match
+	reasonSignature    = "signature"     // the ECDSA signature does not verify
+	reasonFieldKey     = "field_key"     // a field key cannot be derived
+	reasonField        = "field"         // an attribute's ciphertext does not authenticate
+	reasonFieldValue   = "field_value"   // a decrypted value is malformed
+)
+
+// Reasons lists every reason code Reason can return for a decryption
+// error, so that a metric can be exported at zero for each before the
+// first failure.
+func Reasons() []string {
+	return []string{reasonNotEncrypted, reasonHeader, reasonFooter, reasonAttribute, reasonLegend,
+		reasonContext, reasonUnwrap, reasonCommitment, reasonRecipientTag, reasonSignature,
+		reasonFieldKey, reasonField, reasonFieldValue}
+}
+
 func failDecrypt(reason string, cause error) error {
 	return &decryptError{reason: reason, cause: cause}
 }

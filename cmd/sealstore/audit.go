@@ -72,7 +72,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // embedded data directory, in that server through its API.
 func verify(ctx context.Context, cfg server.Config, o server.VerifyOptions, conn serverConn, stderr io.Writer) (server.Verification, error) {
 	if isTerminal(stderr) {
-		o.Progress = func(done int) { fmt.Fprintf(stderr, "\rverified %d entries", done) }
+		o.Progress = func(done int) { fmt.Fprintf(stderr, "\rverified %s", plural(done, "entry")) }
 	}
 	v, err := server.VerifyAudit(ctx, cfg, o)
 	if isTerminal(stderr) {
@@ -134,11 +134,7 @@ func printVerification(w io.Writer, v server.Verification, checkpoints bool) int
 		summary += ", checked against the checkpoints"
 	}
 	if v.Records != nil {
-		their := "their"
-		if v.Records.Records == 1 {
-			their = "its"
-		}
-		summary += fmt.Sprintf("; %s compared with %s last audited write", plural(v.Records.Records, "record"), their)
+		summary += fmt.Sprintf("; %s compared with %s last audited write", plural(v.Records.Records, "record"), agree(v.Records.Records, "its", "their"))
 		if n := v.Records.Unverifiable; n > 0 {
 			summary += fmt.Sprintf(" (%d last written before entries recorded versions: not comparable)", n)
 		}
@@ -152,17 +148,6 @@ func printVerification(w io.Writer, v server.Verification, checkpoints bool) int
 	}
 	fmt.Fprintf(w, "audit trail verifies: %s\n", summary)
 	return exitOK
-}
-
-// plural is "1 entry", "2 entries", "0 chains".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	if noun == "entry" {
-		return fmt.Sprintf("%d entries", n)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // isTerminal reports whether w is a character device (a terminal), where

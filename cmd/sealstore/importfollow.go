@@ -38,7 +38,7 @@ func (m importer) run(ctx context.Context, detach bool) int {
 	}
 	switch {
 	case job.State == records.JobRunning && job.Resumed > 0:
-		fmt.Fprintf(m.stderr, "resuming the import into %s (job %s, resumed %d times)\n", m.coll, job.ID, job.Resumed)
+		fmt.Fprintf(m.stderr, "resuming the import into %s (job %s, resumed %s)\n", m.coll, job.ID, plural(job.Resumed, "time"))
 	case job.DeleteSource != m.req.DeleteSource || job.MaxRate != m.req.MaxRate:
 		fmt.Fprintf(m.stderr, "the import into %s (job %s) is running with --max-rate %d and --delete-source %t, as it was started\n",
 			m.coll, job.ID, job.MaxRate, job.DeleteSource)
@@ -61,9 +61,16 @@ func (m importer) run(ctx context.Context, detach bool) int {
 		return code
 	}
 	if job.Clean == nil || !*job.Clean || job.Kept > 0 {
-		return m.fail("%d source items were not imported, not verified or not deleted (listed above, with the reason); the source items are kept unless deleted", problems)
+		return m.fail("%s", notImported(problems))
 	}
 	return exitOK
+}
+
+// notImported says that n source items were not imported, verified or
+// deleted.
+func notImported(n int) string {
+	return fmt.Sprintf("%s %s not imported, not verified or not deleted (listed above, with the reason); the source items are kept unless deleted",
+		plural(n, "source item"), agree(n, "was", "were"))
 }
 
 // importSummary is the line that says what an import did.
@@ -72,12 +79,13 @@ func importSummary(j records.ImportJob) string {
 	if j.Clean != nil && *j.Clean {
 		clean = "clean"
 	}
-	s := fmt.Sprintf("import into %s: %s — %d source items: %d imported (%d already there, identical), %d conflicts, %d failed; verify %s: %d match, %d do not",
-		j.Collection, j.State, j.Items, j.Imported, j.Recognised, j.Conflicts, j.Failed, clean, j.Verified, j.Unverified)
+	s := fmt.Sprintf("import into %s: %s — %s: %d imported (%d already there, identical), %s, %d failed; verify %s: %d %s, %d %s",
+		j.Collection, j.State, plural(j.Items, "source item"), j.Imported, j.Recognised, plural(j.Conflicts, "conflict"), j.Failed, clean,
+		j.Verified, agree(j.Verified, "matches", "match"), j.Unverified, agree(j.Unverified, "does not", "do not"))
 	if j.DeleteSource {
-		s += fmt.Sprintf("; %d source items deleted, %d kept", j.Deleted, j.Kept)
+		s += fmt.Sprintf("; %s deleted, %d kept", plural(j.Deleted, "source item"), j.Kept)
 	}
-	return s + fmt.Sprintf("; %d KMS Decrypts; resumed %d times", j.KMSDecrypts, j.Resumed)
+	return s + fmt.Sprintf("; %s; resumed %s", plural(j.KMSDecrypts, "KMS Decrypt"), plural(j.Resumed, "time"))
 }
 
 // problems prints every problem of the import, one a line: phase,
@@ -152,7 +160,7 @@ func importProgress(j records.ImportJob) string {
 		frac = min(float64(j.Scanned)/float64(j.Items), 1)
 	}
 	n := int(frac * width)
-	return fmt.Sprintf("[%s%s] %3.0f%% %-9s %d/%d items, %d imported, %d conflicts, %d failed, %d verified, %d KMS Decrypts, %.0f/s",
-		strings.Repeat("#", n), strings.Repeat(".", width-n), frac*100, j.Phase, j.Scanned, j.Items, j.Imported, j.Conflicts,
-		j.Failed, j.Verified, j.KMSDecrypts, j.Rate)
+	return fmt.Sprintf("[%s%s] %3.0f%% %-9s %d/%d items, %d imported, %s, %d failed, %d verified, %s, %.0f/s",
+		strings.Repeat("#", n), strings.Repeat(".", width-n), frac*100, j.Phase, j.Scanned, j.Items, j.Imported, plural(j.Conflicts, "conflict"),
+		j.Failed, j.Verified, plural(j.KMSDecrypts, "KMS Decrypt"), j.Rate)
 }

@@ -167,7 +167,7 @@ func (k *keysTarget) runImport(t *testing.T, args ...string) keysRun {
 }
 
 // importSummaryRE is the summary line of a followed import.
-var importSummaryRE = regexp.MustCompile(`^import into (\S+): (\w+) — (\d+) source items: (\d+) imported \((\d+) already there, identical\), (\d+) conflicts, (\d+) failed; verify (clean|not clean): (\d+) match, (\d+) do not(; (\d+) source items deleted, (\d+) kept)?; (\d+) KMS Decrypts; resumed (\d+) times$`)
+var importSummaryRE = regexp.MustCompile(`^import into (\S+): (\w+) — (\d+) source items?: (\d+) imported \((\d+) already there, identical\), (\d+) conflicts?, (\d+) failed; verify (clean|not clean): (\d+) match(?:es)?, (\d+) do(?:es)? not(; (\d+) source items? deleted, (\d+) kept)?; (\d+) KMS Decrypts?; resumed (\d+) times?$`)
 
 // summaryOf parses the summary line among out's lines.
 func summaryOf(t *testing.T, out string) map[string]string {

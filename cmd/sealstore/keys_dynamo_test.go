@@ -104,7 +104,7 @@ func TestKeysDynamoStandalone(t *testing.T) {
 	standalone("rotate", coll).want(t, "standalone rotate", 0, `collection c: version 2 \([0-9a-f-]{36}\) is now active; .*\n`, "")
 	standalone("status", coll).want(t, "standalone status", 0,
 		`collection c: branch key \S+, active version 2, minimum decryptable version 1, 40 records\n(?s:.*)\n1 .* decryptable +40\n2 .* active +0\n`, "")
-	standalone("retire", coll, "--min-version", "2").want(t, "standalone retire before rewrap", 1, "", "40 records are still under key versions 1")
+	standalone("retire", coll, "--min-version", "2").want(t, "standalone retire before rewrap", 1, "", "40 records are still under key version 1")
 	standalone("rewrap", coll, "--detach").want(t, "standalone rewrap --detach", 2, "", "--detach needs a server")
 	standalone("rewrap", coll).want(t, "standalone rewrap", 0, `rewrap of c: done — 40 rewrapped, 0 retried, 0 skipped, 0 failed, 2 passes, resumed 0 times\n`, "")
 	standalone("retire", coll, "--min-version", "2").want(t, "standalone retire after rewrap", 0, `collection c: versions below 2 are retired\n(?s:.*)`, "")

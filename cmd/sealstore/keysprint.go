@@ -11,8 +11,8 @@ import (
 
 func printStatus(w io.Writer, st records.KeyStatus) {
 	if st.Shredded != nil {
-		fmt.Fprintf(w, "collection %s: SHREDDED at %s: %s; %d records remain stored, unreadable\n",
-			st.Collection, st.Shredded.Time.Format(time.RFC3339), st.Shredded.Detail(), st.Items)
+		fmt.Fprintf(w, "collection %s: SHREDDED at %s: %s; %s %s stored, unreadable\n",
+			st.Collection, st.Shredded.Time.Format(time.RFC3339), st.Shredded.Detail(), plural(st.Items, "record"), agree(st.Items, "remains", "remain"))
 		return
 	}
 	if st.ShredIncomplete {
@@ -20,8 +20,8 @@ func printStatus(w io.Writer, st records.KeyStatus) {
 			st.Collection, st.Collection, st.Collection)
 		return
 	}
-	fmt.Fprintf(w, "collection %s: branch key %s, active version %d, minimum decryptable version %d, %d records",
-		st.Collection, st.BranchKeyID, st.ActiveVersion, st.MinDecryptableVersion, st.Items)
+	fmt.Fprintf(w, "collection %s: branch key %s, active version %d, minimum decryptable version %d, %s",
+		st.Collection, st.BranchKeyID, st.ActiveVersion, st.MinDecryptableVersion, plural(st.Items, "record"))
 	if st.OtherItems > 0 {
 		fmt.Fprintf(w, " (%d under no known version)", st.OtherItems)
 	}

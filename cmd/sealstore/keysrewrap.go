@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -47,17 +48,28 @@ func rewrapCmd(ctx context.Context, admin keyAdmin, coll string, maxRate int, de
 	if code != exitOK {
 		return code
 	}
-	fmt.Fprintf(stdout, "rewrap of %s: %s — %d rewrapped, %d retried, %d skipped, %d failed, %d passes, resumed %d times\n",
-		coll, job.State, job.Rewrapped, job.Retried, job.Skipped, job.Failed, job.Pass, job.Resumed)
+	fmt.Fprintln(stdout, rewrapSummary(coll, job))
 	if job.State != "done" {
 		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %s\n", coll, job.Error)
 		return exitFail
 	}
 	if job.Failed > 0 {
-		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %d records could not be rewrapped (undecryptable, their key version unavailable, no longer fitting the schema, or changed at every attempt) and were left as they are; a rewrap started again retries them\n", coll, job.Failed)
+		fmt.Fprintf(stderr, "sealstore keys rewrap %s: %s\n", coll, notRewrapped(job.Failed))
 		return exitFail
 	}
 	return exitOK
+}
+
+// notRewrapped says that n records could not be rewrapped.
+func notRewrapped(n int64) string {
+	return fmt.Sprintf("%s could not be rewrapped (undecryptable, %s key version unavailable, no longer fitting the schema, or changed at every attempt) and %s left as %s; a rewrap started again retries %s",
+		plural(n, "record"), agree(n, "its", "their"), agree(n, "was", "were"), agree(n, "it is", "they are"), agree(n, "it", "them"))
+}
+
+// rewrapSummary is the line that says what a rewrap did.
+func rewrapSummary(coll string, j records.RewrapJob) string {
+	return fmt.Sprintf("rewrap of %s: %s — %d rewrapped, %d retried, %d skipped, %d failed, %s, resumed %s",
+		coll, j.State, j.Rewrapped, j.Retried, j.Skipped, j.Failed, plural(j.Pass, "pass"), plural(j.Resumed, "time"))
 }
 
 // follower shows a running rewrap's progress until it ends.
@@ -67,6 +79,7 @@ type follower struct {
 	maxRate int
 	stderr  io.Writer
 	tty     bool
+	poll    time.Duration // how often to ask for progress; rewrapPoll if zero
 }
 
 // follow polls job until it is no longer running, showing its progress:
@@ -75,8 +88,13 @@ type follower struct {
 // on) or of a failed poll.
 func (f follower) follow(ctx context.Context, job records.RewrapJob) (records.RewrapJob, int) {
 	lastLine, lastStart := time.Now(), time.Now()
+	moves, last := 0, job
 	for job.State == "running" {
-		line := progressBar(job)
+		if job.Scanned != last.Scanned || job.Pass != last.Pass || job.Phase != last.Phase {
+			moves++
+		}
+		last = job
+		line := progressBar(job, moves)
 		if idle := time.Since(job.Updated); idle > records.JobLease/2 {
 			line = fmt.Sprintf("no progress for %.0fs: the process running the rewrap may have stopped; a server (or this command) takes it over once its %s lease runs out", idle.Seconds(), records.JobLease)
 			// Past the lease, asking again takes the job over.
@@ -96,7 +114,7 @@ func (f follower) follow(ctx context.Context, job records.RewrapJob) (records.Re
 		select {
 		case <-ctx.Done():
 			return job, f.stopped()
-		case <-time.After(rewrapPoll):
+		case <-time.After(cmp.Or(f.poll, rewrapPoll)):
 		}
 		next, err := f.admin.RewrapStatus(ctx, f.coll)
 		if err != nil && ctx.Err() != nil { // interrupted during the request
@@ -120,9 +138,16 @@ func (f follower) stopped() int {
 	return exitFail
 }
 
-// progressBar renders a job's progress on one line.
-func progressBar(j records.RewrapJob) string {
+// progressBar renders a job's progress on one line. A count whose total
+// is not known yet (the job's first) shows the records counted, and a
+// marker that moves on by one each of the moves the follower saw.
+func progressBar(j records.RewrapJob, moves int) string {
 	const width = 30
+	if j.Phase == "counting" && j.Items == 0 {
+		pos := moves % (width - 2)
+		return fmt.Sprintf("[%s###%s]      pass %d %-10s %s counted, %d rewrapped, %.0f/s",
+			strings.Repeat(".", pos), strings.Repeat(".", width-3-pos), j.Pass, j.Phase, plural(int(j.Scanned), "record"), j.Rewrapped, j.Rate)
+	}
 	frac := 0.0
 	if j.Items > 0 {
 		frac = min(float64(j.Scanned)/float64(j.Items), 1)

@@ -52,14 +52,14 @@ func (s *server) authorize(r route) func(huma.Context, func(huma.Context)) {
 		if r.collection {
 			scope.Collection = ctx.Param("name")
 			if !canSee(tok, scope.Collection) {
-				s.metrics.authFailures.WithLabelValues("forbidden").Inc()
+				s.metrics.authFailures.WithLabelValues(authForbidden).Inc()
 				s.svc.Denied(ctx.Context(), r.action, scope.Collection)
 				_ = huma.WriteErr(s.api, ctx, http.StatusNotFound, "not found")
 				return
 			}
 		}
 		if scope != (tokens.Scope{}) && !tok.Allows(scope.Collection, scope.Action) {
-			s.metrics.authFailures.WithLabelValues("forbidden").Inc()
+			s.metrics.authFailures.WithLabelValues(authForbidden).Inc()
 			s.svc.Denied(ctx.Context(), r.action, scope.Collection)
 			_ = huma.WriteErr(s.api, ctx, http.StatusForbidden, "this token lacks the scope "+scope.String())
 			return
@@ -73,13 +73,13 @@ func (s *server) authorize(r route) func(huma.Context, func(huma.Context)) {
 func (s *server) refuseToken(ctx huma.Context) {
 	addr := limiterKey(ctx.RemoteAddr())
 	if wait, blocked := s.limiter.blocked(addr); blocked {
-		s.metrics.authFailures.WithLabelValues("throttled").Inc()
+		s.metrics.authFailures.WithLabelValues(authThrottled).Inc()
 		ctx.SetHeader("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		_ = huma.WriteErr(s.api, ctx, http.StatusTooManyRequests, "too many failed authentications from this address; retry later")
 		return
 	}
 	s.limiter.fail(addr)
-	s.metrics.authFailures.WithLabelValues("unauthenticated").Inc()
+	s.metrics.authFailures.WithLabelValues(authUnauthenticated).Inc()
 	ctx.SetHeader("WWW-Authenticate", `Bearer realm="sealstore"`)
 	_ = huma.WriteErr(s.api, ctx, http.StatusUnauthorized, "a valid bearer token is required (Authorization: Bearer <token>)")
 }

@@ -33,6 +33,9 @@ func (s *server) classify(ctx context.Context, err error) fault.Class {
 	switch c.Kind {
 	case fault.Decrypt:
 		reason := item.Reason(err)
+		if reason == "" { // the records layer's own checks
+			reason = decryptRecord
+		}
 		s.metrics.decryptFailures.WithLabelValues(reason).Inc()
 		s.logError(ctx, "decrypt failed", slog.String("reason", reason))
 	case fault.Unavailable:

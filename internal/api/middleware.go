@@ -42,7 +42,8 @@ var securityHeaders = map[string][]string{
 }
 
 // outer wraps every request: security headers, a request id (the
-// client's, if well formed), panic recovery, metrics and one log line. The log line holds the method, the
+// client's, if well formed), panic recovery, the header size limit,
+// metrics and one log line. The log line holds the method, the
 // route pattern (never the raw path, which holds ids), the status, the
 // duration, the request id and the token's name.
 func (s *server) outer(next http.Handler) http.Handler {
@@ -66,6 +67,10 @@ func (s *server) outer(next http.Handler) http.Handler {
 			}
 			s.done(r, rec.status(), info, time.Since(start))
 		}()
+		if headerBytes(r) > MaxHeaderBytes {
+			headersTooLarge(rec, r)
+			return
+		}
 		next.ServeHTTP(rec, r)
 	})
 }
@@ -79,6 +84,7 @@ func (s *server) done(r *http.Request, status int, info *reqInfo, d time.Duratio
 	}
 	method := methodLabel(r.Method)
 	s.metrics.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	s.metrics.responses.WithLabelValues(statusClass(status)).Inc()
 	s.metrics.duration.WithLabelValues(route, method).Observe(d.Seconds())
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
 		slog.String("method", method),

@@ -94,10 +94,12 @@ func (s *Service) checkRetire(ctx context.Context, coll string, min int, force b
 		}
 	}
 	if below > 0 {
-		return &ConflictError{Reason: fmt.Sprintf("%d records are still under key versions %s, below %d: rewrap them first (sealstore keys rewrap), or force to make them unreadable", below, strings.Join(versions, ", "), min)}
+		return &ConflictError{Reason: fmt.Sprintf("%s still under key %s %s, below %d: rewrap %s first (sealstore keys rewrap), or force to make %s unreadable",
+			counted(below, "record is", "records are"), agree(len(versions), "version", "versions"), strings.Join(versions, ", "), min, agree(below, "it", "them"), agree(below, "it", "them"))}
 	}
 	if st.OtherItems > 0 && min > 1 {
-		return &ConflictError{Reason: fmt.Sprintf("%d records are under no known version of this collection's key; retiring would make them unreadable: force to proceed", st.OtherItems)}
+		return &ConflictError{Reason: fmt.Sprintf("%s under no known version of this collection's key; retiring would make %s unreadable: force to proceed",
+			counted(st.OtherItems, "record is", "records are"), agree(st.OtherItems, "it", "them"))}
 	}
 	return nil
 }

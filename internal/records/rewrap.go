@@ -50,9 +50,11 @@ type RewrapJob struct {
 	Phase      string `json:"phase,omitempty" doc:"counting (reading headers) or rewrapping."`
 	Pass       int    `json:"pass,omitempty" doc:"A pass counts, then rewraps; the job ends when a count finds nothing to rewrap."`
 	// Items is the number of records in the collection at the last
-	// count; Scanned how many of them this pass's phase has read.
-	Items     int64 `json:"items"`
-	Scanned   int64 `json:"scanned"`
+	// completed count (0 until the job's first count ends); Scanned how
+	// many records this pass's phase has read: counting, the records
+	// counted so far.
+	Items     int64 `json:"items" doc:"Records in the collection at the last completed count (0 until the job's first count ends)."`
+	Scanned   int64 `json:"scanned" doc:"Records this pass's phase has read so far: counted, while counting; reached, while rewrapping."`
 	ToRewrap  int64 `json:"toRewrap" doc:"Records found under older versions, over all passes."`
 	Rewrapped int64 `json:"rewrapped" doc:"Records encrypted again under the active version."`
 	Retried   int64 `json:"retried" doc:"Records that changed between read and write, read again (never overwritten)."`

@@ -168,11 +168,16 @@ func (j *runningJob) advance(phase string, pg pageResult) (done bool, err error)
 	if phase == phaseCounting {
 		r.PassStale += pg.stale
 		r.Scanned += pg.scanned
-		r.Items = r.Scanned
 	}
 	r.Cursor = pg.next
 	if pg.next != nil {
 		return false, nil
+	}
+	if phase == phaseCounting {
+		// Items is the last count's total until this count ends, so that
+		// Scanned/Items shows the count's progress (the total is unknown,
+		// 0, during a job's first count).
+		r.Items = r.Scanned
 	}
 	switch {
 	case phase == phaseCounting && r.PassStale <= r.PassFailed:
@@ -181,7 +186,8 @@ func (j *runningJob) advance(phase string, pg pageResult) (done bool, err error)
 		n := r.PassStale
 		// Started again, the job counts afresh.
 		r.PassStale, r.Scanned = 0, 0
-		return true, &ConflictError{Reason: fmt.Sprintf("after %d passes, %d records are still under older versions: another server may not have noticed the rotation yet; start the rewrap again in a minute", maxRewrapPasses, n)}
+		return true, &ConflictError{Reason: fmt.Sprintf("after %d passes, %s still under older versions: another server may not have noticed the rotation yet; start the rewrap again in a minute",
+			maxRewrapPasses, counted(n, "record is", "records are"))}
 	case phase == phaseCounting:
 		// The records that failed last time are counted again (and
 		// again as failed if they fail again).

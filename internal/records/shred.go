@@ -17,7 +17,8 @@ type ShredReceipt struct {
 
 // Detail is the receipt as one line, for the audit trail.
 func (r ShredReceipt) Detail() string {
-	return fmt.Sprintf("destroyed branch key %s: %d versions and its beacon key; %d records made unreadable", r.BranchKeyID, r.Versions, r.Items)
+	return fmt.Sprintf("destroyed branch key %s: %s and its beacon key; %s made unreadable", r.BranchKeyID,
+		counted(r.Versions, "version", "versions"), counted(r.Items, "record", "records"))
 }
 
 // ShredKeys destroys every version of collection coll's branch key and its

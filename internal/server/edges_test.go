@@ -142,3 +142,28 @@ func TestRedirectIgnoresForeignHost(t *testing.T) {
 		}
 	}
 }
+
+// The drain log line gives its timeout as a number of seconds, timeout_s
+// (it was slog.Duration's nanoseconds under "timeout").
+func TestDrainLogSeconds(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, opts{noHTTP: true})
+	if err := s.stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	var drains []logLine
+	for _, l := range logLines(t, s.log.Bytes()) {
+		if l["msg"] == "draining" {
+			drains = append(drains, l)
+		}
+	}
+	if len(drains) != 1 {
+		t.Fatalf("%d draining log lines; want 1", len(drains))
+	}
+	if got, ok := drains[0]["timeout_s"].(float64); !ok || got != 5 {
+		t.Errorf("draining line %v: timeout_s %v; want the number 5 (the drain timeout in seconds)", drains[0], drains[0]["timeout_s"])
+	}
+	if _, ok := drains[0]["timeout"]; ok {
+		t.Errorf("draining line %v still has the nanosecond timeout", drains[0])
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/sealstore/sealstore/internal/api"
 )
 
 // drain stops accepting connections and waits for in-flight requests.
@@ -19,7 +21,9 @@ func (s *service) drain(servers []*httpServer) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	s.log.Info("draining", slog.Duration("timeout", timeout))
+	// Seconds, a number: durations in the logs are numbers with their
+	// unit in the name (duration_ms in the request log).
+	s.log.Info("draining", slog.Float64("timeout_s", timeout.Seconds()))
 	var errs []error
 	for _, srv := range servers {
 		err := shutdown(ctx, srv)
@@ -93,8 +97,10 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *httpServer {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		ConnState:         t.observe,
+		// Above api.MaxHeaderBytes, which the handler enforces, so
+		// that a request over it is answered in its route's error shape.
+		MaxHeaderBytes: api.ServerMaxHeaderBytes,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:      t.observe,
 	}}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sealstore/sealstore/internal/audit"
 	"github.com/sealstore/sealstore/internal/tokens"
+	"github.com/sealstore/sealstore/keystore/kmsroot"
 )
 
 // Init prepares a deployment, idempotently: it creates every table
@@ -70,11 +71,17 @@ func WithTokens(ctx context.Context, dataDir string, b Backend, fn func(context.
 // kmsCalls counts KMS calls by operation and outcome.
 type kmsCalls struct{ *prometheus.CounterVec }
 
+// newKMSCalls exports every operation and outcome from the start, at zero.
 func newKMSCalls() kmsCalls {
-	return kmsCalls{prometheus.NewCounterVec(prometheus.CounterOpts{
+	k := kmsCalls{prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "sealstore_kms_calls_total",
 		Help: "Calls to AWS KMS, by operation and outcome (ok or error).",
 	}, []string{"operation", "outcome"})}
+	for _, op := range []string{kmsroot.OpGenerateDataKeyWithoutPlaintext, kmsroot.OpDecrypt, kmsroot.OpReEncrypt} {
+		k.WithLabelValues(op, "ok")
+		k.WithLabelValues(op, "error")
+	}
+	return k
 }
 
 func (k kmsCalls) observe(op string, err error) {

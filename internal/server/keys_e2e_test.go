@@ -43,7 +43,13 @@ type shredReceiptJSON struct {
 
 // detail is the receipt's audit detail, as documented.
 func (r shredReceiptJSON) detail() string {
-	return fmt.Sprintf("destroyed branch key %s: %d versions and its beacon key; %d records made unreadable", r.BranchKeyID, r.Versions, r.Items)
+	n := func(n int64, noun string) string {
+		if n == 1 {
+			return "1 " + noun
+		}
+		return fmt.Sprintf("%d %ss", n, noun)
+	}
+	return fmt.Sprintf("destroyed branch key %s: %s and its beacon key; %s made unreadable", r.BranchKeyID, n(int64(r.Versions), "version"), n(r.Items, "record"))
 }
 
 // keyStatusJSON is the body of GET /v1/collections/{name}/keys.
@@ -374,7 +380,7 @@ func TestKeysRetire(t *testing.T) {
 	wantCounts(t, "before retiring", before, 6, 2)
 
 	p := checkProblem(t, "retire 2 with 6 records under v1", s.retire(adm, "ret", `{"minDecryptableVersion":2}`), http.StatusConflict)
-	if !strings.Contains(p.Detail, "6 records") || !strings.Contains(p.Detail, "versions 1") {
+	if !strings.Contains(p.Detail, "6 records") || !strings.Contains(p.Detail, "version 1,") {
 		t.Errorf("retire refused: detail %q; want it to name the 6 records and version 1", p.Detail)
 	}
 	if st := s.keyStatus(adm, "ret"); st.MinDecryptableVersion != 1 || st.Versions[0].Retired {
