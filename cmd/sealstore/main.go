@@ -5,7 +5,7 @@
 //	sealstore init [the same store flags]
 //	sealstore tokens create --scope SCOPES [--name NAME] [--data-dir DIR]
 //	sealstore tokens list | revoke NAME [--data-dir DIR]
-//	sealstore audit verify [the same store flags]
+//	sealstore audit verify [--records] [--checkpoints FILE] [the same store flags]
 //	sealstore keys status|rotate|rewrap|retire|schedule|shred COLLECTION [flags]  (against a running server)
 //	sealstore import COLLECTION --source-kms-key-id ARN | --source-table T --map REC=SRC,... [flags]  (against a running server)
 //	sealstore collections reader-config COLLECTION [--lang go|java|dotnet|rust|json]  (against a running server)
@@ -83,10 +83,12 @@ const usage = `usage:
       in SEALSTORE_TOKEN ([--addr URL] [--ca FILE | --fingerprint HEX], or
       SEALSTORE_ADDR, SEALSTORE_CA, SEALSTORE_FINGERPRINT; by default the
       data directory's certificate is trusted); on DynamoDB, beside servers
-  sealstore audit verify [--config FILE] [STORE FLAGS]
+  sealstore audit verify [--records] [--checkpoints FILE] [--config FILE] [STORE FLAGS]
       walk every chain of the audit trail, check each entry's HMAC and
-      link, and name the first broken entry of each chain (exit 1); on the
-      embedded store, works while no server holds the data directory
+      link, and name the first broken entry of each chain (exit 1);
+      --records and --checkpoints FILE also compare the stored records and
+      a sink's checkpoints; while a server holds the embedded data
+      directory, verifies in that server (SEALSTORE_TOKEN with *:admin)
   sealstore keys status|rotate|rewrap|retire|schedule|shred COLLECTION [FLAGS]
       the key lifecycle of a collection, through a running server
       (SEALSTORE_ADDR, SEALSTORE_TOKEN, --ca or --fingerprint), or on
