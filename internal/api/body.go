@@ -50,6 +50,12 @@ func (s *server) readBody(limit int64) func(huma.Context, func(huma.Context)) {
 			_ = huma.WriteErr(s.api, ctx, status, msg)
 			return
 		}
+		// The body is read. net/http now reads the connection in the
+		// background while the handler runs, and cancels the request's
+		// context if that read fails: no read deadline may be set from
+		// here on (huma's is turned off in register), or a handler still
+		// working when it passed, such as a batch of writes to a slow
+		// store, would be canceled. The route's timeout bounds the handler.
 		r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
 		next(ctx)
 	}

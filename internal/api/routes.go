@@ -278,9 +278,14 @@ func (s *server) register(r route) {
 	if !r.public {
 		op.Middlewares = append(op.Middlewares, s.authorize(r))
 	}
-	if r.maxBody > 0 {
-		op.Middlewares = append(op.Middlewares, s.readBody(op.MaxBodyBytes))
-	}
+	// readBody reads any body, under its own deadline. huma, left to
+	// itself, would set a read deadline again (5 s) when it parses the
+	// body, after net/http has begun its background read of the
+	// connection: when that deadline passed, the failed read would cancel
+	// the request's context, and so any handler still working (see
+	// readBody).
+	op.Middlewares = append(op.Middlewares, s.readBody(op.MaxBodyBytes))
+	op.BodyReadTimeout = -1
 	r.add(s.api, op)
 }
 
