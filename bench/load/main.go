@@ -60,7 +60,7 @@ func parseFlags() options {
 	flag.IntVar(&o.wrkThreads, "wrk-threads", runtime.NumCPU(), "wrk's threads")
 	flag.StringVar(&o.sealstore, "sealstore", "", "sealstore binary to run (default: go build ./cmd/sealstore)")
 	flag.StringVar(&o.refApp, "reference", "../shared/reference/seed_app.py", "the reference FastAPI app (-dynamodb)")
-	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of the sealstore server to FILE.1, FILE.2, …, one per slice of -profile-phase (sealstore then runs as this program's child, server.Run in process)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write CPU profiles of the sealstore server to FILE.1, FILE.2, …, one per slice of -profile-phase, each with its allocation profile beside it (FILE.1.allocs, …) (sealstore then runs as this program's child, server.Run in process)")
 	flag.StringVar(&o.phase, "profile-phase", "sealstore read", "the target and workload -cpuprofile covers, e.g. 'sealstore-dynamodb write'")
 	flag.StringVar(&o.jsonOut, "json", "", "also write the results to this file as JSON")
 	flag.BoolVar(&o.dynamo, "dynamodb", false, "compare on DynamoDB + KMS: the emulator's own rate, sealstore and the reference app (run under scripts/emulators/start)")

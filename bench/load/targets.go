@@ -91,12 +91,19 @@ func (p *profiler) start(path string) error {
 	return nil
 }
 
+// stop ends the CPU profile, and writes beside it (FILE.allocs) the
+// allocation profile: the allocations since the process started, by site.
 func (p *profiler) stop() {
-	if p.f != nil {
-		pprof.StopCPUProfile()
-		p.f.Close()
-		p.f = nil
+	if p.f == nil {
+		return
 	}
+	pprof.StopCPUProfile()
+	p.f.Close()
+	if f, err := os.Create(p.f.Name() + ".allocs"); err == nil {
+		_ = pprof.Lookup("allocs").WriteTo(f, 0)
+		f.Close()
+	}
+	p.f = nil
 }
 
 // serve starts kind in this process: the trivial handler, or sealstore on
