@@ -3,7 +3,6 @@ package item
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha512"
 	"encoding/binary"
@@ -36,27 +35,24 @@ type itemKeys struct {
 // derive derives the item's keys from its data key: the field root key is
 // HKDF(data key, no salt, "AWS_DBE_DERIVE_KEY" || message id), the commit
 // key HKDF(data key, no salt, "AWS_DBE_COMMIT_KEY" || message id). The two
-// share one HKDF-Extract and differ only in their expand, and both info
-// strings are built in one allocation.
+// share one HKDF-Extract and differ only in their expand
+// (materials.Suite.DeriveKeys); both info strings are built on the stack.
 func (k *itemKeys) derive(s materials.Suite, dataKey secret.Bytes, msgID []byte) error {
-	prk, err := hkdf.Extract(s.KDFHash, dataKey.InsecureBytes(), nil)
-	if err != nil {
-		return err
-	}
-	defer clear(prk)
-	info := deriveKeyInfo + string(msgID) + commitKeyInfo + string(msgID)
+	var buf [len(deriveKeyInfo) + len(commitKeyInfo) + 2*msgIDLen]byte
+	info := append(append(append(append(buf[:0], deriveKeyInfo...), msgID...), commitKeyInfo...), msgID...)
 	n := len(deriveKeyInfo) + len(msgID)
-	root, err := hkdf.Expand(s.KDFHash, prk, info[:n], s.KeyLen)
+	root, commit, err := s.DeriveKeys(dataKey.InsecureBytes(), info[:n:n], info[n:])
 	if err != nil {
 		return err
 	}
 	k.root, err = aes.NewCipher(root)
 	clear(root)
 	if err != nil {
+		clear(commit)
 		return err
 	}
-	k.commit, err = hkdf.Expand(s.KDFHash, prk, info[n:], s.KeyLen)
-	return err
+	k.commit = commit
+	return nil
 }
 
 // zero overwrites the commit key and the scratch. (The root key's AES key

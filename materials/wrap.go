@@ -3,7 +3,6 @@ package materials
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"errors"
 	"fmt"
 
@@ -66,26 +65,24 @@ func intermediateKeys(s Suite, intermediate secret.Bytes) (cipher.AEAD, secret.B
 	if intermediate.Len() != s.KeyLen {
 		return nil, secret.Bytes{}, fmt.Errorf("materials: intermediate key is %d bytes, want %d", intermediate.Len(), s.KeyLen)
 	}
-	prk, err := hkdf.Extract(s.KDFHash, intermediate.InsecureBytes(), nil)
-	if err != nil {
-		return nil, secret.Bytes{}, err
-	}
-	defer clear(prk)
-	enc, err := hkdf.Expand(s.KDFHash, prk, keywrapEncInfo, s.KeyLen)
+	enc, sig, err := s.DeriveKeys(intermediate.InsecureBytes(), keywrapEncInfoBytes, keywrapMACInfoBytes)
 	if err != nil {
 		return nil, secret.Bytes{}, err
 	}
 	defer clear(enc)
 	aead, err := NewGCM(enc)
 	if err != nil {
-		return nil, secret.Bytes{}, err
-	}
-	sig, err := hkdf.Expand(s.KDFHash, prk, keywrapMACInfo, s.KeyLen)
-	if err != nil {
+		clear(sig)
 		return nil, secret.Bytes{}, err
 	}
 	return aead, secret.New(sig), nil
 }
+
+// The info strings as DeriveKeys takes them; never written.
+var (
+	keywrapEncInfoBytes = []byte(keywrapEncInfo)
+	keywrapMACInfoBytes = []byte(keywrapMACInfo)
+)
 
 // NewGCM returns AES-GCM with a 12-byte nonce and 16-byte tag.
 func NewGCM(key []byte) (cipher.AEAD, error) {
