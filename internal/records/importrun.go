@@ -333,20 +333,7 @@ func (s *Service) finishImport(ctx context.Context, j *runningImport, err error)
 		j.rec.Error = publicImportError(err)
 	}
 	j.mu.Unlock()
-	// The end must be recorded, or the job would look running until a
-	// sweep resumed it; an outage is waited out (the service closing
-	// leaves it to the next server's sweep).
-	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-		err := s.saveRunningImport(context.WithoutCancel(ctx), j)
-		if err == nil || errors.Is(err, store.ErrConflict) {
-			return
-		}
-		select {
-		case <-time.After(wait):
-		case <-s.bg.Done():
-			return
-		}
-	}
+	s.saveEnd(func() error { return s.saveRunningImport(context.WithoutCancel(ctx), j) })
 }
 
 // publicImportError is what a job's status says of its failure: the

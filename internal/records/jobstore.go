@@ -74,30 +74,11 @@ func (s *Service) saveJob(ctx context.Context, rec *jobRecord) error {
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	lease := newRev()
-	it := attr.Item{
-		"collection": attr.S(rec.Collection),
-		"job":        attr.S(raw),
-		"lease":      attr.S(lease),
-		"heartbeat":  attr.N(strconv.FormatInt(now.UnixMilli(), 10)),
+	lease, at, err := s.putLeased(ctx, jobsTable, rec.Collection, raw, rec.lease)
+	if err != nil {
+		return err
 	}
-	cond := store.Cond{Absent: true}
-	if rec.lease != "" {
-		cond = store.Cond{Attr: "lease", Equals: attr.S(rec.lease)}
-	}
-	if err := s.db.Put(ctx, jobsTable, it, cond); err != nil {
-		if !errors.Is(err, store.ErrConflict) {
-			return err
-		}
-		// A retried write whose first attempt landed (its answer lost)
-		// finds its own lease: that is success, not a takeover.
-		cur, gerr := s.db.Get(ctx, jobsTable, attr.Item{"collection": attr.S(rec.Collection)})
-		if gerr != nil || !attr.Equal(cur["lease"], attr.S(lease)) {
-			return err
-		}
-	}
-	rec.lease, rec.heartbeat = lease, now
+	rec.lease, rec.heartbeat = lease, at
 	return nil
 }
 

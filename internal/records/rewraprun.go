@@ -70,20 +70,7 @@ func (s *Service) finish(ctx context.Context, j *runningJob, err error) {
 		j.rec.Error = publicJobError(err)
 	}
 	j.mu.Unlock()
-	// The end must be recorded, or the job would look running until a
-	// sweep resumed it; an outage is waited out (the service closing
-	// leaves it to the next server's sweep).
-	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-		err := s.saveRunning(context.WithoutCancel(ctx), j)
-		if err == nil || errors.Is(err, store.ErrConflict) {
-			return
-		}
-		select {
-		case <-time.After(wait):
-		case <-s.bg.Done():
-			return
-		}
-	}
+	s.saveEnd(func() error { return s.saveRunning(context.WithoutCancel(ctx), j) })
 }
 
 // saveRunning saves j's progress under its lease and renews the lease.
